@@ -1,0 +1,90 @@
+"""Test harness: every integration test runs on SQLite and on the real PostgreSQL.
+
+PostgreSQL: a database of its own per test session (created from the `test`
+database on 127.0.0.1:5432 and dropped at the end), so parallel runs never meet.
+Schemas are built by the Alembic migrations, as in production.
+Redis: the real server on 127.0.0.1:6379.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from warning_service import create_app
+from warning_service.extensions import db
+from warning_service.reference_data import load_regions
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Reference tables are loaded once per session and kept between tests.
+KEEP_TABLES = {"prefectures", "counties", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"ews_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def build_app(database_url: str, **overrides) -> Flask:
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": REDIS_URL,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        **overrides,
+    })
+    with app.app_context():
+        upgrade()
+        load_regions(db.session)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend_app(request, tmp_path_factory) -> Flask:
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    return build_app(url)
+
+
+def _empty_tables(app: Flask) -> None:
+    with app.app_context():
+        db.session.rollback()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def app(backend_app: Flask) -> Iterator[Flask]:
+    """The app on each backend, with empty tables but the reference data loaded."""
+    _empty_tables(backend_app)
+    with backend_app.app_context():
+        yield backend_app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()

@@ -1,0 +1,13 @@
+"""The `flask --app wsgi ...` commands, one module per group."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from .agency import agency_cli
+    from .seed import seed_cli
+    from .user import user_cli
+
+    for group in (agency_cli, seed_cli, user_cli):
+        app.cli.add_command(group)

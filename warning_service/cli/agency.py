@@ -1,0 +1,4 @@
+import click
+from flask.cli import AppGroup
+
+agency_cli = AppGroup("agency")

@@ -1,0 +1,4 @@
+import click
+from flask.cli import AppGroup
+
+user_cli = AppGroup("user")

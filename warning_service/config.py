@@ -1,0 +1,69 @@
+"""Settings, read from the environment in one place.
+
+Every setting has a safe default for development; production must set
+SECRET_KEY (create_app refuses to start without it outside development).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    """The service's settings. `from_env` is the only place that reads os.environ."""
+
+    ENV: str = "development"
+    SECRET_KEY: str = DEV_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI: str = ""
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    # Agency API bodies: real messages with embedded audio or detailed polygons
+    # run to about 1 MiB, so 10 MiB leaves room without inviting abuse.
+    MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
+    SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=dict)
+    SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
+    TESTING: bool = False
+
+    @classmethod
+    def from_env(cls, instance_path: str) -> "Settings":
+        env = os.environ.get("WARNING_SERVICE_ENV", os.environ.get("FLASK_ENV", "development"))
+        default_db = "sqlite:///" + str(Path(instance_path) / "warning_service.sqlite3")
+        return cls(
+            ENV=env,
+            SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET_KEY if env == "development" else ""),
+            SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL") or default_db,
+            REDIS_URL=os.environ.get("REDIS_URL", cls.REDIS_URL),
+            MAX_CONTENT_LENGTH=_env_int("MAX_CONTENT_LENGTH", cls.MAX_CONTENT_LENGTH),
+            TESTING=_env_bool("TESTING", False),
+        )
+
+    def as_flask_config(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def normalise_database_url(url: str) -> str:
+    """Route PostgreSQL URLs to psycopg 3, whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

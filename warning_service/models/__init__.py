@@ -1,0 +1,25 @@
+"""The SQLAlchemy models, one module per concept."""
+from .agency import ALL_HAZARDS, Agency, AgencyKind, ApiKey
+from .alert import (
+    LIVE_STATES,
+    Alert,
+    AlertState,
+    CapStatus,
+    InvalidTransition,
+    Level,
+    MsgType,
+    alert_counties,
+)
+from .audit import AuditEvent
+from .delivery import Channel, Delivery, DeliveryStatus
+from .region import County, Prefecture
+from .target import LANGUAGE_CHOICES, BeidouTerminal, BroadcastEndpoint, Language, Recipient
+from .types import utcnow
+from .user import Role, User
+
+__all__ = [
+    "ALL_HAZARDS", "Agency", "AgencyKind", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
+    "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "AuditEvent",
+    "Channel", "Delivery", "DeliveryStatus", "County", "Prefecture", "LANGUAGE_CHOICES",
+    "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "Role", "User",
+]

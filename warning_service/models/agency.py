@@ -1,0 +1,65 @@
+"""Agencies that send alerts through the API, and their hashed API keys."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, enum_column, utcnow
+
+ALL_HAZARDS = "all"
+
+
+class AgencyKind(str, enum.Enum):
+    SEISMIC = "seismic"
+    GEOLOGY = "geology"
+    WEATHER = "weather"
+    FORESTRY = "forestry"
+    HYDROLOGY = "hydrology"
+    TOURISM = "tourism"
+    OTHER = "other"
+
+
+class Agency(db.Model):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[AgencyKind] = mapped_column(enum_column(AgencyKind))
+    # Hazard codes this agency may issue, or ["all"].
+    hazards: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Earthquake early warning cannot wait for a human: such agencies publish at once.
+    auto_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The CAP <sender> used for its JSON alerts when none is given.
+    cap_sender: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="agency", order_by="ApiKey.id")
+
+    def may_issue(self, hazard_code: str) -> bool:
+        return ALL_HAZARDS in self.hazards or hazard_code in self.hazards
+
+
+class ApiKey(db.Model):
+    """One of an agency's keys. Several can be live at once so keys rotate without downtime.
+
+    Keys are long random strings, so a SHA-256 digest is enough to store them
+    safely (password hashing is for secrets people choose); the prefix finds
+    the row without scanning.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency] = relationship(back_populates="api_keys")

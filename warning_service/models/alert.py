@@ -1,0 +1,155 @@
+"""Alerts and their life: one row per CAP message (sender, identifier)."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, enum_column, utcnow
+
+
+class AlertState(str, enum.Enum):
+    RECEIVED = "received"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+S = AlertState
+# The whole state machine. An alert never goes back: a mistake is put right by
+# a Cancel or an Update, which are alerts of their own.
+TRANSITIONS: dict[AlertState, frozenset[AlertState]] = {
+    S.RECEIVED: frozenset({S.PENDING_REVIEW, S.PUBLISHING, S.REJECTED}),
+    S.PENDING_REVIEW: frozenset({S.PUBLISHING, S.REJECTED, S.CANCELLED, S.SUPERSEDED, S.EXPIRED}),
+    S.PUBLISHING: frozenset({S.PUBLISHED, S.CANCELLED, S.SUPERSEDED}),
+    S.PUBLISHED: frozenset({S.CANCELLED, S.SUPERSEDED, S.EXPIRED}),
+    S.CANCELLED: frozenset(),
+    S.SUPERSEDED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+# States in which an alert is still in force and can be updated or cancelled.
+LIVE_STATES = frozenset({S.PENDING_REVIEW, S.PUBLISHING, S.PUBLISHED})
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current: AlertState, wanted: AlertState):
+        super().__init__(f"an alert in state {current.value!r} cannot become {wanted.value!r}")
+        self.current = current
+        self.wanted = wanted
+
+
+class CapStatus(str, enum.Enum):
+    ACTUAL = "Actual"
+    EXERCISE = "Exercise"
+    SYSTEM = "System"
+    TEST = "Test"
+    DRAFT = "Draft"
+
+
+class MsgType(str, enum.Enum):
+    ALERT = "Alert"
+    UPDATE = "Update"
+    CANCEL = "Cancel"
+    ACK = "Ack"
+    ERROR = "Error"
+
+
+class Level(str, enum.Enum):
+    """China's four warning levels: I red … IV blue."""
+
+    RED = "red"
+    ORANGE = "orange"
+    YELLOW = "yellow"
+    BLUE = "blue"
+
+
+alert_counties = Table(
+    "alert_counties",
+    db.Model.metadata,
+    Column("alert_id", ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
+    Column("county_code", ForeignKey("counties.code"), primary_key=True, index=True),
+)
+
+
+class Alert(db.Model):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("sender", "identifier"),
+        Index("ix_alerts_state_received_at", "state", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # CAP <alert> fields
+    identifier: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(255))
+    sent: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[CapStatus] = mapped_column(enum_column(CapStatus))
+    msg_type: Mapped[MsgType] = mapped_column(enum_column(MsgType))
+    scope: Mapped[str] = mapped_column(String(20), default="Public")
+    source: Mapped[str | None] = mapped_column(String(255))
+    restriction: Mapped[str | None] = mapped_column(Text)
+    addresses: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    incidents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The region's reading of the <info> blocks
+    hazard_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    level: Mapped[Level | None] = mapped_column(enum_column(Level, 10))
+    event: Mapped[str | None] = mapped_column(String(255))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    response_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    severity: Mapped[str | None] = mapped_column(String(20))
+    certainty: Mapped[str | None] = mapped_column(String(20))
+    effective: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    onset: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Free texts keyed by language ("zh", "bo", or the CAP language tag as sent)
+    headline: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    description: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    instruction: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    parameters: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The area as sent (county/township codes, polygons, circles) …
+    area: Mapped[dict] = mapped_column(JSON, default=dict)
+    # … and every <info> block as parsed, so nothing of a multilingual message is lost.
+    infos: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    # The message exactly as received, and in which form.
+    original: Mapped[str] = mapped_column(Text)
+    original_format: Mapped[str] = mapped_column(String(20), doc="cap1.2, cap1.1 or json")
+    # Our side
+    state: Mapped[AlertState] = mapped_column(enum_column(AlertState))
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+
+    agency = relationship("Agency")
+    counties = relationship("County", secondary=alert_counties, order_by="County.code")
+
+    @property
+    def county_codes(self) -> list[str]:
+        return [county.code for county in self.counties]
+
+    def move_to(self, state: AlertState) -> None:
+        if state not in TRANSITIONS[self.state]:
+            raise InvalidTransition(self.state, state)
+        self.state = state
+        self.state_changed_at = utcnow()
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE_STATES
+
+    @property
+    def cap_reference(self) -> str:
+        """This alert as another message's <references> names it: sender,identifier,sent."""
+        return f"{self.sender},{self.identifier},{self.sent.isoformat()}"

@@ -1,0 +1,36 @@
+"""Prefectures and counties, keyed by their GB/T 2260 codes."""
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+
+class Prefecture(db.Model):
+    __tablename__ = "prefectures"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_bo: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(120))
+    seat_lat: Mapped[float] = mapped_column(Float)
+    seat_lon: Mapped[float] = mapped_column(Float)
+    boundary_geojson: Mapped[str] = mapped_column(Text, doc="GeoJSON geometry, WGS84 lon/lat")
+
+    counties: Mapped[list["County"]] = relationship(back_populates="prefecture", order_by="County.code")
+
+
+class County(db.Model):
+    __tablename__ = "counties"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    prefecture_code: Mapped[str] = mapped_column(ForeignKey("prefectures.code"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_bo: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(120))
+    seat_lat: Mapped[float] = mapped_column(Float)
+    seat_lon: Mapped[float] = mapped_column(Float)
+    boundary_geojson: Mapped[str] = mapped_column(Text, doc="GeoJSON geometry, WGS84 lon/lat")
+
+    prefecture: Mapped[Prefecture] = relationship(back_populates="counties")

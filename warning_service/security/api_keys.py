@@ -1,0 +1,54 @@
+"""Agency API keys: issued once in plain text, stored as a digest, looked up by prefix."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Agency, ApiKey, utcnow
+
+KEY_PREFIX = "ews"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    plaintext: str  # shown once, never stored
+    prefix: str
+    digest: str
+
+
+def _digest(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def issue_key() -> IssuedKey:
+    prefix = secrets.token_hex(6)
+    plaintext = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return IssuedKey(plaintext=plaintext, prefix=prefix, digest=_digest(plaintext))
+
+
+def add_key(session: Session, agency: Agency) -> str:
+    """Give the agency a new live key (older keys stay live until revoked) and return it."""
+    issued = issue_key()
+    session.add(ApiKey(agency=agency, prefix=issued.prefix, key_hash=issued.digest))
+    return issued.plaintext
+
+
+def agency_for_key(session: Session, plaintext: str) -> Agency | None:
+    """The active agency holding this live key, or None."""
+    parts = plaintext.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if api_key is None or api_key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(api_key.key_hash, _digest(plaintext)):
+        return None
+    if not api_key.agency.active:
+        return None
+    api_key.last_used_at = utcnow()
+    return api_key.agency
