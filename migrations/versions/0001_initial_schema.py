@@ -98,7 +98,7 @@ def upgrade():
     sa.Column('parameters', sa.JSON(), nullable=False),
     sa.Column('area', sa.JSON(), nullable=False),
     sa.Column('infos', sa.JSON(), nullable=False),
-    sa.Column('original', sa.Text(), nullable=False),
+    sa.Column('original', sa.LargeBinary(), nullable=False),
     sa.Column('original_format', sa.String(length=20), nullable=False),
     sa.Column('state', sa.Enum('received', 'pending_review', 'publishing', 'published', 'cancelled', 'superseded', 'expired', 'rejected', name='alertstate', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('state_changed_at', warning_service.models.types.UTCDateTime(timezone=True), nullable=False),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, select, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -121,8 +121,8 @@ class Alert(db.Model):
     area: Mapped[dict] = mapped_column(JSON, default=dict)
     # … and every <info> block as parsed, so nothing of a multilingual message is lost.
     infos: Mapped[list[dict]] = mapped_column(JSON, default=list)
-    # The message exactly as received, and in which form.
-    original: Mapped[str] = mapped_column(Text)
+    # The message exactly as received (bytes: its encoding is the sender's), and in which form.
+    original: Mapped[bytes] = mapped_column(LargeBinary)
     original_format: Mapped[str] = mapped_column(String(20), doc="cap1.2, cap1.1 or json")
     # Our side
     state: Mapped[AlertState] = mapped_column(enum_column(AlertState))
@@ -134,6 +134,11 @@ class Alert(db.Model):
 
     agency = relationship("Agency")
     counties = relationship("County", secondary=alert_counties, order_by="County.code")
+
+    @classmethod
+    def by_cap_key(cls, session, sender: str, identifier: str) -> "Alert | None":
+        """The alert a CAP message names by (sender, identifier), the key that makes intake idempotent."""
+        return session.scalar(select(cls).where(cls.sender == sender, cls.identifier == identifier))
 
     @property
     def county_codes(self) -> list[str]:

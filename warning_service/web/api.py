@@ -1,6 +1,188 @@
-"""The agency API: /api/v1."""
+"""The agency API, /api/v1: agency systems post CAP 1.2 XML or JSON alerts and read their own."""
 from __future__ import annotations
 
-from flask import Blueprint
+from collections import defaultdict
+from datetime import datetime
+from functools import wraps
+
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..hazards import catalogue
+from ..intake.cap_json import parse_alert_json
+from ..intake.cap_xml import parse_cap_xml
+from ..intake.errors import FieldError, IntakeError
+from ..intake.service import ingest
+from ..models import Alert, AlertState, Delivery
+from ..security.api_keys import agency_for_key
+from .openapi import openapi_document
 
 api = Blueprint("api", __name__)
+
+XML_TYPES = {"application/cap+xml", "application/xml", "text/xml"}
+JSON_TYPES = {"application/json"}
+MAX_PER_PAGE = 100
+
+
+def agency_required(view):
+    """Authenticate `Authorization: Bearer <key>`; the agency is in g.agency."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            abort(401, "Send the agency's API key as 'Authorization: Bearer <key>'.")
+        agency = agency_for_key(db.session, key.strip())
+        if agency is None:
+            abort(401, "The API key is unknown or has been revoked.")
+        g.agency = agency
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@api.post("/alerts")
+@agency_required
+def post_alert():
+    content_type = request.mimetype
+    if content_type not in XML_TYPES | JSON_TYPES:
+        abort(415, f"Send CAP 1.2 XML ({', '.join(sorted(XML_TYPES))}) or JSON (application/json), not {content_type or 'no content type'!r}.")
+    body = request.get_data(cache=False)
+    if content_type in XML_TYPES:
+        message = parse_cap_xml(body)
+    else:
+        message = parse_alert_json(body, default_sender=g.agency.cap_sender)
+    try:
+        result = ingest(db.session, message, body, g.agency, catalogue())
+        db.session.commit()
+    except IntakeError:
+        db.session.rollback()
+        raise
+    except IntegrityError:
+        # The same (sender, identifier) was stored by a concurrent request: answer with that alert.
+        db.session.rollback()
+        existing = Alert.by_cap_key(db.session, message.sender, message.identifier)
+        if existing is None or existing.agency_id != g.agency.id:
+            raise
+        return _alert_created(existing, created=False)
+    return _alert_created(result.alert, result.created)
+
+
+def _alert_created(alert: Alert, created: bool) -> Response:
+    response = jsonify(alert_summary(alert))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = url_for("api.get_alert", alert_id=alert.id, _external=True)
+    return response
+
+
+@api.get("/alerts/<int:alert_id>")
+@agency_required
+def get_alert(alert_id: int):
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        abort(404, f"No alert {alert_id}.")
+    if alert.agency_id != g.agency.id:
+        abort(403, f"Alert {alert_id} belongs to another agency.")
+    return jsonify(alert_detail(alert))
+
+
+@api.get("/alerts")
+@agency_required
+def list_alerts():
+    page = _int_arg("page", default=1, minimum=1)
+    per_page = _int_arg("per_page", default=50, minimum=1, maximum=MAX_PER_PAGE)
+    query = select(Alert).where(Alert.agency_id == g.agency.id)
+    if state := request.args.get("state"):
+        try:
+            query = query.where(Alert.state == AlertState(state))
+        except ValueError:
+            _bad_query("state", f"state must be one of {', '.join(s.value for s in AlertState)}")
+    if since := request.args.get("since"):
+        query = query.where(Alert.received_at >= _aware_datetime_arg("since", since))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    alerts = db.session.scalars(
+        query.order_by(Alert.received_at.desc(), Alert.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    )
+    return jsonify(
+        items=[alert_summary(alert) for alert in alerts],
+        page=page,
+        per_page=per_page,
+        total=total,
+    )
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+def alert_summary(alert: Alert) -> dict:
+    return {
+        "id": alert.id,
+        "identifier": alert.identifier,
+        "sender": alert.sender,
+        "state": alert.state.value,
+        "links": {"self": url_for("api.get_alert", alert_id=alert.id, _external=True)},
+    }
+
+
+def alert_detail(alert: Alert) -> dict:
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = db.session.execute(
+        select(Delivery.channel, Delivery.status, func.count())
+        .where(Delivery.alert_id == alert.id)
+        .group_by(Delivery.channel, Delivery.status)
+    )
+    for channel, status, count in rows:
+        counts[channel.value][status.value] = count
+    return {
+        **alert_summary(alert),
+        "status": alert.status.value,
+        "msg_type": alert.msg_type.value,
+        "sent": alert.sent.isoformat(),
+        "references": alert.references,
+        "hazard": alert.hazard_code,
+        "level": alert.level.value if alert.level else None,
+        "event": alert.event,
+        "onset": alert.onset.isoformat() if alert.onset else None,
+        "expires": alert.expires.isoformat() if alert.expires else None,
+        "counties": alert.county_codes,
+        "headline": alert.headline,
+        "description": alert.description,
+        "instruction": alert.instruction,
+        "parameters": alert.parameters,
+        "info_count": len(alert.infos),
+        "received_at": alert.received_at.isoformat(),
+        "state_changed_at": alert.state_changed_at.isoformat(),
+        "superseded_by": alert.superseded_by_id,
+        "deliveries": counts,
+    }
+
+
+def _bad_query(name: str, message: str):
+    raise IntakeError(400, "Bad query parameter", message, [FieldError(name, message)])
+
+
+def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        _bad_query(name, f"{name} must be a whole number")
+    if value < minimum or (maximum is not None and value > maximum):
+        _bad_query(name, f"{name} must be between {minimum} and {maximum or 'any'}")
+    return value
+
+
+def _aware_datetime_arg(name: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        _bad_query(name, f"{name} must be an ISO 8601 date-time with a zone, e.g. 2026-11-24T08:00:00+08:00")
+    if value.tzinfo is None:
+        _bad_query(name, f"{name} needs a time zone, e.g. +08:00")
+    return value

@@ -1,0 +1,182 @@
+"""The agency API end to end: CAP and JSON in, alerts stored, updated and cancelled as CAP intends."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.cap_builder import cap_time, cap_xml, info_xml
+from warning_service.extensions import db
+from warning_service.models import Alert, AuditEvent
+
+XML = {"Content-Type": "application/cap+xml"}
+
+LUDING_SEAT = "29.914,102.234"  # near 泸定县 seat
+
+
+def post_xml(client, headers, body):
+    return client.post("/api/v1/alerts", data=body, headers={**headers, **XML})
+
+
+def alert_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Alert))
+
+
+def test_weather_warning_with_county_geocodes_waits_for_review(client, weather):
+    _, key = weather
+    body = cap_xml("SC-RAIN-001", info_xml(event="暴雨橙色预警", geocodes=("513301", "513322"), area_desc="康定市 泸定县"))
+    response = post_xml(client, key, body)
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert created["state"] == "pending_review"
+    assert created["identifier"] == "SC-RAIN-001" and created["sender"] == "weather.demo@ews.example"
+    assert response.headers["Location"].endswith(f"/api/v1/alerts/{created['id']}")
+
+    detail = client.get(f"/api/v1/alerts/{created['id']}", headers=key).get_json()
+    assert detail["hazard"] == "rainstorm" and detail["level"] == "orange"
+    assert detail["counties"] == ["513301", "513322"]
+    stored = db.session.get(Alert, created["id"])
+    assert stored.original == body  # kept verbatim
+    assert stored.original_format == "cap1.2"
+
+
+def test_same_sender_and_identifier_again_answers_200_with_the_same_alert(client, weather):
+    _, key = weather
+    body = cap_xml("SC-RAIN-002", info_xml(geocodes=("513301",)))
+    first = post_xml(client, key, body)
+    again = post_xml(client, key, body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert alert_count() == 1
+
+
+def test_earthquake_early_warning_with_circle_publishes_at_once(client, seismic):
+    _, key = seismic
+    body = cap_xml(
+        "CENC-EEW-20260905-001",
+        info_xml(category="Geo", event="地震预警", severity="Extreme", circle=f"{LUDING_SEAT} 40",
+                 parameters=(("magnitude", "6.8"), ("depth_km", "16")), area_desc="泸定县及周边"),
+        sender="seismic.demo@ews.example",
+    )
+    response = post_xml(client, key, body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["state"] == "publishing"
+    detail = client.get(f"/api/v1/alerts/{response.get_json()['id']}", headers=key).get_json()
+    assert detail["hazard"] == "earthquake_early_warning"
+    assert "513322" in detail["counties"]
+    assert detail["parameters"]["magnitude"] == "6.8"
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["alert.receive", "alert.publish"]
+
+
+def test_bilingual_message_keeps_both_info_blocks(client, weather):
+    _, key = weather
+    body = cap_xml(
+        "SC-SNOW-003",
+        info_xml(language="zh-CN", event="暴雪黄色预警", severity="Moderate", headline="甘孜县暴雪黄色预警", geocodes=("513328",)),
+        info_xml(language="bo-CN", event="暴雪黄色预警", severity="Moderate", headline="ཉེན་བརྡ", geocodes=("513328",)),
+    )
+    response = post_xml(client, key, body)
+    assert response.status_code == 201, response.get_json()
+    detail = client.get(f"/api/v1/alerts/{response.get_json()['id']}", headers=key).get_json()
+    assert detail["info_count"] == 2
+    assert detail["headline"] == {"zh": "甘孜县暴雪黄色预警", "bo": "ཉེན་བརྡ"}
+    assert detail["hazard"] == "snowstorm" and detail["level"] == "yellow"
+
+
+def _reference(client, key, alert_id) -> str:
+    detail = client.get(f"/api/v1/alerts/{alert_id}", headers=key).get_json()
+    return f"{detail['sender']},{detail['identifier']},{detail['sent']}"
+
+
+def test_update_and_cancel_from_an_auto_publishing_agency(client, seismic):
+    _, key = seismic
+    sender = "seismic.demo@ews.example"
+    original = post_xml(client, key, cap_xml(
+        "EQ-1", info_xml(category="Geo", event="地震", severity="Severe", geocodes=("513322",)), sender=sender))
+    assert original.status_code == 201, original.get_json()
+    first_id = original.get_json()["id"]
+
+    update = post_xml(client, key, cap_xml(
+        "EQ-1-U1", info_xml(category="Geo", event="地震", severity="Extreme", geocodes=("513322", "513301")),
+        sender=sender, msg_type="Update", references=_reference(client, key, first_id)))
+    assert update.status_code == 201, update.get_json()
+    update_id = update.get_json()["id"]
+    first = client.get(f"/api/v1/alerts/{first_id}", headers=key).get_json()
+    assert first["state"] == "superseded" and first["superseded_by"] == update_id
+
+    cancel = post_xml(client, key, cap_xml(
+        "EQ-1-C1", sender=sender, msg_type="Cancel", references=_reference(client, key, update_id)))
+    assert cancel.status_code == 201, cancel.get_json()
+    cancelled = client.get(f"/api/v1/alerts/{update_id}", headers=key).get_json()
+    assert cancelled["state"] == "cancelled"
+    cancel_detail = client.get(f"/api/v1/alerts/{cancel.get_json()['id']}", headers=key).get_json()
+    assert cancel_detail["counties"] == ["513301", "513322"]  # a Cancel without <info> covers what it cancels
+
+
+def test_update_waiting_for_review_leaves_the_warning_in_force(client, weather):
+    _, key = weather
+    first = post_xml(client, key, cap_xml("R-1", info_xml(geocodes=("513301",))))
+    update = post_xml(client, key, cap_xml("R-1-U", info_xml(event="暴雨红色预警", severity="Extreme", geocodes=("513301",)),
+                                           msg_type="Update", references=_reference(client, key, first.get_json()["id"])))
+    assert update.status_code == 201 and update.get_json()["state"] == "pending_review"
+    assert client.get(f"/api/v1/alerts/{first.get_json()['id']}", headers=key).get_json()["state"] == "pending_review"
+
+
+def test_json_alert(client, weather):
+    _, key = weather
+    payload = {
+        "status": "Exercise",
+        "hazard": "rainstorm",
+        "level": "yellow",
+        "area": {"counties": ["513221", "513222"]},
+        "onset": cap_time(),
+        "expires": cap_time(timedelta(hours=3)),
+        "headline": {"zh": "汶川县、理县暴雨黄色预警（演练）"},
+        "parameters": {"rain_mm_24h": 60},
+    }
+    response = client.post("/api/v1/alerts", json=payload, headers=key)
+    assert response.status_code == 201, response.get_json()
+    detail = client.get(f"/api/v1/alerts/{response.get_json()['id']}", headers=key).get_json()
+    assert detail["status"] == "Exercise" and detail["level"] == "yellow"
+    assert detail["counties"] == ["513221", "513222"]
+    assert detail["sender"] == "weather.demo@ews.example"
+    assert detail["identifier"]  # generated
+
+
+def test_listing_is_paged_filtered_and_per_agency(client, weather, make_agency):
+    _, key = weather
+    _, other_key = make_agency("其他机构", "other")
+    for number in range(3):
+        assert post_xml(client, key, cap_xml(f"L-{number}", info_xml(geocodes=("513301",)))).status_code == 201
+    assert post_xml(client, other_key, cap_xml("L-other", info_xml(geocodes=("513301",)), sender="other@x")).status_code == 201
+
+    page = client.get("/api/v1/alerts?per_page=2&page=1", headers=key).get_json()
+    assert page["total"] == 3 and [item["identifier"] for item in page["items"]] == ["L-2", "L-1"]
+    second = client.get("/api/v1/alerts?per_page=2&page=2", headers=key).get_json()
+    assert [item["identifier"] for item in second["items"]] == ["L-0"]
+    assert client.get("/api/v1/alerts?state=published", headers=key).get_json()["total"] == 0
+    assert client.get("/api/v1/alerts?state=pending_review", headers=key).get_json()["total"] == 3
+    since = client.get("/api/v1/alerts", query_string={"since": cap_time(timedelta(minutes=5))}, headers=key)
+    assert since.get_json()["total"] == 0
+    assert client.get("/api/v1/alerts?state=bogus", headers=key).status_code == 400
+    assert client.get("/api/v1/alerts?since=yesterday", headers=key).status_code == 400
+    assert client.get("/api/v1/alerts?page=0", headers=key).status_code == 400
+
+
+def test_openapi_names_exactly_the_api_routes(app, client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = rule.rule[len("/api/v1"):].replace("<int:alert_id>", "{alert_id}")
+            served |= {(path, method) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
+    json.dumps(document)  # serialisable as is
+
+
+def test_healthz_reports_database_and_redis(client):
+    body = client.get("/healthz").get_json()
+    assert body == {"status": "ok", "checks": {"database": {"ok": True}, "redis": {"ok": True}}}

@@ -1,0 +1,78 @@
+"""Builds CAP 1.2 messages for the tests, with times relative to now so they never go stale."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from xml.sax.saxutils import escape
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def cap_time(offset: timedelta = timedelta()) -> str:
+    return (datetime.now(CHINA) + offset).replace(microsecond=0).isoformat()
+
+
+def info_xml(
+    *,
+    language: str = "zh-CN",
+    category: str = "Met",
+    event: str = "暴雨橙色预警",
+    severity: str = "Severe",
+    headline: str = "",
+    description: str = "",
+    event_code: tuple[str, str] | None = None,
+    parameters: tuple[tuple[str, str], ...] = (),
+    area_desc: str = "康定市",
+    geocodes: tuple[str, ...] = (),
+    polygon: str | None = None,
+    circle: str | None = None,
+    expires_in: timedelta = timedelta(hours=6),
+) -> str:
+    parts = [
+        f"<language>{language}</language>",
+        f"<category>{category}</category>",
+        f"<event>{escape(event)}</event>",
+        "<urgency>Immediate</urgency>",
+        f"<severity>{severity}</severity>",
+        "<certainty>Observed</certainty>",
+    ]
+    if event_code:
+        parts.append(f"<eventCode><valueName>{event_code[0]}</valueName><value>{event_code[1]}</value></eventCode>")
+    parts += [
+        f"<onset>{cap_time()}</onset>",
+        f"<expires>{cap_time(expires_in)}</expires>",
+        "<senderName>demo agency</senderName>",
+    ]
+    if headline:
+        parts.append(f"<headline>{escape(headline)}</headline>")
+    if description:
+        parts.append(f"<description>{escape(description)}</description>")
+    for name, value in parameters:
+        parts.append(f"<parameter><valueName>{name}</valueName><value>{value}</value></parameter>")
+    area = [f"<areaDesc>{escape(area_desc)}</areaDesc>"]
+    if polygon:
+        area.append(f"<polygon>{polygon}</polygon>")
+    if circle:
+        area.append(f"<circle>{circle}</circle>")
+    area += [f"<geocode><valueName>GB/T 2260</valueName><value>{code}</value></geocode>" for code in geocodes]
+    parts.append("<area>" + "".join(area) + "</area>")
+    return "<info>" + "".join(parts) + "</info>"
+
+
+def cap_xml(
+    identifier: str,
+    *infos: str,
+    sender: str = "weather.demo@ews.example",
+    status: str = "Actual",
+    msg_type: str = "Alert",
+    references: str = "",
+    sent: str | None = None,
+) -> bytes:
+    refs = f"<references>{references}</references>" if references else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
+        f"<identifier>{identifier}</identifier><sender>{sender}</sender><sent>{sent or cap_time()}</sent>"
+        f"<status>{status}</status><msgType>{msg_type}</msgType><scope>Public</scope>{refs}"
+        + "".join(infos)
+        + "</alert>"
+    ).encode("utf-8")

@@ -1,0 +1,1 @@
+"""Publishing alerts and carrying them to the channels."""

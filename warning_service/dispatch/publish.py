@@ -1,0 +1,37 @@
+"""Publishing: the one step that makes an alert take effect.
+
+An Update supersedes, and a Cancel cancels, the alerts it references at the
+moment it is published, not when it arrives: a correction waiting for review
+leaves the warning it corrects in force until a duty officer publishes it.
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..audit.events import Actor, record
+from ..models import Alert, AlertState, MsgType
+
+
+def referenced_alerts(session: Session, alert: Alert) -> list[Alert]:
+    """The alerts named in `alert.references` that we hold (matched on sender and identifier)."""
+    found: list[Alert] = []
+    for reference in alert.references:
+        sender, identifier = reference.split(",")[:2]
+        target = Alert.by_cap_key(session, sender, identifier)
+        if target is not None:
+            found.append(target)
+    return found
+
+
+def publish(session: Session, alert: Alert, actor: Actor) -> None:
+    """Move the alert to `publishing` and apply its effect on the alerts it references."""
+    alert.move_to(AlertState.PUBLISHING)
+    record(session, actor, "alert.publish", alert, state=alert.state.value)
+    if alert.msg_type not in (MsgType.UPDATE, MsgType.CANCEL):
+        return
+    new_state = AlertState.SUPERSEDED if alert.msg_type == MsgType.UPDATE else AlertState.CANCELLED
+    for earlier in referenced_alerts(session, alert):
+        if earlier.is_live:
+            earlier.move_to(new_state)
+            earlier.superseded_by_id = alert.id
+            record(session, actor, f"alert.{new_state.value}", earlier, by_alert=alert.id)

@@ -1,0 +1,124 @@
+"""Turning an authenticated agency's message into an Alert: idempotent, authorised, all or nothing.
+
+Order matters: the (sender, identifier) lookup comes first, so a message
+replayed after it expired still answers with the alert it created.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ..audit.events import record
+from ..dispatch.publish import publish
+from ..hazards import HazardCatalogue
+from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType
+from .errors import FieldError, IntakeError, forbidden, invalid
+from .interpret import AlertDraft, interpret
+from .message import AlertMessage
+
+
+@dataclass
+class IngestResult:
+    alert: Alert
+    created: bool
+
+
+def ingest(
+    session: Session,
+    message: AlertMessage,
+    original: bytes,
+    agency: Agency,
+    catalogue: HazardCatalogue,
+) -> IngestResult:
+    """Store the message as an Alert and apply the agency's policy. Raises IntakeError; stores nothing then."""
+    existing = Alert.by_cap_key(session, message.sender, message.identifier)
+    if existing is not None:
+        if existing.agency_id != agency.id:
+            raise forbidden(f"sender {message.sender!r} with identifier {message.identifier!r} belongs to another agency")
+        return IngestResult(existing, created=False)
+
+    draft = interpret(message, catalogue)
+    referenced = _referenced(session, message, agency)
+    if draft.hazard is None and referenced:  # a Cancel with no <info> inherits what it cancels
+        draft.county_codes = referenced[0].county_codes
+    if draft.hazard is not None and not agency.may_issue(draft.hazard.code):
+        raise forbidden(f"agency {agency.name!r} may not issue {draft.hazard.code!r} alerts")
+
+    alert = _new_alert(session, draft, referenced, original, agency)
+    session.add(alert)
+    session.flush()
+    record(session, agency, "alert.receive", alert, msg_type=alert.msg_type.value, format=message.format)
+    if agency.auto_publish:
+        publish(session, alert, agency)
+    else:
+        alert.move_to(AlertState.PENDING_REVIEW)
+    return IngestResult(alert, created=True)
+
+
+def _referenced(session: Session, message: AlertMessage, agency: Agency) -> list[Alert]:
+    """The alerts an Update or Cancel acts on; unknown or foreign references are refused."""
+    found: list[Alert] = []
+    unknown: list[FieldError] = []
+    for index, reference in enumerate(message.references):
+        target = Alert.by_cap_key(session, reference.sender, reference.identifier)
+        if target is None:
+            unknown.append(FieldError(f"references[{index}]", f"no alert {reference.sender},{reference.identifier} is known here"))
+            continue
+        if target.agency_id != agency.id:
+            raise forbidden(f"alert {reference.identifier!r} belongs to another agency")
+        if target.status.value != message.status:
+            raise invalid(
+                f"a {message.status} message cannot act on the {target.status.value} alert {reference.identifier!r}",
+                [FieldError(f"references[{index}]", "status differs from the referenced alert's")],
+            )
+        if not target.is_live:
+            raise IntakeError(409, "Alert no longer in force",
+                              f"alert {reference.identifier!r} is already {target.state.value}")
+        found.append(target)
+    if unknown:
+        raise invalid("the message references alerts this service does not hold", unknown)
+    return found
+
+
+def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], original: bytes, agency: Agency) -> Alert:
+    message = draft.message
+    hazard_code = draft.hazard.code if draft.hazard else (referenced[0].hazard_code if referenced else None)
+    level = draft.level or (referenced[0].level.value if referenced and referenced[0].level else None)
+    alert = Alert(
+        identifier=message.identifier,
+        sender=message.sender,
+        sent=message.sent,
+        status=CapStatus(message.status),
+        msg_type=MsgType(message.msg_type),
+        scope=message.scope,
+        source=message.source,
+        restriction=message.restriction,
+        addresses=message.addresses,
+        note=message.note,
+        references=[f"{r.sender},{r.identifier},{r.sent}" for r in message.references],
+        incidents=list(message.incidents),
+        hazard_code=hazard_code,
+        level=Level(level) if level else None,
+        event=draft.event,
+        categories=draft.categories,
+        response_types=draft.response_types,
+        urgency=draft.urgency,
+        severity=draft.severity,
+        certainty=draft.certainty,
+        effective=draft.effective,
+        onset=draft.onset,
+        expires=draft.expires,
+        headline=draft.headline,
+        description=draft.description,
+        instruction=draft.instruction,
+        parameters=draft.parameters,
+        area=draft.area,
+        infos=message.infos_as_json(),
+        original=original,
+        original_format=message.format,
+        state=AlertState.RECEIVED,
+        agency_id=agency.id,
+    )
+    alert.counties = [session.get(County, code) for code in draft.county_codes]
+    return alert
