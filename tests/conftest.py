@@ -54,12 +54,15 @@ def build_app(database_url: str, **overrides) -> Flask:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend_app(request, tmp_path_factory) -> Flask:
+def backend_app(request, tmp_path_factory) -> Iterator[Flask]:
     if request.param == "sqlite":
         url = "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
     else:
         url = request.getfixturevalue("postgres_url")
-    return build_app(url)
+    app = build_app(url)
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections before the database is dropped
 
 
 def _empty_tables(app: Flask) -> None:

@@ -1,4 +1,155 @@
+"""`flask agency ...`: register agencies and manage their API keys.
+
+A new key is printed once, as the last line of output, so scripts can take it
+with `tail -n 1`; only its digest is stored.
+"""
+from __future__ import annotations
+
+import secrets
+
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-agency_cli = AppGroup("agency")
+from ..audit.events import record
+from ..extensions import db
+from ..hazards import catalogue
+from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, utcnow
+from ..security.api_keys import add_key
+
+# CAP forbids spaces, commas and the XML-restricted < and & in <sender>.
+_SENDER_FORBIDDEN = set(" \t\r\n,<&")
+
+agency_cli = AppGroup("agency", help="Register agencies and manage their API keys.")
+
+
+def parse_hazards(text: str) -> list[str]:
+    """Either "all" alone, or a comma list of known hazard codes."""
+    codes = list(dict.fromkeys(code.strip() for code in text.split(",") if code.strip()))
+    if not codes:
+        raise click.BadParameter("give at least one hazard code, or 'all'", param_hint="--hazards")
+    if ALL_HAZARDS in codes:
+        if len(codes) > 1:
+            raise click.BadParameter("'all' cannot be combined with other codes", param_hint="--hazards")
+        return codes
+    known = catalogue()
+    unknown = [code for code in codes if known.get(code) is None]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown hazard code(s): {', '.join(unknown)}. "
+            f"Known codes: {', '.join(hazard.code for hazard in known)}, or 'all'",
+            param_hint="--hazards")
+    return codes
+
+
+def _agency(name: str) -> Agency:
+    agency = db.session.scalar(select(Agency).where(Agency.name == name))
+    if agency is None:
+        raise click.ClickException(f"no agency named {name!r} (see `flask agency list`)")
+    return agency
+
+
+def issue_agency_key(session: Session, agency: Agency) -> str:
+    """A new live key for the agency, with its audit event; returns the plaintext."""
+    plaintext = add_key(session, agency)
+    session.flush()
+    key = session.scalar(select(ApiKey).where(ApiKey.agency_id == agency.id).order_by(ApiKey.id.desc()).limit(1))
+    record(session, None, "api_key.issue", key, via="cli", agency=agency.name, prefix=key.prefix)
+    return plaintext
+
+
+def _live_keys(agency: Agency) -> list[ApiKey]:
+    return [key for key in agency.api_keys if key.revoked_at is None]
+
+
+@agency_cli.command("create")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice([kind.value for kind in AgencyKind]),
+              help="What kind of agency this is.")
+@click.option("--hazards", "hazards_text", required=True, metavar="CODES",
+              help="Comma-separated hazard codes the agency may issue, or 'all'.")
+@click.option("--auto-publish", is_flag=True,
+              help="Publish this agency's alerts without a duty officer (earthquake early warning).")
+@click.option("--sender", help="CAP <sender> for its JSON alerts [default: KIND.RANDOM@agencies.ews.local].")
+def create_agency(name: str, kind: str, hazards_text: str, auto_publish: bool, sender: str | None) -> None:
+    """Register an agency and print its first API key (shown once)."""
+    name = name.strip()
+    if not 0 < len(name) <= 120:
+        raise click.BadParameter("an agency name has 1 to 120 characters", param_hint="NAME")
+    hazards = parse_hazards(hazards_text)
+    if sender is not None and (not 0 < len(sender) <= 255 or _SENDER_FORBIDDEN & set(sender)):
+        raise click.BadParameter("a CAP sender has 1 to 255 characters, without spaces, commas, '<' or '&'",
+                                 param_hint="--sender")
+    if db.session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
+        raise click.ClickException(f"an agency named {name!r} already exists")
+    if sender and db.session.scalar(select(Agency.id).where(Agency.cap_sender == sender)) is not None:
+        raise click.ClickException(f"another agency already uses the CAP sender {sender!r}")
+
+    agency = Agency(name=name, kind=AgencyKind(kind), hazards=hazards, auto_publish=auto_publish,
+                    cap_sender=sender or f"{kind}.{secrets.token_hex(4)}@agencies.ews.local")
+    db.session.add(agency)
+    db.session.flush()
+    record(db.session, None, "agency.create", agency, via="cli", name=name, kind=kind, hazards=hazards,
+           auto_publish=auto_publish, cap_sender=agency.cap_sender)
+    key = issue_agency_key(db.session, agency)
+    db.session.commit()
+    click.echo(f"agency {agency.name!r} created (id {agency.id}, kind {kind}, "
+               f"auto-publish {'yes' if auto_publish else 'no'})")
+    click.echo(f"hazards: {', '.join(hazards)}")
+    click.echo(f"CAP sender: {agency.cap_sender}")
+    click.echo("API key (shown once, store it now):")
+    click.echo(key)
+
+
+@agency_cli.command("rotate-key")
+@click.argument("name")
+def rotate_key(name: str) -> None:
+    """Issue another key; the older keys stay live until revoked."""
+    agency = _agency(name)
+    key = issue_agency_key(db.session, agency)
+    db.session.commit()
+    click.echo(f"new key for {agency.name!r}; older keys stay live until "
+               f"`flask agency revoke-key {agency.name!r} --all-but-newest`")
+    click.echo("API key (shown once, store it now):")
+    click.echo(key)
+
+
+@agency_cli.command("revoke-key")
+@click.argument("name")
+@click.option("--prefix", help="Revoke the live key with this prefix (see `flask agency list`).")
+@click.option("--all-but-newest", is_flag=True, help="Revoke every live key except the newest.")
+def revoke_key(name: str, prefix: str | None, all_but_newest: bool) -> None:
+    """Revoke one key by prefix, or all but the newest."""
+    if bool(prefix) == all_but_newest:
+        raise click.UsageError("give exactly one of --prefix or --all-but-newest")
+    agency = _agency(name)
+    live = _live_keys(agency)
+    if prefix:
+        doomed = [key for key in live if key.prefix == prefix]
+        if not doomed:
+            raise click.ClickException(f"{agency.name!r} has no live key with prefix {prefix!r}")
+    else:
+        doomed = live[:-1]
+    now = utcnow()
+    for key in doomed:
+        key.revoked_at = now
+        record(db.session, None, "api_key.revoke", key, via="cli", agency=agency.name, prefix=key.prefix)
+    db.session.commit()
+    click.echo(f"revoked {len(doomed)} key(s) of {agency.name!r}: {', '.join(k.prefix for k in doomed) or '-'}; "
+               f"{len(live) - len(doomed)} live")
+
+
+@agency_cli.command("list")
+def list_agencies() -> None:
+    """Agencies with their kind, hazards, auto-publish and live key prefixes."""
+    agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
+    if not agencies:
+        click.echo("no agencies (add one with `flask agency create`)")
+    for agency in agencies:
+        keys = ", ".join(key.prefix for key in _live_keys(agency)) or "none"
+        click.echo(f"{agency.name}{'' if agency.active else ' (inactive)'}\n"
+                   f"  kind: {agency.kind.value}  auto-publish: {'yes' if agency.auto_publish else 'no'}  "
+                   f"sender: {agency.cap_sender}\n"
+                   f"  hazards: {', '.join(agency.hazards)}\n"
+                   f"  live keys: {keys}")

@@ -1,4 +1,90 @@
+"""`flask user ...`: console accounts.
+
+Passwords come from standard input, never from the command line, where they
+would end up in the shell history and the process list.
+"""
+from __future__ import annotations
+
+import sys
+
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-user_cli = AppGroup("user")
+from ..audit.events import record
+from ..extensions import db
+from ..models import Role, User
+
+MIN_PASSWORD_LENGTH = 10
+ROLE_CHOICE = click.Choice([role.value for role in Role])
+
+user_cli = AppGroup("user", help="Manage console accounts.")
+
+
+def read_password() -> str:
+    """The first line of stdin; at a terminal, a hidden prompt asked twice."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True, default="", show_default=False)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def check_password_rules(password: str) -> None:
+    if not password:
+        raise click.ClickException("empty password: pass it on standard input, e.g. `... < password-file`")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    return user
+
+
+@user_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=ROLE_CHOICE, help="What the user may do in the console.")
+def create_user(username: str, role: str) -> None:
+    """Create a console user; the password is read from standard input (first line)."""
+    username = username.strip()
+    if not username or len(username) > 80:
+        raise click.BadParameter("a username has 1 to 80 characters", param_hint="USERNAME")
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise click.ClickException(f"a user named {username!r} already exists")
+    password = read_password()
+    check_password_rules(password)
+    user = User(username=username, role=Role(role))
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    record(db.session, None, "user.create", user, via="cli", username=username, role=role)
+    db.session.commit()
+    click.echo(f"user {username!r} created with role {role}")
+
+
+@user_cli.command("set-role")
+@click.argument("username")
+@click.argument("role", type=ROLE_CHOICE)
+def set_role(username: str, role: str) -> None:
+    """Change a user's role."""
+    user = _user(username)
+    previous = user.role.value
+    user.role = Role(role)
+    record(db.session, None, "user.set_role", user, via="cli", username=username, previous=previous, role=role)
+    db.session.commit()
+    click.echo(f"user {username!r}: role {previous} -> {role}")
+
+
+@user_cli.command("deactivate")
+@click.argument("username")
+def deactivate(username: str) -> None:
+    """Stop a user signing in; the account and its history stay."""
+    user = _user(username)
+    if not user.active:
+        click.echo(f"user {username!r} was already inactive")
+        return
+    user.active = False
+    record(db.session, None, "user.deactivate", user, via="cli", username=username)
+    db.session.commit()
+    click.echo(f"user {username!r} deactivated")

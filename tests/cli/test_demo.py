@@ -1,0 +1,57 @@
+"""`flask demo serve`: the banner, and a Redis check that says what to install."""
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+
+from warning_service.cli.demo import banner, example_alert, issue_demo_key
+from warning_service.extensions import db
+from warning_service.security.api_keys import agency_for_key
+
+
+def test_banner_shows_key_logins_address_and_curl(app):
+    assert app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "0"]).exit_code == 0
+    key = issue_demo_key()
+    assert agency_for_key(db.session, key).kind.value == "seismic"
+
+    text = banner(key, "http://127.0.0.1:5000")
+    assert key in text
+    assert "http://127.0.0.1:5000/" in text
+    for login in ("demo-admin / demo-admin-pass", "demo-officer / demo-officer-pass",
+                  "demo-officer2 / demo-officer2-pass", "demo-auditor / demo-auditor-pass"):
+        assert login in text
+    curl = text[text.index("curl "):].replace("\\\n", " ")
+    words = shlex.split(curl)
+    assert "http://127.0.0.1:5000/api/v1/alerts" in words
+    assert f"Authorization: Bearer {key}" in words
+    assert json.loads(words[words.index("-d") + 1])["status"] == "Exercise"
+
+
+def test_example_alert_is_for_the_seismic_agency():
+    alert = example_alert()
+    assert alert["hazard"] == "earthquake" and alert["area"]["counties"] == ["513301"]
+
+
+def test_serve_without_seed_says_so(app):
+    result = app.test_cli_runner().invoke(args=["demo", "serve"])
+    assert result.exit_code != 0 and "flask seed demo" in result.output
+
+
+def test_serve_says_what_to_install_without_redis(app, monkeypatch, tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = app.test_cli_runner().invoke(args=["demo", "serve", "--port", "5999"])
+    assert result.exit_code != 0
+    assert "apt-get install redis-server" in result.output and "REDIS_URL" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_example_alert_is_accepted_with_the_demo_key(app, client):
+    assert app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "50"]).exit_code == 0
+    key = issue_demo_key()
+    response = client.post("/api/v1/alerts", json=example_alert(), headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 201, response.get_json()

@@ -1,0 +1,198 @@
+"""`flask demo serve`: what `make run` starts once the database is set up.
+
+It makes sure Redis answers, prints how to use the demo (a fresh API key, the
+logins, a curl example), then runs an RQ worker and the web server until
+Ctrl-C or SIGTERM, and stops both.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from ..demo_data import DEMO_SEISMIC_AGENCY, DEMO_USERS
+from ..extensions import db
+from ..models import Agency, utcnow
+from .agency import issue_agency_key
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+REDIS_START_SECONDS = 10.0
+STOP_SECONDS = 35.0  # gunicorn's graceful timeout is 30 s
+
+demo_cli = AppGroup("demo", help="Run the service with the demo data.")
+
+
+class _Stop(Exception):
+    """SIGTERM arrived."""
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        with Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1) as client:
+            return bool(client.ping())
+    except (RedisError, OSError, ValueError):
+        return False
+
+
+def ensure_redis(url: str) -> str | None:
+    """Make Redis answer at `url`, starting a local redis-server if need be.
+
+    Returns a note when it started one, None when Redis already answered.
+    """
+    if redis_answers(url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "redis" or parts.hostname not in LOCAL_HOSTS:
+        raise click.ClickException(f"Redis does not answer at {_redacted(url)}; start it, or set REDIS_URL "
+                                   "to a Redis server that runs")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise click.ClickException(
+            f"Redis does not answer at {_redacted(url)} and there is no redis-server on PATH. "
+            "Install it (Debian/Ubuntu: `sudo apt-get install redis-server`), "
+            "or set REDIS_URL to a Redis server that runs.")
+    port = parts.port or 6379
+    started = subprocess.run([binary, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
+                              "--save", "", "--appendonly", "no"], capture_output=True, text=True)
+    if started.returncode != 0:
+        raise click.ClickException(f"redis-server failed to start: {started.stderr.strip() or started.stdout.strip()}")
+    deadline = time.monotonic() + REDIS_START_SECONDS
+    while not redis_answers(url):
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"started redis-server on port {port}, but it does not answer at {_redacted(url)}")
+        time.sleep(0.2)
+    return f"started redis-server on 127.0.0.1:{port} (it keeps running; stop it with `redis-cli -p {port} shutdown`)"
+
+
+def issue_demo_key() -> str:
+    """A fresh key for the demo seismic agency (earlier ones stay live)."""
+    agency = db.session.scalar(select(Agency).where(Agency.name == DEMO_SEISMIC_AGENCY.name))
+    if agency is None:
+        raise click.ClickException("the demo agencies are missing; run `flask seed demo` (or `make setup`) first")
+    key = issue_agency_key(db.session, agency)
+    db.session.commit()
+    return key
+
+
+def example_alert() -> dict:
+    """An exercise alert, so trying the demo reaches only targets marked for exercises."""
+    return {
+        "status": "Exercise",
+        "hazard": "earthquake",
+        "area": {"counties": ["513301"]},
+        "expires": (utcnow() + timedelta(hours=2)).replace(microsecond=0).isoformat(),
+        "headline": {"zh": "康定市地震演练 (demo)"},
+        "description": {"zh": "这是演示系统的地震演练信息，不是真实预警。"},
+        "instruction": {"zh": "请按演练方案行动。"},
+    }
+
+
+def banner(key: str, base_url: str) -> str:
+    """What `demo serve` prints before the servers start."""
+    body = json.dumps(example_alert(), ensure_ascii=False)
+    curl = (f"curl -sS -X POST {base_url}/api/v1/alerts \\\n"
+            f"    -H {shlex.quote('Authorization: Bearer ' + key)} \\\n"
+            f"    -H 'Content-Type: application/json' \\\n"
+            f"    -d {shlex.quote(body)}")
+    logins = "\n".join(f"  {user.username} / {user.password}  ({user.role.value})" for user in DEMO_USERS)
+    return (f"Early-warning service demo (demo data only, never real warnings)\n"
+            f"\n"
+            f"Console: {base_url}/\n"
+            f"Demo logins (demo-only passwords):\n{logins}\n"
+            f"\n"
+            f"API key of {DEMO_SEISMIC_AGENCY.name} (fresh; shown once):\n  {key}\n"
+            f"\n"
+            f"Post an exercise alert:\n{curl}\n")
+
+
+def server_command(host: str, port: int) -> list[str]:
+    if importlib.util.find_spec("gunicorn") is not None:
+        return [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"{host}:{port}", "wsgi:app"]
+    return [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", host, "--port", str(port)]
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    try:
+        for process in processes:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass  # too slow to stop, or a second Ctrl-C: stop waiting
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def run_until_stopped(commands: dict[str, list[str]]) -> tuple[str, int] | None:
+    """Run the commands from the repository root until one exits or we get Ctrl-C/SIGTERM.
+
+    Children get their own session, so a Ctrl-C reaches only us and each child
+    is stopped exactly once, with SIGTERM (a second signal would make the RQ
+    worker abandon its job). Returns (name, exit code) of a child that ended on
+    its own, or None when we were told to stop.
+    """
+    def on_sigterm(_signum, _frame):
+        raise _Stop
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        for name, command in commands.items():
+            processes[name] = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True)
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    return name, process.returncode
+            time.sleep(0.5)
+    except (KeyboardInterrupt, _Stop):
+        return None
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # already stopping
+        _stop(list(processes.values()))
+        signal.signal(signal.SIGTERM, previous)
+
+
+@demo_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Check Redis, print a fresh demo key and how to use it, run a worker and the web server."""
+    note = ensure_redis(current_app.config["REDIS_URL"])
+    if note:
+        click.echo(note)
+    key = issue_demo_key()
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(banner(key, f"http://{shown_host}:{port}"))
+    click.echo("Starting the worker and the web server; Ctrl-C stops both.")
+    ended = run_until_stopped({"worker": [sys.executable, "worker.py"], "web server": server_command(host, port)})
+    if ended is not None:
+        name, code = ended
+        raise click.ClickException(f"the {name} exited (code {code}); stopped the rest")
+    click.echo("stopped")
