@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 
 
-class Prefecture(db.Model):
-    __tablename__ = "prefectures"
+class _Place:
+    """What a prefecture and a county both have: names in three languages, a seat, a boundary."""
 
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(80))
@@ -17,20 +17,17 @@ class Prefecture(db.Model):
     seat_lat: Mapped[float] = mapped_column(Float)
     seat_lon: Mapped[float] = mapped_column(Float)
     boundary_geojson: Mapped[str] = mapped_column(Text, doc="GeoJSON geometry, WGS84 lon/lat")
+
+
+class Prefecture(_Place, db.Model):
+    __tablename__ = "prefectures"
 
     counties: Mapped[list["County"]] = relationship(back_populates="prefecture", order_by="County.code")
 
 
-class County(db.Model):
+class County(_Place, db.Model):
     __tablename__ = "counties"
 
-    code: Mapped[str] = mapped_column(String(6), primary_key=True)
     prefecture_code: Mapped[str] = mapped_column(ForeignKey("prefectures.code"), index=True)
-    name_zh: Mapped[str] = mapped_column(String(80))
-    name_bo: Mapped[str] = mapped_column(String(200))
-    name_en: Mapped[str] = mapped_column(String(120))
-    seat_lat: Mapped[float] = mapped_column(Float)
-    seat_lon: Mapped[float] = mapped_column(Float)
-    boundary_geojson: Mapped[str] = mapped_column(Text, doc="GeoJSON geometry, WGS84 lon/lat")
 
     prefecture: Mapped[Prefecture] = relationship(back_populates="counties")

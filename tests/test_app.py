@@ -1,0 +1,55 @@
+"""Assembly: settings from the environment, SQLite in WAL mode, health reporting."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from sqlalchemy import text
+
+from warning_service import create_app
+from warning_service.extensions import db
+
+
+def test_secret_key_is_required_outside_development(monkeypatch):
+    monkeypatch.setenv("WARNING_SERVICE_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-environment")
+    assert create_app().config["SECRET_KEY"] == "s3cret-from-the-environment"
+
+
+def test_database_url_from_the_environment_uses_psycopg3(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://ews@db.example/ews")
+    assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://ews@db.example/ews"
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{app.instance_path}/warning_service.sqlite3"
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/wal.sqlite3"})
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_healthz_is_503_when_redis_is_unreachable(tmp_path):
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/h.sqlite3",
+        "REDIS_URL": f"redis://127.0.0.1:{_unused_port()}/0",
+    })
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"] == {"ok": True}
+    assert body["checks"]["redis"]["ok"] is False
