@@ -2,15 +2,44 @@
 
     python worker.py           # runs until stopped
     python worker.py --burst   # works until the queues are empty, then exits
+
+Any number of these, on any number of machines, share one Redis and one
+database. Each also runs the reconciler on a schedule (one at a time across
+all workers), so deliveries left behind by a dead worker or an emptied Redis
+go out again.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 
-from rq import Worker
+from flask import Flask
+from rq import SimpleWorker
 
 from warning_service import create_app
-from warning_service.extensions import queues, redis_client
+from warning_service.dispatch.reconcile import run_if_due
+from warning_service.extensions import db, queues, redis_client
+
+logger = logging.getLogger("warning_service.worker")
+
+
+class DispatchWorker(SimpleWorker):
+    """Runs jobs in its own process (no fork per job: a fan-out is thousands of
+    short jobs sharing one database pool) and reconciles between jobs."""
+
+    app: Flask
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        try:
+            report = run_if_due(db.session, self.connection, self.app.config)
+            if report and (report.reclaimed or report.requeued or report.plans):
+                logger.warning("reconciler: %s", report)
+        except Exception:  # a failed pass is retried at the next interval; the worker keeps working
+            logger.exception("reconciler pass failed")
+            db.session.rollback()
+        finally:
+            db.session.remove()
 
 
 def main() -> None:
@@ -18,9 +47,12 @@ def main() -> None:
     parser.add_argument("--burst", action="store_true", help="exit once the queues are empty")
     args = parser.parse_args()
     app = create_app()
+    interval = int(app.config["RECONCILE_INTERVAL_SECONDS"])
     with app.app_context():
-        worker = Worker(queues(), connection=redis_client())
-        worker.work(burst=args.burst)
+        worker = DispatchWorker(queues(), connection=redis_client(), maintenance_interval=interval,
+                                worker_ttl=interval + 15)  # wakes from an idle wait every `interval` seconds
+        worker.app = app
+        worker.work(burst=args.burst, logging_level="WARNING")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from redis import Redis
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -22,7 +23,8 @@ from warning_service.extensions import db
 from warning_service.reference_data import load_regions
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_CLAIM_KEY = "ews:test-session"
 # Reference tables are loaded once per session and kept between tests.
 KEEP_TABLES = {"prefectures", "counties", "alembic_version"}
 
@@ -38,10 +40,25 @@ def postgres_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def build_app(database_url: str, **overrides) -> Flask:
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database (1-15) of this test session's own, so parallel runs never share queues."""
+    for index in range(1, 16):
+        url = f"{REDIS_SERVER}/{index}"
+        connection = Redis.from_url(url)
+        if connection.set(REDIS_CLAIM_KEY, os.getpid(), nx=True, ex=3600):
+            connection.flushdb()
+            connection.set(REDIS_CLAIM_KEY, os.getpid(), ex=3600)
+            yield url
+            connection.flushdb()
+            return
+    pytest.fail("every Redis database 1-15 is claimed by another test session")
+
+
+def build_app(database_url: str, redis_url: str, **overrides) -> Flask:
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         **overrides,
@@ -54,12 +71,12 @@ def build_app(database_url: str, **overrides) -> Flask:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend_app(request, tmp_path_factory) -> Iterator[Flask]:
+def backend_app(request, tmp_path_factory, redis_url) -> Iterator[Flask]:
     if request.param == "sqlite":
         url = "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
     else:
         url = request.getfixturevalue("postgres_url")
-    app = build_app(url)
+    app = build_app(url, redis_url)
     yield app
     with app.app_context():
         db.engine.dispose()  # close pooled connections before the database is dropped
@@ -79,10 +96,19 @@ def _empty_tables(app: Flask) -> None:
         db.session.remove()
 
 
+def _empty_redis(app: Flask) -> None:
+    """Everything but this session's claim on the database."""
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    keys = [key for key in connection.scan_iter() if key != REDIS_CLAIM_KEY.encode()]
+    if keys:
+        connection.delete(*keys)
+
+
 @pytest.fixture
 def app(backend_app: Flask) -> Iterator[Flask]:
-    """The app on each backend, with empty tables but the reference data loaded."""
+    """The app on each backend, with empty tables and queues but the reference data loaded."""
     _empty_tables(backend_app)
+    _empty_redis(backend_app)
     with backend_app.app_context():
         yield backend_app
         db.session.remove()

@@ -40,6 +40,22 @@ class Settings:
     # Agency API bodies: real messages with embedded audio or detailed polygons
     # run to about 1 MiB, so 10 MiB leaves room without inviting abuse.
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
+    # Gateways per channel: null, log (development), or a real one (twilio, http, serial).
+    SMS_GATEWAY: str = "log"
+    BROADCAST_GATEWAY: str = "log"
+    BEIDOU_GATEWAY: str = "log"
+    # Fan-out: targets written per chunk (each chunk is queued before the next is written),
+    # deliveries per RQ job, and the retry policy for transient gateway failures.
+    FANOUT_CHUNK_SIZE: int = 20_000
+    FANOUT_BATCH_SIZE: int = 500
+    DELIVERY_MAX_ATTEMPTS: int = 5
+    RETRY_BASE_SECONDS: float = 2.0
+    RETRY_MAX_SECONDS: float = 300.0
+    # Reconciler: a row claimed this long ago with no result is presumed lost with its
+    # worker; a pending row queued this long ago is queued again.
+    SENDING_TIMEOUT_SECONDS: int = 120
+    PENDING_TIMEOUT_SECONDS: int = 300
+    RECONCILE_INTERVAL_SECONDS: int = 5
     SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=dict)
     SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
     TESTING: bool = False
@@ -55,6 +71,15 @@ class Settings:
             REDIS_URL=os.environ.get("REDIS_URL", cls.REDIS_URL),
             MAX_CONTENT_LENGTH=_env_int("MAX_CONTENT_LENGTH", cls.MAX_CONTENT_LENGTH),
             TESTING=_env_bool("TESTING", False),
+            SMS_GATEWAY=os.environ.get("SMS_GATEWAY", cls.SMS_GATEWAY),
+            BROADCAST_GATEWAY=os.environ.get("BROADCAST_GATEWAY", cls.BROADCAST_GATEWAY),
+            BEIDOU_GATEWAY=os.environ.get("BEIDOU_GATEWAY", cls.BEIDOU_GATEWAY),
+            FANOUT_CHUNK_SIZE=_env_int("FANOUT_CHUNK_SIZE", cls.FANOUT_CHUNK_SIZE),
+            FANOUT_BATCH_SIZE=_env_int("FANOUT_BATCH_SIZE", cls.FANOUT_BATCH_SIZE),
+            DELIVERY_MAX_ATTEMPTS=_env_int("DELIVERY_MAX_ATTEMPTS", cls.DELIVERY_MAX_ATTEMPTS),
+            SENDING_TIMEOUT_SECONDS=_env_int("SENDING_TIMEOUT_SECONDS", cls.SENDING_TIMEOUT_SECONDS),
+            PENDING_TIMEOUT_SECONDS=_env_int("PENDING_TIMEOUT_SECONDS", cls.PENDING_TIMEOUT_SECONDS),
+            RECONCILE_INTERVAL_SECONDS=_env_int("RECONCILE_INTERVAL_SECONDS", cls.RECONCILE_INTERVAL_SECONDS),
         )
 
     def as_flask_config(self) -> dict:

@@ -128,6 +128,7 @@ class Alert(db.Model):
     state: Mapped[AlertState] = mapped_column(enum_column(AlertState))
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .types import UTCDateTime, enum_column, utcnow
 
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
 
 class Channel(str, enum.Enum):
     SMS = "sms"
@@ -27,15 +29,24 @@ class DeliveryStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+# A delivery in one of these states will not be sent (again).
+SETTLED = frozenset({
+    DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED,
+    DeliveryStatus.FAILED, DeliveryStatus.CANCELLED,
+})
+
+
 class Delivery(db.Model):
     __tablename__ = "deliveries"
     __table_args__ = (
         # A second publish of the same alert writes nothing new.
         UniqueConstraint("alert_id", "channel", "target_id"),
         Index("ix_deliveries_alert_status", "alert_id", "status"),
+        # The reconciler's scan: rows not settled, by how long ago they were queued or claimed.
+        Index("ix_deliveries_status_enqueued_at", "status", "enqueued_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, 10))
     # recipients.id for sms, broadcast_endpoints.id for broadcast, beidou_terminals.id for beidou
@@ -46,7 +57,28 @@ class Delivery(db.Model):
     gateway_id: Mapped[str | None] = mapped_column(String(64))
     gateway_code: Mapped[str | None] = mapped_column(String(32))
     gateway_text: Mapped[str | None] = mapped_column(Text)
+    # The delivery on another channel this one replaces (SMS failed -> BeiDou).
+    failover_of_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("deliveries.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None: in no queue (a retry due at next_attempt_at, or lost); the reconciler queues it.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryAttempt(db.Model):
+    """Each try of a delivery and what came of it, as the gateway said it."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("deliveries.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(20), doc="accepted, transient, permanent, cancelled, requeued")
+    gateway_id: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)

@@ -9,7 +9,8 @@ from flask import Blueprint, Response, abort, g, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..dispatch.queueing import start_fanout
+from ..extensions import db, redis_client
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.cap_xml import parse_cap_xml
@@ -67,6 +68,8 @@ def post_alert():
         if existing is None or existing.agency_id != g.agency.id:
             raise
         return _alert_created(existing, created=False)
+    if result.created and result.alert.state == AlertState.PUBLISHING:
+        start_fanout(redis_client(), result.alert)
     return _alert_created(result.alert, result.created)
 
 

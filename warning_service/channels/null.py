@@ -1,0 +1,17 @@
+"""The null gateway: accepts everything and sends nothing. For benchmarks of the fan-out itself."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendResult
+
+
+class NullAdapter(ChannelAdapter):
+    name = "null"
+    channels = frozenset({"sms", "broadcast", "beidou"})
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(max_batch=10_000, rate_per_second=None, rate_key="null")
+
+    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        return [SendResult(message.delivery_id, Outcome.ACCEPTED) for message in messages]

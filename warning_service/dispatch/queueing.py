@@ -1,0 +1,62 @@
+"""Putting work on the priority queues: which queue an alert goes to, and batches of delivery ids."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+from ..hazards import catalogue
+from ..models import Alert, CapStatus
+
+logger = logging.getLogger(__name__)
+JOB_TIMEOUT_SECONDS = 90   # below SENDING_TIMEOUT_SECONDS, so a hung job is over before its rows are reclaimed
+RESULT_TTL_SECONDS = 60    # results are in the database; Redis keeps them briefly
+
+
+def queue_name(alert: Alert) -> str:
+    """critical for earthquake early warning and red alerts, down to low; exercises never compete with real warnings."""
+    if alert.status != CapStatus.ACTUAL:
+        return "low"
+    hazard = catalogue().get(alert.hazard_code) if alert.hazard_code else None
+    level = alert.level.value if alert.level else None
+    return hazard.queue_for(level) if hazard else "default"
+
+
+def enqueue_plan(connection: Redis, alert: Alert) -> None:
+    """Queue the planning of an alert's deliveries (publish -> this -> batches)."""
+    from .jobs import plan_alert
+
+    Queue(queue_name(alert), connection=connection).enqueue(
+        plan_alert, alert.id, job_timeout=3600, result_ttl=RESULT_TTL_SECONDS,
+    )
+
+
+def start_fanout(connection: Redis, alert: Alert) -> bool:
+    """Queue the plan of a just-committed publish. If Redis is down the alert stays
+    'publishing' in the database and the reconciler starts it when Redis is back."""
+    try:
+        enqueue_plan(connection, alert)
+        return True
+    except RedisError:
+        logger.exception("could not queue the fan-out of alert %s; the reconciler will", alert.id)
+        return False
+
+
+def enqueue_batches(connection: Redis, name: str, delivery_ids: Sequence[int], batch_size: int) -> int:
+    """Queue the ids in batches, one RQ job each, in one round trip; returns the number of jobs."""
+    from .jobs import send_batch
+
+    queue = Queue(name, connection=connection)
+    jobs = [
+        Queue.prepare_data(
+            send_batch, args=(list(delivery_ids[start:start + batch_size]),),
+            timeout=JOB_TIMEOUT_SECONDS, result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400,
+        )
+        for start in range(0, len(delivery_ids), batch_size)
+    ]
+    if jobs:
+        queue.enqueue_many(jobs)
+    return len(jobs)

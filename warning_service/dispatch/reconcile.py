@@ -1,0 +1,133 @@
+"""The reconciler: the database is the source of truth, Redis only carries work.
+
+It returns to the queues whatever a dead worker or an emptied Redis left
+behind: rows claimed long ago with no result, pending rows queued long ago (or
+never, or for a retry now due), and alerts whose planning stopped half-way.
+A row queued twice is harmless: only one job can claim it.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis import Redis
+from rq import Queue
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..extensions import QUEUE_NAMES
+from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from .queueing import enqueue_batches, enqueue_plan, queue_name
+
+DELIVERIES = Delivery.__table__
+SCAN_CHUNK = 10_000
+LOCK_KEY = "ews:reconcile:lock"
+
+
+@dataclass
+class ReconcileReport:
+    reclaimed: int = 0   # 'sending' rows whose worker vanished, back to pending
+    requeued: int = 0    # pending rows put on a queue again
+    jobs: int = 0
+    plans: int = 0       # alerts whose planning was queued again
+
+    def __str__(self) -> str:
+        return (f"reclaimed {self.reclaimed} stuck deliveries, requeued {self.requeued} in {self.jobs} jobs, "
+                f"restarted {self.plans} plans")
+
+
+def queues_are_empty(connection: Redis) -> bool:
+    """No job waiting and none running: pending rows older than now cannot be on a queue."""
+    return all(
+        queue.count == 0 and queue.started_job_registry.count == 0
+        for queue in (Queue(name, connection=connection) for name in QUEUE_NAMES)
+    )
+
+
+def reconcile(session: Session, connection: Redis, settings: Mapping[str, object], now: datetime | None = None,
+              stale_after: float | None = None) -> ReconcileReport:
+    """One pass. `stale_after` overrides PENDING_TIMEOUT_SECONDS (0: requeue every due pending row)."""
+    now = now or utcnow()
+    report = ReconcileReport()
+    report.reclaimed = _reclaim_stuck(session, now - timedelta(seconds=int(settings["SENDING_TIMEOUT_SECONDS"])), now,
+                                      int(settings["DELIVERY_MAX_ATTEMPTS"]))
+    if stale_after is None:
+        stale_after = 0 if queues_are_empty(connection) else float(settings["PENDING_TIMEOUT_SECONDS"])
+    stale_before = now - timedelta(seconds=stale_after)
+    report.plans = _restart_plans(session, connection, stale_before)
+    report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
+    return report
+
+
+def run_if_due(session: Session, connection: Redis, settings: Mapping[str, object]) -> ReconcileReport | None:
+    """Run a pass unless another worker ran one within the interval (a Redis lock shared by all workers)."""
+    interval = max(int(settings["RECONCILE_INTERVAL_SECONDS"]), 1)
+    if not connection.set(LOCK_KEY, "1", nx=True, ex=interval):
+        return None
+    return reconcile(session, connection, settings)
+
+
+def _reclaim_stuck(session: Session, claimed_before: datetime, now: datetime, max_attempts: int) -> int:
+    """Rows whose worker vanished go back to pending; one that took its worker down
+    `max_attempts` times fails instead of cycling for ever."""
+    stuck = (DELIVERIES.c.status == DeliveryStatus.SENDING, DELIVERIES.c.claimed_at < claimed_before)
+    lost = "claimed by a worker that never reported; it may have been sent"
+    given_up = session.execute(
+        update(DELIVERIES).where(*stuck, DELIVERIES.c.attempts >= max_attempts)
+        .values(status=DeliveryStatus.FAILED, gateway_text=f"gave up after {max_attempts} attempts: {lost}", updated_at=now)
+        .returning(DELIVERIES.c.id, DELIVERIES.c.attempts)
+    ).all()
+    reclaimed = session.execute(
+        update(DELIVERIES).where(*stuck)
+        .values(status=DeliveryStatus.PENDING, enqueued_at=None, next_attempt_at=None, updated_at=now)
+        .returning(DELIVERIES.c.id, DELIVERIES.c.attempts)
+    ).all()
+    attempts = [(row, "failed") for row in given_up] + [(row, "requeued") for row in reclaimed]
+    if attempts:
+        session.execute(insert(DeliveryAttempt), [
+            {"delivery_id": row.id, "attempt": row.attempts, "at": now, "outcome": outcome, "text": lost}
+            for row, outcome in attempts
+        ])
+    session.commit()
+    return len(reclaimed)
+
+
+def _restart_plans(session: Session, connection: Redis, stale_before: datetime) -> int:
+    alerts = session.scalars(
+        select(Alert).where(Alert.state == AlertState.PUBLISHING, Alert.state_changed_at < stale_before)
+    ).all()
+    for alert in alerts:
+        enqueue_plan(connection, alert)
+    return len(alerts)
+
+
+def _requeue_pending(session: Session, connection: Redis, batch_size: int, stale_before: datetime,
+                     now: datetime) -> tuple[int, int]:
+    requeued = jobs = 0
+    after = 0
+    while True:
+        rows = session.execute(
+            select(DELIVERIES.c.id, DELIVERIES.c.alert_id)
+            .where(
+                DELIVERIES.c.status == DeliveryStatus.PENDING,
+                DELIVERIES.c.id > after,
+                or_(DELIVERIES.c.enqueued_at.is_(None), DELIVERIES.c.enqueued_at < stale_before),
+                or_(DELIVERIES.c.next_attempt_at.is_(None), DELIVERIES.c.next_attempt_at <= now),
+            )
+            .order_by(DELIVERIES.c.id)
+            .limit(SCAN_CHUNK)
+        ).all()
+        if not rows:
+            return requeued, jobs
+        after = rows[-1].id
+        by_alert: dict[int, list[int]] = defaultdict(list)
+        for row in rows:
+            by_alert[row.alert_id].append(row.id)
+        ids = [row.id for row in rows]
+        session.execute(update(DELIVERIES).where(DELIVERIES.c.id.in_(ids)).values(enqueued_at=now))
+        session.commit()  # marked before queued: a crash in between leaves them for the next pass, not lost
+        for alert_id, delivery_ids in by_alert.items():
+            jobs += enqueue_batches(connection, queue_name(session.get(Alert, alert_id)), delivery_ids, batch_size)
+        requeued += len(ids)

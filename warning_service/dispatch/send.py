@@ -1,0 +1,249 @@
+"""Sending one batch of deliveries, exactly once in effect.
+
+1. Claim: pending -> sending in one UPDATE, only rows still pending and due.
+   Two jobs holding the same ids (a retried job, a reconciler re-queue) race
+   here and only one wins each row, so nothing is sent twice by a retry.
+2. Check the alert: a cancelled or superseded alert's rows are cancelled.
+3. Take rate tokens; what the bucket cannot cover now goes back to pending.
+4. Send through the channel's adapter; record one result per delivery and one
+   attempt row each; transient failures wait for a jittered back-off, permanent
+   SMS failures fall over to the recipient's BeiDou card.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import groupby
+
+from redis import Redis
+from sqlalchemy import Integer, and_, bindparam, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..channels.base import ChannelAdapter, Outcome, SendResult
+from ..channels.registry import build_adapter
+from ..models import Alert, Channel, Delivery, DeliveryAttempt, DeliveryStatus, Recipient, utcnow
+from ..models.types import UTCDateTime
+from .content import addresses, alert_content, outbound
+from .plan import insert_statement
+from .queueing import enqueue_batches, queue_name
+from .ratelimit import RateLimiter
+from .retry import backoff_seconds
+
+logger = logging.getLogger(__name__)
+DELIVERIES = Delivery.__table__
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    alert_id: int
+    channel: Channel
+    target_id: int
+    attempt: int
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failed_over: int = 0
+
+
+class Sender:
+    """Sends batches with one set of adapters, a rate limiter and the retry policy from the settings."""
+
+    def __init__(self, settings: Mapping[str, object], connection: Redis):
+        self.settings = settings
+        self.connection = connection
+        self.limiter = RateLimiter(connection)
+        self._adapters: dict[Channel, ChannelAdapter] = {}
+
+    def adapter(self, channel: Channel) -> ChannelAdapter:
+        if channel not in self._adapters:
+            self._adapters[channel] = build_adapter(channel.value, self.settings)
+        return self._adapters[channel]
+
+    def send(self, session: Session, delivery_ids: Sequence[int]) -> BatchReport:
+        report = BatchReport()
+        claimed = claim(session, delivery_ids)
+        session.commit()
+        report.claimed = len(claimed)
+        for (alert_id, channel), group in groupby(sorted(claimed, key=_group_key), key=_group_key):
+            self._send_group(session, session.get(Alert, alert_id), channel, list(group), report)
+            session.commit()
+        return report
+
+    def _send_group(self, session: Session, alert: Alert, channel: Channel, rows: list[Claimed], report: BatchReport) -> None:
+        if not alert.is_live:
+            _cancel_claimed(session, rows, f"alert {alert.state.value}")
+            report.outcomes["cancelled"] += len(rows)
+            return
+        adapter = self.adapter(channel)
+        capabilities = adapter.capabilities()
+        grant = self.limiter.take(capabilities.rate_key, len(rows), capabilities.rate_per_second, capabilities.burst)
+        if grant.granted < len(rows):
+            _defer(session, rows[grant.granted:], grant.wait_seconds)
+            report.outcomes["deferred"] += len(rows) - grant.granted
+            rows = rows[:grant.granted]
+        content = alert_content(alert, channel)
+        found = addresses(session, channel, [row.target_id for row in rows])
+        attempts = {row.id: row.attempt for row in rows}
+        results = [SendResult(row.id, Outcome.PERMANENT, code="gone", text="the target no longer exists")
+                   for row in rows if row.target_id not in found]
+        messages = [outbound(content, row.id, *found[row.target_id], row.attempt) for row in rows if row.target_id in found]
+        for start in range(0, len(messages), capabilities.max_batch):
+            results += self._call(adapter, messages[start:start + capabilities.max_batch])
+        for outcome, count in _count(results).items():
+            report.outcomes[outcome] += count
+        self._settle(session, alert, channel, results, attempts, report)
+
+    def _call(self, adapter: ChannelAdapter, messages) -> list[SendResult]:
+        """The adapter's results; an adapter that raises fails its batch transiently, it never loses it."""
+        try:
+            results = adapter.send_batch(messages)
+        except Exception as exc:  # a gateway library's surprise must not leave rows in 'sending'
+            logger.exception("adapter %s raised", adapter.name)
+            return [SendResult(m.delivery_id, Outcome.TRANSIENT, code="adapter-error", text=f"{type(exc).__name__}: {exc}")
+                    for m in messages]
+        answered = {result.delivery_id for result in results}
+        missing = [SendResult(m.delivery_id, Outcome.TRANSIENT, code="no-result", text="the adapter gave no result")
+                   for m in messages if m.delivery_id not in answered]
+        return results + missing
+
+    def _settle(self, session, alert, channel, results, attempts, report) -> None:
+        max_attempts = int(self.settings["DELIVERY_MAX_ATTEMPTS"])
+        by_outcome: dict[Outcome, list[SendResult]] = defaultdict(list)
+        for result in results:
+            by_outcome[Outcome(result.outcome)].append(result)
+        _record(session, by_outcome[Outcome.ACCEPTED], attempts, DeliveryStatus.SENT)
+        retry, give_up = [], []
+        for result in by_outcome[Outcome.TRANSIENT]:
+            (retry if attempts[result.delivery_id] < max_attempts else give_up).append(result)
+        _record(session, give_up, attempts, DeliveryStatus.FAILED, note=f"gave up after {max_attempts} attempts")
+        _record(session, by_outcome[Outcome.PERMANENT], attempts, DeliveryStatus.FAILED)
+        self._retry_later(session, retry, attempts)
+        failed = by_outcome[Outcome.PERMANENT] + give_up
+        if channel == Channel.SMS and failed:
+            report.failed_over += self._fail_over(session, alert, [result.delivery_id for result in failed])
+
+    def _retry_later(self, session: Session, results: list[SendResult], attempts: Mapping[int, int]) -> None:
+        base, cap = float(self.settings["RETRY_BASE_SECONDS"]), float(self.settings["RETRY_MAX_SECONDS"])
+        now = utcnow()
+        for result in results:
+            delay = backoff_seconds(attempts[result.delivery_id], base, cap, result.retry_after)
+            session.execute(
+                update(DELIVERIES).where(DELIVERIES.c.id == result.delivery_id, DELIVERIES.c.status == DeliveryStatus.SENDING)
+                .values(status=DeliveryStatus.PENDING, next_attempt_at=now + timedelta(seconds=delay), enqueued_at=None,
+                        gateway_code=result.code, gateway_text=result.text, updated_at=now)
+            )
+        _attempt_rows(session, results, attempts)
+
+    def _fail_over(self, session: Session, alert: Alert, failed_ids: list[int]) -> int:
+        """SMS that cannot reach a person goes to the BeiDou card they have, if any."""
+        now = utcnow()
+        source = (
+            select(literal(alert.id, Integer), literal(Channel.BEIDOU.value), Recipient.beidou_terminal_id,
+                   Recipient.county_code, literal(DeliveryStatus.PENDING.value), literal(0, Integer), Delivery.id,
+                   literal(now, UTCDateTime), literal(now, UTCDateTime), literal(now, UTCDateTime))
+            .join(Recipient, Recipient.id == Delivery.target_id)
+            .where(Delivery.id.in_(failed_ids), Recipient.beidou_terminal_id.is_not(None))
+        )
+        statement = (
+            insert_statement(session)
+            .from_select(["alert_id", "channel", "target_id", "county_code", "status", "attempts", "failover_of_id",
+                          "created_at", "updated_at", "enqueued_at"], source)
+            .on_conflict_do_nothing(index_elements=["alert_id", "channel", "target_id"])
+            .returning(Delivery.id)
+        )
+        new_ids = list(session.scalars(statement))
+        session.commit()
+        if new_ids:
+            enqueue_batches(self.connection, queue_name(alert), new_ids, int(self.settings["FANOUT_BATCH_SIZE"]))
+        return len(new_ids)
+
+
+def claim(session: Session, delivery_ids: Sequence[int]) -> list[Claimed]:
+    now = utcnow()
+    statement = (
+        update(DELIVERIES)
+        .where(
+            DELIVERIES.c.id.in_(list(delivery_ids)),
+            DELIVERIES.c.status == DeliveryStatus.PENDING,
+            or_(DELIVERIES.c.next_attempt_at.is_(None), DELIVERIES.c.next_attempt_at <= now),
+        )
+        .values(status=DeliveryStatus.SENDING, attempts=DELIVERIES.c.attempts + 1, claimed_at=now, updated_at=now)
+        .returning(DELIVERIES.c.id, DELIVERIES.c.alert_id, DELIVERIES.c.channel, DELIVERIES.c.target_id, DELIVERIES.c.attempts)
+    )
+    return [Claimed(row.id, row.alert_id, Channel(row.channel), row.target_id, row.attempts)
+            for row in session.execute(statement)]
+
+
+def _group_key(row: Claimed) -> tuple[int, Channel]:
+    return row.alert_id, row.channel
+
+
+def _count(results: list[SendResult]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for result in results:
+        counts[Outcome(result.outcome).value] += 1
+    return counts
+
+
+def _defer(session: Session, rows: list[Claimed], wait_seconds: float) -> None:
+    """Hand rows the rate limit could not cover back to pending; a deferral is not an attempt."""
+    now = utcnow()
+    session.execute(
+        update(DELIVERIES).where(DELIVERIES.c.id.in_([row.id for row in rows]), DELIVERIES.c.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.PENDING, attempts=DELIVERIES.c.attempts - 1, enqueued_at=None,
+                next_attempt_at=now + timedelta(seconds=wait_seconds), updated_at=now)
+    )
+
+
+def _cancel_claimed(session: Session, rows: list[Claimed], reason: str) -> None:
+    now = utcnow()
+    session.execute(
+        update(DELIVERIES).where(DELIVERIES.c.id.in_([row.id for row in rows]), DELIVERIES.c.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.CANCELLED, gateway_text=reason, updated_at=now)
+    )
+    session.execute(insert(DeliveryAttempt), [
+        {"delivery_id": row.id, "attempt": row.attempt, "at": now, "outcome": "cancelled", "text": reason} for row in rows
+    ])
+
+
+def _record(session: Session, results: list[SendResult], attempts: Mapping[int, int], status: DeliveryStatus,
+            note: str | None = None) -> None:
+    """Move the rows still 'sending' to `status` (a receipt may already have moved one further: never back)."""
+    if not results:
+        return
+    now = utcnow()
+    sent_at = now if status == DeliveryStatus.SENT else None
+    plain = [r for r in results if r.gateway_id is None and r.code is None and r.text is None]
+    if plain:  # the common case (null gateway, cancellations): one statement for the lot
+        session.execute(
+            update(DELIVERIES).where(DELIVERIES.c.id.in_([r.delivery_id for r in plain]), DELIVERIES.c.status == DeliveryStatus.SENDING)
+            .values(status=status, sent_at=sent_at, updated_at=now, gateway_text=note)
+        )
+    detailed = [r for r in results if r not in plain]
+    if detailed:
+        session.connection().execute(
+            update(DELIVERIES)
+            .where(and_(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.status == DeliveryStatus.SENDING))
+            .values(status=status, sent_at=sent_at, updated_at=now, gateway_id=bindparam("b_gateway_id"),
+                    gateway_code=bindparam("b_code"), gateway_text=bindparam("b_text")),
+            [{"b_id": r.delivery_id, "b_gateway_id": r.gateway_id, "b_code": r.code,
+              "b_text": f"{note}: {r.text}" if note else r.text} for r in detailed],
+        )
+    _attempt_rows(session, results, attempts)
+
+
+def _attempt_rows(session: Session, results: list[SendResult], attempts: Mapping[int, int]) -> None:
+    if results:
+        now = utcnow()
+        session.execute(insert(DeliveryAttempt), [
+            {"delivery_id": r.delivery_id, "attempt": attempts[r.delivery_id], "at": now,
+             "outcome": Outcome(r.outcome).value, "gateway_id": r.gateway_id, "code": r.code, "text": r.text}
+            for r in results
+        ])
