@@ -6,7 +6,7 @@ from sqlalchemy import Text, cast, exists, func, select
 from tests.dispatch.conftest import new_alert, publish_now, statuses, work
 from tests.dispatch.gateways import ORDER_KEY, sent_counts
 from warning_service.dispatch.jobs import send_batch
-from warning_service.dispatch.plan import plan
+from warning_service.dispatch.plan import PlanCursor, plan_step
 from warning_service.dispatch.queueing import enqueue_plan
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
@@ -79,9 +79,12 @@ def test_a_job_run_twice_sends_nothing_twice(app, demo_targets, counting):
     alert = db.session.get(Alert, new_alert(counties()).id)
     alert.move_to(AlertState.PUBLISHING)
     db.session.commit()
-    batches: list[list[int]] = []
-    plan(db.session, alert, 20_000, on_chunk=lambda _c, ids: batches.append(ids) or 0)
-    ids = [delivery_id for batch in batches for delivery_id in batch]
+    ids: list[int] = []
+    cursor: PlanCursor | None = PlanCursor()
+    while cursor is not None:
+        step = plan_step(db.session, alert, cursor, 20_000)
+        ids += step.new_ids
+        cursor = step.next
     first, second = send_batch(ids), send_batch(ids)
     assert first["claimed"] == len(ids) > 0 and second["claimed"] == 0
     assert set(sent_counts(counting).values()) == {1}
@@ -178,12 +181,12 @@ def test_transient_failures_retry_and_invalid_numbers_fail_over_to_beidou(app, d
 def test_redis_emptied_mid_fanout_loses_nothing(app, demo_targets, counting, monkeypatch):
     monkeypatch.setitem(app.config, "FANOUT_BATCH_SIZE", 25)
     alert = publish_now(new_alert(counties()))
-    work(app, max_jobs=3)
-    lost_plan = publish_now(new_alert(("513201",), hazard="snowstorm"))  # its plan job is lost too
+    work(app, max_jobs=3)  # part planned, part sent
+    lost_plan = publish_now(new_alert(("513201",), hazard="snowstorm"))  # its whole plan is lost too
     _empty_queues(counting)
 
     report = reconcile(db.session, redis_client(), app.config)  # queues empty: nothing pending can be queued
-    assert report.requeued > 0 and report.plans == 1
+    assert report.requeued > 0 and report.plans == 2
     work(app)
     for alert_id in (alert.id, lost_plan.id):
         assert statuses(alert_id) == {"sent": len(delivery_ids(alert_id))}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..channels.base import AlertContent, OutboundMessage
 from ..models import Alert, BeidouTerminal, BroadcastEndpoint, Channel, Recipient
+from .sql import ids_in
 
 # Endpoints and cards serve everyone in a place: both languages, Tibetan first.
 PLACE_LANGUAGES = ("bo", "zh")
@@ -20,13 +21,13 @@ PLACE_LANGUAGES = ("bo", "zh")
 def addresses(session: Session, channel: Channel, target_ids: Sequence[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
     """target id -> (address, language order) for the targets that still exist."""
     if channel == Channel.SMS:
-        rows = session.execute(select(Recipient.id, Recipient.phone, Recipient.languages).where(Recipient.id.in_(target_ids)))
+        rows = session.execute(select(Recipient.id, Recipient.phone, Recipient.languages).where(ids_in(session, Recipient.id, target_ids)))
         return {rid: (phone, tuple(languages.split(","))) for rid, phone, languages in rows}
     model, column = (
         (BroadcastEndpoint, BroadcastEndpoint.url) if channel == Channel.BROADCAST
         else (BeidouTerminal, BeidouTerminal.card_address)
     )
-    rows = session.execute(select(model.id, column).where(model.id.in_(target_ids)))
+    rows = session.execute(select(model.id, column).where(ids_in(session, model.id, target_ids)))
     return {tid: (address, PLACE_LANGUAGES) for tid, address in rows}
 
 

@@ -5,24 +5,24 @@ from flask import current_app
 
 from ..extensions import db, redis_client
 from ..models import Alert, AlertState
-from .plan import plan
-from .queueing import enqueue_batches, queue_name
+from .plan import PlanCursor, plan_step
+from .queueing import enqueue_step
 from .send import Sender
 
 
-def plan_alert(alert_id: int) -> dict:
-    """Write an alert's deliveries chunk by chunk, queueing each chunk's batches as it is committed."""
+def plan_alert(alert_id: int, cursor: tuple[int, int, int] | None = None) -> dict:
+    """Write the next chunk of an alert's deliveries, queue its batches, then queue the step after."""
     try:
         alert = db.session.get(Alert, alert_id)
         if alert is None or alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
             return {"alert": alert_id, "skipped": alert.state.value if alert else "missing"}
         connection, settings = redis_client(), current_app.config
-        queue = queue_name(alert)
-        summary = plan(
-            db.session, alert, int(settings["FANOUT_CHUNK_SIZE"]),
-            on_chunk=lambda _channel, ids: enqueue_batches(connection, queue, ids, int(settings["FANOUT_BATCH_SIZE"])),
-        )
-        return {"alert": alert_id, "written": summary.written, "jobs": summary.jobs, "stopped": summary.stopped}
+        step = plan_step(db.session, alert, PlanCursor(*cursor) if cursor else PlanCursor(),
+                         int(settings["FANOUT_CHUNK_SIZE"]))
+        following = (step.next.channel_index, step.next.after, step.next.size) if step.next else None
+        jobs = enqueue_step(connection, alert, step.new_ids, following, int(settings["FANOUT_BATCH_SIZE"]))
+        return {"alert": alert_id, "channel": step.channel.value, "written": len(step.new_ids), "jobs": jobs,
+                "done": step.next is None}
     finally:
         db.session.remove()
 

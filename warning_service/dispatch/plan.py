@@ -1,16 +1,17 @@
 """Planning an alert's deliveries: one pending row per (alert, channel, target), written in chunks.
 
-Each chunk is one INSERT ... SELECT (the targets never leave the database),
-committed and queued before the next is written, so the first messages leave
-while the plan is still being written. The first chunk is small, for the
-first message's sake; later ones grow to FANOUT_CHUNK_SIZE. The unique key on
-(alert, channel, target) makes planning twice a no-op, so the reconciler may
-re-run a plan whose worker died.
+Each step writes one chunk with one INSERT ... SELECT (the targets never leave
+the database) and commits it; the job that runs it queues the chunk's batches
+and then the next step, at the front of the queue. So the first messages leave
+while the plan is still being written, and no plan holds a worker for long: a
+critical alert published meanwhile is the next job of every worker. The first
+chunk is small, for the first message's sake; later ones grow to
+FANOUT_CHUNK_SIZE. The unique key on (alert, channel, target) makes planning
+twice a no-op, so the reconciler may re-run a plan whose worker died.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Integer, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,39 +26,38 @@ CHANNEL_ORDER = (Channel.BROADCAST, Channel.BEIDOU, Channel.SMS)
 FIRST_CHUNK = 500
 
 
+@dataclass(frozen=True)
+class PlanCursor:
+    """Where an alert's planning stands: which channel, after which target id, how big the next chunk is."""
+
+    channel_index: int = 0
+    after: int = 0
+    size: int = FIRST_CHUNK
+
+    @property
+    def channel(self) -> Channel:
+        return CHANNEL_ORDER[self.channel_index]
+
+
 @dataclass
-class PlanSummary:
-    alert_id: int
-    written: dict[str, int] = field(default_factory=dict)
-    jobs: int = 0
-    stopped: bool = False  # the alert was cancelled or superseded while being planned
+class PlanStep:
+    channel: Channel
+    new_ids: list[int]
+    next: PlanCursor | None  # None: the plan is complete (or the alert no longer live)
 
 
 def insert_statement(session: Session):
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Delivery)
 
 
-def chunk_bounds(session: Session, targets, chunk_sizes: Iterator[int]) -> Iterator[tuple[int, int]]:
-    """(after, upto] target-id ranges holding at most the next chunk size of targets each."""
-    after = 0
-    for size in chunk_sizes:
-        ids = targets.c.target_id
-        upto = session.scalar(select(ids).where(ids > after).order_by(ids).offset(size - 1).limit(1))
-        if upto is None:
-            upto = session.scalar(select(ids).where(ids > after).order_by(ids.desc()).limit(1))
-            if upto is None:
-                return
-            yield after, upto
-            return
-        yield after, upto
-        after = upto
-
-
-def growing_sizes(largest: int) -> Iterator[int]:
-    size = min(FIRST_CHUNK, largest)
-    while True:
-        yield size
-        size = min(size * 4, largest)
+def _chunk_end(session: Session, targets, after: int, size: int) -> tuple[int, bool] | None:
+    """The last target id of the next chunk, and whether targets remain after it."""
+    ids = targets.c.target_id
+    upto = session.scalar(select(ids).where(ids > after).order_by(ids).offset(size - 1).limit(1))
+    if upto is not None:
+        return upto, True
+    last = session.scalar(select(ids).where(ids > after).order_by(ids.desc()).limit(1))
+    return (last, False) if last is not None else None
 
 
 def write_chunk(session: Session, alert: Alert, channel: Channel, targets, after: int, upto: int) -> list[int]:
@@ -81,31 +81,31 @@ def write_chunk(session: Session, alert: Alert, channel: Channel, targets, after
     return list(session.scalars(statement))
 
 
-def plan(
-    session: Session,
-    alert: Alert,
-    chunk_size: int,
-    on_chunk: Callable[[Channel, list[int]], int],
-) -> PlanSummary:
-    """Write the alert's deliveries chunk by chunk; `on_chunk` queues each committed chunk and returns its job count."""
-    summary = PlanSummary(alert.id)
-    for channel in CHANNEL_ORDER:
+def plan_step(session: Session, alert: Alert, cursor: PlanCursor, largest_chunk: int) -> PlanStep:
+    """Write the next chunk of the alert's plan and commit it; the last step marks the alert published."""
+    channel_index = cursor.channel_index
+    while channel_index < len(CHANNEL_ORDER):
+        channel = CHANNEL_ORDER[channel_index]
+        after = cursor.after if channel_index == cursor.channel_index else 0
         targets = target_select(session, alert, channel).subquery()
-        written = 0
-        for after, upto in chunk_bounds(session, targets, growing_sizes(chunk_size)):
-            session.refresh(alert, ["state"])
-            if not alert.is_live:
-                session.commit()
-                summary.stopped = True
-                return summary
-            ids = write_chunk(session, alert, channel, targets, after, upto)
+        end = _chunk_end(session, targets, after, cursor.size)
+        if end is not None:
+            upto, more = end
+            new_ids = write_chunk(session, alert, channel, targets, after, upto)
             session.commit()
-            written += len(ids)
-            if ids:
-                summary.jobs += on_chunk(channel, ids)
-        summary.written[channel.value] = written
+            size = min(cursor.size * 4, largest_chunk)
+            following: PlanCursor | None = PlanCursor(channel_index, upto, size) if more else PlanCursor(channel_index + 1, 0, size)
+            if following.channel_index >= len(CHANNEL_ORDER):
+                _finish(session, alert)
+                following = None
+            return PlanStep(channel, new_ids, following)
+        channel_index += 1
+    _finish(session, alert)
+    return PlanStep(CHANNEL_ORDER[-1], [], None)
+
+
+def _finish(session: Session, alert: Alert) -> None:
     if alert.state == AlertState.PUBLISHING:
         alert.move_to(AlertState.PUBLISHED)
         alert.published_at = utcnow()
     session.commit()
-    return summary

@@ -26,12 +26,37 @@ def queue_name(alert: Alert) -> str:
 
 
 def enqueue_plan(connection: Redis, alert: Alert) -> None:
-    """Queue the planning of an alert's deliveries (publish -> this -> batches)."""
+    """Queue the first step of an alert's plan (publish -> plan steps -> batches)."""
+    Queue(queue_name(alert), connection=connection).enqueue_many([_plan_job(alert, None)])
+
+
+def _plan_job(alert: Alert, cursor: tuple[int, int, int] | None):
     from .jobs import plan_alert
 
-    Queue(queue_name(alert), connection=connection).enqueue(
-        plan_alert, alert.id, job_timeout=3600, result_ttl=RESULT_TTL_SECONDS,
-    )
+    return Queue.prepare_data(plan_alert, args=(alert.id, cursor), timeout=JOB_TIMEOUT_SECONDS,
+                              result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400)
+
+
+def _batch_jobs(delivery_ids: Sequence[int], batch_size: int) -> list:
+    from .jobs import send_batch
+
+    return [
+        Queue.prepare_data(send_batch, args=(list(delivery_ids[start:start + batch_size]),),
+                           timeout=JOB_TIMEOUT_SECONDS, result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400)
+        for start in range(0, len(delivery_ids), batch_size)
+    ]
+
+
+def enqueue_step(connection: Redis, alert: Alert, delivery_ids: Sequence[int],
+                 next_cursor: tuple[int, int, int] | None, batch_size: int) -> int:
+    """Queue a plan step's batches with the next step between the first batch and the rest:
+    the first message leaves at once, and a second worker writes the next chunk meanwhile."""
+    batches = _batch_jobs(delivery_ids, batch_size)
+    follow = [_plan_job(alert, next_cursor)] if next_cursor is not None else []
+    jobs = batches[:1] + follow + batches[1:]
+    if jobs:
+        Queue(queue_name(alert), connection=connection).enqueue_many(jobs)
+    return len(batches)
 
 
 def start_fanout(connection: Redis, alert: Alert) -> bool:
@@ -47,16 +72,7 @@ def start_fanout(connection: Redis, alert: Alert) -> bool:
 
 def enqueue_batches(connection: Redis, name: str, delivery_ids: Sequence[int], batch_size: int) -> int:
     """Queue the ids in batches, one RQ job each, in one round trip; returns the number of jobs."""
-    from .jobs import send_batch
-
-    queue = Queue(name, connection=connection)
-    jobs = [
-        Queue.prepare_data(
-            send_batch, args=(list(delivery_ids[start:start + batch_size]),),
-            timeout=JOB_TIMEOUT_SECONDS, result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400,
-        )
-        for start in range(0, len(delivery_ids), batch_size)
-    ]
+    jobs = _batch_jobs(delivery_ids, batch_size)
     if jobs:
-        queue.enqueue_many(jobs)
+        Queue(name, connection=connection).enqueue_many(jobs)
     return len(jobs)

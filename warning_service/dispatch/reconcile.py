@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from .queueing import enqueue_batches, enqueue_plan, queue_name
+from .sql import ids_in
 
 DELIVERIES = Delivery.__table__
 SCAN_CHUNK = 10_000
@@ -126,7 +127,7 @@ def _requeue_pending(session: Session, connection: Redis, batch_size: int, stale
         for row in rows:
             by_alert[row.alert_id].append(row.id)
         ids = [row.id for row in rows]
-        session.execute(update(DELIVERIES).where(DELIVERIES.c.id.in_(ids)).values(enqueued_at=now))
+        session.execute(update(DELIVERIES).where(ids_in(session, DELIVERIES.c.id, ids)).values(enqueued_at=now))
         session.commit()  # marked before queued: a crash in between leaves them for the next pass, not lost
         for alert_id, delivery_ids in by_alert.items():
             jobs += enqueue_batches(connection, queue_name(session.get(Alert, alert_id)), delivery_ids, batch_size)

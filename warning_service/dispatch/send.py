@@ -31,9 +31,11 @@ from .plan import insert_statement
 from .queueing import enqueue_batches, queue_name
 from .ratelimit import RateLimiter
 from .retry import backoff_seconds
+from .sql import ids_in
 
 logger = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__
+ATTEMPTS = DeliveryAttempt.__table__
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ class Sender:
                    Recipient.county_code, literal(DeliveryStatus.PENDING.value), literal(0, Integer), Delivery.id,
                    literal(now, UTCDateTime), literal(now, UTCDateTime), literal(now, UTCDateTime))
             .join(Recipient, Recipient.id == Delivery.target_id)
-            .where(Delivery.id.in_(failed_ids), Recipient.beidou_terminal_id.is_not(None))
+            .where(ids_in(session, Delivery.id, failed_ids), Recipient.beidou_terminal_id.is_not(None))
         )
         statement = (
             insert_statement(session)
@@ -170,7 +172,7 @@ def claim(session: Session, delivery_ids: Sequence[int]) -> list[Claimed]:
     statement = (
         update(DELIVERIES)
         .where(
-            DELIVERIES.c.id.in_(list(delivery_ids)),
+            ids_in(session, DELIVERIES.c.id, delivery_ids),
             DELIVERIES.c.status == DeliveryStatus.PENDING,
             or_(DELIVERIES.c.next_attempt_at.is_(None), DELIVERIES.c.next_attempt_at <= now),
         )
@@ -196,7 +198,7 @@ def _defer(session: Session, rows: list[Claimed], wait_seconds: float) -> None:
     """Hand rows the rate limit could not cover back to pending; a deferral is not an attempt."""
     now = utcnow()
     session.execute(
-        update(DELIVERIES).where(DELIVERIES.c.id.in_([row.id for row in rows]), DELIVERIES.c.status == DeliveryStatus.SENDING)
+        update(DELIVERIES).where(ids_in(session, DELIVERIES.c.id, [row.id for row in rows]), DELIVERIES.c.status == DeliveryStatus.SENDING)
         .values(status=DeliveryStatus.PENDING, attempts=DELIVERIES.c.attempts - 1, enqueued_at=None,
                 next_attempt_at=now + timedelta(seconds=wait_seconds), updated_at=now)
     )
@@ -205,10 +207,10 @@ def _defer(session: Session, rows: list[Claimed], wait_seconds: float) -> None:
 def _cancel_claimed(session: Session, rows: list[Claimed], reason: str) -> None:
     now = utcnow()
     session.execute(
-        update(DELIVERIES).where(DELIVERIES.c.id.in_([row.id for row in rows]), DELIVERIES.c.status == DeliveryStatus.SENDING)
+        update(DELIVERIES).where(ids_in(session, DELIVERIES.c.id, [row.id for row in rows]), DELIVERIES.c.status == DeliveryStatus.SENDING)
         .values(status=DeliveryStatus.CANCELLED, gateway_text=reason, updated_at=now)
     )
-    session.execute(insert(DeliveryAttempt), [
+    session.execute(insert(ATTEMPTS), [
         {"delivery_id": row.id, "attempt": row.attempt, "at": now, "outcome": "cancelled", "text": reason} for row in rows
     ])
 
@@ -220,13 +222,15 @@ def _record(session: Session, results: list[SendResult], attempts: Mapping[int, 
         return
     now = utcnow()
     sent_at = now if status == DeliveryStatus.SENT else None
-    plain = [r for r in results if r.gateway_id is None and r.code is None and r.text is None]
+    plain: list[SendResult] = []
+    detailed: list[SendResult] = []
+    for result in results:
+        (plain if result.gateway_id is None and result.code is None and result.text is None else detailed).append(result)
     if plain:  # the common case (null gateway, cancellations): one statement for the lot
         session.execute(
-            update(DELIVERIES).where(DELIVERIES.c.id.in_([r.delivery_id for r in plain]), DELIVERIES.c.status == DeliveryStatus.SENDING)
+            update(DELIVERIES).where(ids_in(session, DELIVERIES.c.id, [r.delivery_id for r in plain]), DELIVERIES.c.status == DeliveryStatus.SENDING)
             .values(status=status, sent_at=sent_at, updated_at=now, gateway_text=note)
         )
-    detailed = [r for r in results if r not in plain]
     if detailed:
         session.connection().execute(
             update(DELIVERIES)
@@ -240,10 +244,24 @@ def _record(session: Session, results: list[SendResult], attempts: Mapping[int, 
 
 
 def _attempt_rows(session: Session, results: list[SendResult], attempts: Mapping[int, int]) -> None:
-    if results:
-        now = utcnow()
-        session.execute(insert(DeliveryAttempt), [
-            {"delivery_id": r.delivery_id, "attempt": attempts[r.delivery_id], "at": now,
-             "outcome": Outcome(r.outcome).value, "gateway_id": r.gateway_id, "code": r.code, "text": r.text}
-            for r in results
-        ])
+    """One attempt row per result. Results with nothing of their own (the null gateway's, most
+    cancellations) are copied from the delivery rows by the database in one statement."""
+    if not results:
+        return
+    now = utcnow()
+    bare: dict[str, list[int]] = defaultdict(list)
+    detailed = []
+    for r in results:
+        if r.gateway_id is None and r.code is None and r.text is None:
+            bare[Outcome(r.outcome).value].append(r.delivery_id)
+        else:
+            detailed.append({"delivery_id": r.delivery_id, "attempt": attempts[r.delivery_id], "at": now,
+                             "outcome": Outcome(r.outcome).value, "gateway_id": r.gateway_id, "code": r.code, "text": r.text})
+    for outcome, ids in bare.items():
+        session.execute(insert(ATTEMPTS).from_select(
+            ["delivery_id", "attempt", "at", "outcome"],
+            select(DELIVERIES.c.id, DELIVERIES.c.attempts, literal(now, UTCDateTime), literal(outcome))
+            .where(ids_in(session, DELIVERIES.c.id, ids)),
+        ))
+    if detailed:
+        session.execute(insert(ATTEMPTS), detailed)

@@ -1,0 +1,179 @@
+"""Fan-out benchmark: one alert to every recipient of the region, on PostgreSQL, null gateway.
+
+    .venv/bin/python bench/fanout.py --recipients 1780000 --workers 2 --runs 3
+    .venv/bin/python bench/fanout.py --recipients 50000 --workers 2 --runs 3 --batch-size 1   # the naive design
+
+Measures, per run: publish -> first delivery handed to the gateway; publish -> last
+delivery settled (deliveries/s); a critical alert published in the middle of the
+run -> its first delivery; the workers' peak resident memory. Prints one JSON line
+per run and the medians. Uses its own database (ews_bench) and Redis database 14.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+from redis import Redis
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from warning_service import create_app  # noqa: E402
+from warning_service.dispatch.publish import publish  # noqa: E402
+from warning_service.dispatch.queueing import enqueue_plan  # noqa: E402
+from warning_service.extensions import db, redis_client  # noqa: E402
+from warning_service.models import (  # noqa: E402
+    Alert, AlertState, CapStatus, County, Delivery, DeliveryStatus, Level, MsgType, Recipient, utcnow,
+)
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DATABASE = "ews_bench"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def environment(batch_size: int, chunk_size: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
+        "REDIS_URL": REDIS_URL,
+        "SMS_GATEWAY": "null", "BROADCAST_GATEWAY": "null", "BEIDOU_GATEWAY": "null",
+        "FANOUT_BATCH_SIZE": str(batch_size),
+        "FANOUT_CHUNK_SIZE": str(chunk_size),
+        "RECONCILE_INTERVAL_SECONDS": "3600",
+    }
+
+
+def prepare(recipients: int, env: dict[str, str]) -> None:
+    """A database with the regions and `recipients` demo recipients (kept between runs of the same size)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["seed", "regions"], ["seed", "demo", "--recipients", str(recipients)]):
+        subprocess.run(flask + command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def new_alert(counties: list[str], hazard: str, level: Level | None) -> int:
+    alert = Alert(
+        identifier=f"BENCH-{time.time_ns()}", sender="bench@ews.example", sent=utcnow(), status=CapStatus.ACTUAL,
+        msg_type=MsgType.ALERT, hazard_code=hazard, level=level, expires=utcnow() + timedelta(hours=1),
+        headline={"zh": "基准测试", "bo": "ཉེན་བརྡ"}, original=b"{}", original_format="json",
+        state=AlertState.PENDING_REVIEW,
+    )
+    alert.counties = [db.session.get(County, code) for code in counties]
+    db.session.add(alert)
+    db.session.commit()
+    return alert.id
+
+
+def publish_alert(alert_id: int) -> float:
+    """Publish as the console does: commit, then queue the plan. Returns the wall-clock publish time."""
+    alert = db.session.get(Alert, alert_id)
+    publish(db.session, alert, actor=None)
+    db.session.commit()
+    published = time.time()
+    enqueue_plan(redis_client(), alert)
+    return published
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def one_run(env: dict[str, str], workers: int, recipients_total: int, critical_after: float) -> dict:
+    db.session.execute(text("TRUNCATE deliveries, delivery_attempts RESTART IDENTITY CASCADE"))
+    db.session.commit()
+    Redis.from_url(REDIS_URL).flushdb()
+    counties = list(db.session.scalars(select(County.code)))
+    big = new_alert(counties, "rainstorm", Level.YELLOW)          # default queue
+    critical = new_alert(["513322", "513301"], "earthquake_early_warning", None)  # critical queue
+
+    processes = [subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    time.sleep(2.0)  # workers up and waiting, as in service
+    peak_rss = 0
+    try:
+        published = publish_alert(big)
+        critical_published = None
+        while True:
+            peak_rss = max(peak_rss, *(rss_kib(p.pid) for p in processes))
+            if critical_published is None and time.time() - published >= critical_after:
+                critical_published = publish_alert(critical)
+            unsettled = db.session.scalar(
+                select(func.count()).select_from(Delivery)
+                .where(Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
+            )
+            planned = db.session.scalar(select(Alert.state).where(Alert.id == big)) == AlertState.PUBLISHED
+            db.session.commit()
+            if planned and unsettled == 0 and critical_published is not None:
+                break
+            time.sleep(0.2)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+    def times(alert_id: int) -> tuple[float, float, int]:
+        first, last, count = db.session.execute(
+            select(func.min(Delivery.sent_at), func.max(Delivery.sent_at), func.count()).where(Delivery.alert_id == alert_id)
+        ).one()
+        return first.timestamp(), last.timestamp(), count
+
+    first, last, delivered = times(big)
+    critical_first, _, critical_count = times(critical)
+    return {
+        "deliveries": delivered,
+        "seconds_publish_to_last_settled": round(last - published, 2),
+        "deliveries_per_second": round(delivered / (last - published)),
+        "ms_publish_to_first_send": round((first - published) * 1000, 1),
+        "ms_critical_publish_to_first_send": round((critical_first - critical_published) * 1000, 1),
+        "critical_deliveries": critical_count,
+        "worker_peak_rss_mib": round(peak_rss / 1024, 1),
+        "recipients_in_database": recipients_total,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipients", type=int, default=1_780_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=1000, help="deliveries per RQ job (1 = the naive design)")
+    parser.add_argument("--chunk-size", type=int, default=50_000)
+    parser.add_argument("--critical-after", type=float, default=5.0, help="seconds into the run")
+    args = parser.parse_args()
+
+    env = environment(args.batch_size, args.chunk_size)
+    prepare(args.recipients, env)
+    os.environ.update(env)
+    app = create_app()
+    results = []
+    with app.app_context():
+        recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
+        for run in range(args.runs):
+            result = one_run(env, args.workers, recipients_total, args.critical_after)
+            print(json.dumps({"run": run + 1, **result}), flush=True)
+            results.append(result)
+    medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
+    print(json.dumps({"median_of": len(results), "batch_size": args.batch_size, "workers": args.workers, **medians}))
+
+
+if __name__ == "__main__":
+    main()
