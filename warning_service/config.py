@@ -56,6 +56,11 @@ class Settings:
     SENDING_TIMEOUT_SECONDS: int = 120
     PENDING_TIMEOUT_SECONDS: int = 300
     RECONCILE_INTERVAL_SECONDS: int = 5
+    # Channel budgets (CHANNELS.md): SMS segments to China, BeiDou card capacity, broadcast read-out.
+    SMS_MAX_SEGMENTS: int = 8
+    BEIDOU_CAPACITY_BITS: int = 14_000
+    BEIDOU_MAX_PARTS: int = 1
+    BROADCAST_MAX_SECONDS: int = 60
     SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=dict)
     SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
     TESTING: bool = False
@@ -80,6 +85,10 @@ class Settings:
             SENDING_TIMEOUT_SECONDS=_env_int("SENDING_TIMEOUT_SECONDS", cls.SENDING_TIMEOUT_SECONDS),
             PENDING_TIMEOUT_SECONDS=_env_int("PENDING_TIMEOUT_SECONDS", cls.PENDING_TIMEOUT_SECONDS),
             RECONCILE_INTERVAL_SECONDS=_env_int("RECONCILE_INTERVAL_SECONDS", cls.RECONCILE_INTERVAL_SECONDS),
+            SMS_MAX_SEGMENTS=_env_int("SMS_MAX_SEGMENTS", cls.SMS_MAX_SEGMENTS),
+            BEIDOU_CAPACITY_BITS=_env_int("BEIDOU_CAPACITY_BITS", cls.BEIDOU_CAPACITY_BITS),
+            BEIDOU_MAX_PARTS=_env_int("BEIDOU_MAX_PARTS", cls.BEIDOU_MAX_PARTS),
+            BROADCAST_MAX_SECONDS=_env_int("BROADCAST_MAX_SECONDS", cls.BROADCAST_MAX_SECONDS),
         )
 
     def as_flask_config(self) -> dict:

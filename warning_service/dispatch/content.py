@@ -1,17 +1,22 @@
 """What a batch carries: each target's address and the texts for its languages.
 
-Texts are built once per (alert, channel, language order) and cached for the
-process, never per recipient: a million recipients share four variants.
+Texts are rendered from templates_bo_zh/ once per (alert, channel, language
+order) and cached for the process, never per recipient: a million recipients
+share four variants.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..channels.base import AlertContent, OutboundMessage
 from ..models import Alert, BeidouTerminal, BroadcastEndpoint, Channel, Recipient
+from ..rendering.budgets import Budget
+from ..rendering.render import AlertView, budget_for, messages_for_recipient, render_fitted
+from ..rendering.views import view_of
 from .sql import ids_in
 
 # Endpoints and cards serve everyone in a place: both languages, Tibetan first.
@@ -31,36 +36,51 @@ def addresses(session: Session, channel: Channel, target_ids: Sequence[int]) -> 
     return {tid: (address, PLACE_LANGUAGES) for tid, address in rows}
 
 
-_CACHE: dict[tuple, AlertContent] = {}
+@dataclass
+class ChannelTexts:
+    """An alert's texts on one channel, rendered from the templates once and shared by every target."""
+
+    content: AlertContent
+    view: AlertView
+    channel: Channel
+    budget: Budget
+    by_languages: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+
+    def for_languages(self, languages: tuple[str, ...]) -> tuple[str, ...]:
+        if languages not in self.by_languages:
+            messages = messages_for_recipient(self.view, self.channel.value, languages, self.budget)
+            self.by_languages[languages] = tuple(message.text for message in messages)
+        return self.by_languages[languages]
+
+
+_CACHE: dict[tuple, ChannelTexts] = {}
 _CACHE_SIZE = 64
 
 
-def alert_content(alert: Alert, channel: Channel) -> AlertContent:
+def channel_texts(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> ChannelTexts:
     """Cached on (alert id, state change time, channel): an alert's texts change only with its state."""
     key = (alert.id, alert.state_changed_at, channel)
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
-        _CACHE[key] = _build_content(alert, channel)
+        _CACHE[key] = _build(alert, channel, settings)
     return _CACHE[key]
 
 
-def _build_content(alert: Alert, channel: Channel) -> AlertContent:
-    names = {lang: alert.headline.get(lang) or alert.event or alert.hazard_code or "" for lang in PLACE_LANGUAGES}
-    bodies = {lang: " ".join(filter(None, (alert.headline.get(lang), alert.description.get(lang), alert.instruction.get(lang))))
-              or names[lang] for lang in PLACE_LANGUAGES}
-    return AlertContent(
+def _build(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> ChannelTexts:
+    view = view_of(alert)
+    budget = budget_for(channel.value, settings)
+    content = AlertContent(
         alert_id=alert.id, identifier=alert.identifier, sender=alert.sender, status=alert.status.value,
         msg_type=alert.msg_type.value, hazard_code=alert.hazard_code, level=alert.level.value if alert.level else None,
         event=alert.event, onset=alert.onset, expires=alert.expires, sent=alert.sent,
-        county_codes=tuple(alert.county_codes), titles=names, bodies=bodies,
+        county_codes=tuple(alert.county_codes), township_codes=tuple(alert.area.get("townships", ())),
+        titles={lang: render_fitted(view, "headline", lang).text for lang in PLACE_LANGUAGES},
+        bodies={lang: render_fitted(view, channel.value, lang, budget).text for lang in PLACE_LANGUAGES},
     )
+    return ChannelTexts(content, view, channel, budget)
 
 
-def texts_for(content: AlertContent, languages: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(content.bodies[lang] for lang in languages if content.bodies.get(lang))
-
-
-def outbound(content: AlertContent, delivery_id: int, address: str, languages: tuple[str, ...], attempt: int) -> OutboundMessage:
-    return OutboundMessage(delivery_id=delivery_id, address=address, texts=texts_for(content, languages),
-                           content=content, attempt=attempt)
+def outbound(texts: ChannelTexts, delivery_id: int, address: str, languages: tuple[str, ...], attempt: int) -> OutboundMessage:
+    return OutboundMessage(delivery_id=delivery_id, address=address, texts=texts.for_languages(languages),
+                           content=texts.content, attempt=attempt)

@@ -26,7 +26,7 @@ from ..channels.base import ChannelAdapter, Outcome, SendResult
 from ..channels.registry import build_adapter
 from ..models import Alert, Channel, Delivery, DeliveryAttempt, DeliveryStatus, Recipient, utcnow
 from ..models.types import UTCDateTime
-from .content import addresses, alert_content, outbound
+from .content import addresses, channel_texts, outbound
 from .plan import insert_statement
 from .queueing import enqueue_batches, queue_name
 from .ratelimit import RateLimiter
@@ -90,12 +90,12 @@ class Sender:
             _defer(session, rows[grant.granted:], grant.wait_seconds)
             report.outcomes["deferred"] += len(rows) - grant.granted
             rows = rows[:grant.granted]
-        content = alert_content(alert, channel)
+        texts = channel_texts(alert, channel, self.settings)
         found = addresses(session, channel, [row.target_id for row in rows])
         attempts = {row.id: row.attempt for row in rows}
         results = [SendResult(row.id, Outcome.PERMANENT, code="gone", text="the target no longer exists")
                    for row in rows if row.target_id not in found]
-        messages = [outbound(content, row.id, *found[row.target_id], row.attempt) for row in rows if row.target_id in found]
+        messages = [outbound(texts, row.id, *found[row.target_id], row.attempt) for row in rows if row.target_id in found]
         for start in range(0, len(messages), capabilities.max_batch):
             results += self._call(adapter, messages[start:start + capabilities.max_batch])
         for outcome, count in _count(results).items():

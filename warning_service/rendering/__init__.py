@@ -1,0 +1,1 @@
+"""Bilingual rendering: templates, Babel formatting, Tibetan text, channel budgets."""

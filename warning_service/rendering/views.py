@@ -1,0 +1,27 @@
+"""An AlertView from a stored alert (any object with the Alert model's attributes)."""
+from __future__ import annotations
+
+from .render import AlertView
+
+
+def _value(member) -> str | None:
+    return member.value if member is not None else None
+
+
+def view_of(alert) -> AlertView:
+    return AlertView(
+        hazard_code=alert.hazard_code,
+        level=_value(alert.level),
+        status=_value(alert.status),
+        msg_type=_value(alert.msg_type),
+        county_codes=tuple(alert.county_codes),
+        onset=alert.onset,
+        expires=alert.expires,
+        sent=alert.sent,
+        parameters=dict(alert.parameters or {}),
+        headline=dict(alert.headline or {}),
+        description=dict(alert.description or {}),
+        instruction=dict(alert.instruction or {}),
+        sender_name=alert.agency.name if alert.agency else None,
+        all_clear="AllClear" in (alert.response_types or []),
+    )
