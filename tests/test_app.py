@@ -19,6 +19,17 @@ def test_secret_key_is_required_outside_development(monkeypatch):
     assert create_app().config["SECRET_KEY"] == "s3cret-from-the-environment"
 
 
+def test_settings_come_from_the_environment_typed_as_their_defaults(monkeypatch):
+    monkeypatch.setenv("FANOUT_BATCH_SIZE", "250")
+    monkeypatch.setenv("RETRY_BASE_SECONDS", "0.5")
+    monkeypatch.setenv("SMS_GATEWAY", "null")
+    config = create_app().config
+    assert (config["FANOUT_BATCH_SIZE"], config["RETRY_BASE_SECONDS"], config["SMS_GATEWAY"]) == (250, 0.5, "null")
+    monkeypatch.setenv("FANOUT_BATCH_SIZE", "many")
+    with pytest.raises(RuntimeError, match="FANOUT_BATCH_SIZE must be a whole number"):
+        create_app()
+
+
 def test_database_url_from_the_environment_uses_psycopg3(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://ews@db.example/ews")
     assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://ews@db.example/ews"

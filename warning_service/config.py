@@ -1,32 +1,36 @@
 """Settings, read from the environment in one place.
 
-Every setting has a safe default for development; production must set
-SECRET_KEY (create_app refuses to start without it outside development).
+Every field of `Settings` is read from the environment variable of the same
+name (DATABASE_URL for the database), typed as its default. Every setting has a
+safe default for development; production must set SECRET_KEY (create_app
+refuses to start without it outside development).
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise RuntimeError(f"setting {name} must be a whole number, got {raw!r}") from exc
+# Settings whose environment variable has another name than the setting.
+ENVIRONMENT_NAMES = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL"}
+# Settings that are not read from the environment as they are.
+DERIVED = {"ENV", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "SQLALCHEMY_TRACK_MODIFICATIONS"}
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+def _parse(name: str, raw: str, like: object) -> object:
+    """The environment's text as the type of the setting's default; a clear error otherwise."""
+    if isinstance(like, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, (int, float)):
+        try:
+            return type(like)(raw)
+        except ValueError as exc:
+            kind = "a whole number" if isinstance(like, int) else "a number"
+            raise RuntimeError(f"setting {name} must be {kind}, got {raw!r}") from exc
+    return raw
 
 
 @dataclass
@@ -68,28 +72,18 @@ class Settings:
     @classmethod
     def from_env(cls, instance_path: str) -> "Settings":
         env = os.environ.get("WARNING_SERVICE_ENV", os.environ.get("FLASK_ENV", "development"))
-        default_db = "sqlite:///" + str(Path(instance_path) / "warning_service.sqlite3")
-        return cls(
-            ENV=env,
-            SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET_KEY if env == "development" else ""),
-            SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL") or default_db,
-            REDIS_URL=os.environ.get("REDIS_URL", cls.REDIS_URL),
-            MAX_CONTENT_LENGTH=_env_int("MAX_CONTENT_LENGTH", cls.MAX_CONTENT_LENGTH),
-            TESTING=_env_bool("TESTING", False),
-            SMS_GATEWAY=os.environ.get("SMS_GATEWAY", cls.SMS_GATEWAY),
-            BROADCAST_GATEWAY=os.environ.get("BROADCAST_GATEWAY", cls.BROADCAST_GATEWAY),
-            BEIDOU_GATEWAY=os.environ.get("BEIDOU_GATEWAY", cls.BEIDOU_GATEWAY),
-            FANOUT_CHUNK_SIZE=_env_int("FANOUT_CHUNK_SIZE", cls.FANOUT_CHUNK_SIZE),
-            FANOUT_BATCH_SIZE=_env_int("FANOUT_BATCH_SIZE", cls.FANOUT_BATCH_SIZE),
-            DELIVERY_MAX_ATTEMPTS=_env_int("DELIVERY_MAX_ATTEMPTS", cls.DELIVERY_MAX_ATTEMPTS),
-            SENDING_TIMEOUT_SECONDS=_env_int("SENDING_TIMEOUT_SECONDS", cls.SENDING_TIMEOUT_SECONDS),
-            PENDING_TIMEOUT_SECONDS=_env_int("PENDING_TIMEOUT_SECONDS", cls.PENDING_TIMEOUT_SECONDS),
-            RECONCILE_INTERVAL_SECONDS=_env_int("RECONCILE_INTERVAL_SECONDS", cls.RECONCILE_INTERVAL_SECONDS),
-            SMS_MAX_SEGMENTS=_env_int("SMS_MAX_SEGMENTS", cls.SMS_MAX_SEGMENTS),
-            BEIDOU_CAPACITY_BITS=_env_int("BEIDOU_CAPACITY_BITS", cls.BEIDOU_CAPACITY_BITS),
-            BEIDOU_MAX_PARTS=_env_int("BEIDOU_MAX_PARTS", cls.BEIDOU_MAX_PARTS),
-            BROADCAST_MAX_SECONDS=_env_int("BROADCAST_MAX_SECONDS", cls.BROADCAST_MAX_SECONDS),
-        )
+        values: dict[str, object] = {
+            "ENV": env,
+            "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY if env == "development" else ""),
+            "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+            or "sqlite:///" + str(Path(instance_path) / "warning_service.sqlite3"),
+        }
+        defaults = cls()
+        for setting in fields(cls):
+            raw = os.environ.get(ENVIRONMENT_NAMES.get(setting.name, setting.name))
+            if setting.name not in DERIVED and raw not in (None, ""):
+                values[setting.name] = _parse(setting.name, raw, getattr(defaults, setting.name))
+        return cls(**values)
 
     def as_flask_config(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
