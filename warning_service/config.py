@@ -60,6 +60,24 @@ class Settings:
     SENDING_TIMEOUT_SECONDS: int = 120
     PENDING_TIMEOUT_SECONDS: int = 300
     RECONCILE_INTERVAL_SECONDS: int = 5
+    # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_FROM: str = ""
+    TWILIO_MESSAGING_SERVICE_SID: str = ""
+    TWILIO_API_BASE_URL: str = ""
+    TWILIO_MAX_MPS: float = 1.0
+    TWILIO_VALIDITY_PERIOD: int = 3600
+    # The address the outside world reaches this service at (status callbacks, behind a proxy).
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
+    # County emergency-broadcast platforms (BROADCAST_GATEWAY=http); endpoints live in the database.
+    BROADCAST_SENDER_NAME: str = "甘孜阿坝预警信息发布平台"
+    BROADCAST_SENDER_CODE: str = "513300000000"
+    BROADCAST_TIMEOUT_SECONDS: float = 5.0
+    # BeiDou user terminal (BEIDOU_GATEWAY=serial): /dev/ttyUSB0 in the field, socket://host:port in tests.
+    BEIDOU_SERIAL_URL: str = "/dev/ttyUSB0"
+    BEIDOU_PROTOCOL: str = "2.1"
+    BEIDOU_BAUDRATE: int = 115200
     # Channel budgets (CHANNELS.md): SMS segments to China, BeiDou card capacity, broadcast read-out.
     SMS_MAX_SEGMENTS: int = 8
     BEIDOU_CAPACITY_BITS: int = 14_000

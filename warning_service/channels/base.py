@@ -49,6 +49,7 @@ class OutboundMessage:
     texts: tuple[str, ...]       # the messages to send, in order (one per language, or one combined)
     content: AlertContent
     attempt: int = 1
+    secret: str | None = field(default=None, repr=False)  # the target's own key (a broadcast platform's), never logged
 
 
 @dataclass(frozen=True)
@@ -83,4 +84,14 @@ class ChannelAdapter(ABC):
 
     @abstractmethod
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        """Send every message; answer exactly one result per message, in any order."""
+        """Send every message; answer exactly one result per message, in any order. Never raises
+        for a gateway's failure: that is a TRANSIENT or PERMANENT result."""
+
+    def check(self) -> str:
+        """Reach the gateway without sending anything (card info, an authenticated no-op) and
+        say what works; raise GatewayUnavailable with the reason when it does not."""
+        return f"{self.name}: nothing to reach"
+
+
+class GatewayUnavailable(Exception):
+    """`check()` could not reach or use the gateway; the message says why."""

@@ -1,13 +1,22 @@
-"""Where adapters are registered and chosen: SMS_GATEWAY, BROADCAST_GATEWAY, BEIDOU_GATEWAY."""
+"""Where adapters are registered and chosen: SMS_GATEWAY, BROADCAST_GATEWAY, BEIDOU_GATEWAY.
+
+Adapters are named by import path and loaded on first use, so a deployment that
+sends no SMS never imports the Twilio library.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 
 from .base import ChannelAdapter
-from .log import LogAdapter
-from .null import NullAdapter
 
-ADAPTERS: dict[str, type[ChannelAdapter]] = {adapter.name: adapter for adapter in (NullAdapter, LogAdapter)}
+ADAPTERS: dict[str, str | type[ChannelAdapter]] = {
+    "null": "warning_service.channels.null:NullAdapter",
+    "log": "warning_service.channels.log:LogAdapter",
+    "twilio": "warning_service.channels.twilio_sms:TwilioSmsAdapter",
+    "http": "warning_service.channels.broadcast:BroadcastAdapter",
+    "serial": "warning_service.channels.beidou:BeidouAdapter",
+}
 SETTING_FOR_CHANNEL = {"sms": "SMS_GATEWAY", "broadcast": "BROADCAST_GATEWAY", "beidou": "BEIDOU_GATEWAY"}
 
 
@@ -15,13 +24,23 @@ class UnknownGateway(LookupError):
     pass
 
 
+def _load(name: str) -> type[ChannelAdapter]:
+    entry = ADAPTERS[name]
+    if isinstance(entry, str):
+        module, _, attribute = entry.partition(":")
+        entry = getattr(import_module(module), attribute)
+    return entry
+
+
 def adapter_class(channel: str, settings: Mapping[str, object]) -> type[ChannelAdapter]:
     setting = SETTING_FOR_CHANNEL[channel]
     name = str(settings.get(setting) or "log")
-    adapter = ADAPTERS.get(name)
-    if adapter is None or channel not in adapter.channels:
-        usable = sorted(n for n, a in ADAPTERS.items() if channel in a.channels)
-        raise UnknownGateway(f"{setting}={name!r} is not a gateway for {channel}; choose one of {', '.join(usable)}")
+    if name not in ADAPTERS:
+        raise UnknownGateway(f"{setting}={name!r} is not a gateway; choose one of {', '.join(sorted(ADAPTERS))}")
+    adapter = _load(name)
+    if channel not in adapter.channels:
+        usable = sorted(n for n in ADAPTERS if channel in _load(n).channels)
+        raise UnknownGateway(f"{setting}={name!r} cannot carry {channel}; choose one of {', '.join(usable)}")
     return adapter
 
 

@@ -23,17 +23,25 @@ from .sql import ids_in
 PLACE_LANGUAGES = ("bo", "zh")
 
 
-def addresses(session: Session, channel: Channel, target_ids: Sequence[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
-    """target id -> (address, language order) for the targets that still exist."""
+@dataclass(frozen=True)
+class Address:
+    address: str
+    languages: tuple[str, ...]
+    secret: str | None = None
+
+
+def addresses(session: Session, channel: Channel, target_ids: Sequence[int]) -> dict[int, Address]:
+    """target id -> where and in which languages, for the targets that still exist."""
     if channel == Channel.SMS:
         rows = session.execute(select(Recipient.id, Recipient.phone, Recipient.languages).where(ids_in(session, Recipient.id, target_ids)))
-        return {rid: (phone, tuple(languages.split(","))) for rid, phone, languages in rows}
-    model, column = (
-        (BroadcastEndpoint, BroadcastEndpoint.url) if channel == Channel.BROADCAST
-        else (BeidouTerminal, BeidouTerminal.card_address)
-    )
-    rows = session.execute(select(model.id, column).where(ids_in(session, model.id, target_ids)))
-    return {tid: (address, PLACE_LANGUAGES) for tid, address in rows}
+        return {rid: Address(phone, tuple(languages.split(","))) for rid, phone, languages in rows}
+    if channel == Channel.BROADCAST:
+        rows = session.execute(select(BroadcastEndpoint.id, BroadcastEndpoint.url, BroadcastEndpoint.secret)
+                               .where(ids_in(session, BroadcastEndpoint.id, target_ids)))
+        return {tid: Address(url, PLACE_LANGUAGES, secret) for tid, url, secret in rows}
+    rows = session.execute(select(BeidouTerminal.id, BeidouTerminal.card_address)
+                           .where(ids_in(session, BeidouTerminal.id, target_ids)))
+    return {tid: Address(card, PLACE_LANGUAGES) for tid, card in rows}
 
 
 @dataclass
@@ -81,6 +89,6 @@ def _build(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> Ch
     return ChannelTexts(content, view, channel, budget)
 
 
-def outbound(texts: ChannelTexts, delivery_id: int, address: str, languages: tuple[str, ...], attempt: int) -> OutboundMessage:
-    return OutboundMessage(delivery_id=delivery_id, address=address, texts=texts.for_languages(languages),
-                           content=texts.content, attempt=attempt)
+def outbound(texts: ChannelTexts, delivery_id: int, target: Address, attempt: int) -> OutboundMessage:
+    return OutboundMessage(delivery_id=delivery_id, address=target.address, texts=texts.for_languages(target.languages),
+                           content=texts.content, attempt=attempt, secret=target.secret)

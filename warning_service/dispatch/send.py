@@ -95,7 +95,7 @@ class Sender:
         attempts = {row.id: row.attempt for row in rows}
         results = [SendResult(row.id, Outcome.PERMANENT, code="gone", text="the target no longer exists")
                    for row in rows if row.target_id not in found]
-        messages = [outbound(texts, row.id, *found[row.target_id], row.attempt) for row in rows if row.target_id in found]
+        messages = [outbound(texts, row.id, found[row.target_id], row.attempt) for row in rows if row.target_id in found]
         for start in range(0, len(messages), capabilities.max_batch):
             results += self._call(adapter, messages[start:start + capabilities.max_batch])
         for outcome, count in _count(results).items():
