@@ -4,7 +4,9 @@ from __future__ import annotations
 from sqlalchemy import Text, cast, exists, func, select
 
 from tests.dispatch.conftest import new_alert, publish_now, statuses, work
-from tests.dispatch.gateways import ORDER_KEY, sent_counts
+from tests.dispatch.gateways import ORDER_KEY, CountingAdapter, sent_counts
+from warning_service.channels.base import Outcome, SendResult
+from warning_service.channels.registry import ADAPTERS
 from warning_service.dispatch.jobs import send_batch
 from warning_service.dispatch.plan import PlanCursor, plan_step
 from warning_service.dispatch.queueing import enqueue_plan
@@ -197,3 +199,35 @@ def _empty_queues(connection) -> None:
     """What a Redis restart without persistence does to RQ, keeping the counting gateway's records."""
     for key in connection.scan_iter("rq:*"):
         connection.delete(key)
+
+
+class RaisingAdapter(CountingAdapter):
+    name = "raising"
+
+    def send_batch(self, messages):
+        raise ConnectionError("gateway library blew up")
+
+
+class SloppyAdapter(CountingAdapter):
+    """Answers for ids it was not given, twice for some, and not at all for others."""
+
+    name = "sloppy"
+
+    def send_batch(self, messages):
+        results = super().send_batch(messages)
+        return [results[0], results[0]] + results[2:] + [SendResult(999_999, Outcome.ACCEPTED)]
+
+
+def test_a_misbehaving_adapter_loses_nothing(app, demo_targets, counting, monkeypatch):
+    ADAPTERS.update({RaisingAdapter.name: RaisingAdapter, SloppyAdapter.name: SloppyAdapter})
+    monkeypatch.setitem(app.config, "SMS_GATEWAY", "raising")
+    monkeypatch.setitem(app.config, "BROADCAST_GATEWAY", "sloppy")
+    alert = publish_now(new_alert(("513301", "513322")))
+    work(app)
+    sms = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS)).all()
+    assert sms and all(d.status.value == "pending" and d.gateway_code == "adapter-error" for d in sms)
+    broadcast = db.session.scalars(
+        select(Delivery).where(Delivery.alert_id == alert.id, Delivery.channel == Channel.BROADCAST)).all()
+    assert len(broadcast) >= 2
+    assert sorted(d.status.value for d in broadcast) == ["pending"] + ["sent"] * (len(broadcast) - 1)
+    assert {d.gateway_code for d in broadcast if d.status.value == "pending"} == {"no-result"}

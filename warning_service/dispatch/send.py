@@ -110,10 +110,14 @@ class Sender:
             logger.exception("adapter %s raised", adapter.name)
             return [SendResult(m.delivery_id, Outcome.TRANSIENT, code="adapter-error", text=f"{type(exc).__name__}: {exc}")
                     for m in messages]
-        answered = {result.delivery_id for result in results}
+        expected = {m.delivery_id for m in messages}
+        first: dict[int, SendResult] = {}
+        for result in results:  # one result per message: unknown ids and repeats are ignored
+            if result.delivery_id in expected:
+                first.setdefault(result.delivery_id, result)
         missing = [SendResult(m.delivery_id, Outcome.TRANSIENT, code="no-result", text="the adapter gave no result")
-                   for m in messages if m.delivery_id not in answered]
-        return results + missing
+                   for m in messages if m.delivery_id not in first]
+        return list(first.values()) + missing
 
     def _settle(self, session, alert, channel, results, attempts, report) -> None:
         max_attempts = int(self.settings["DELIVERY_MAX_ATTEMPTS"])
