@@ -74,6 +74,8 @@ class Settings:
     BROADCAST_SENDER_NAME: str = "甘孜阿坝预警信息发布平台"
     BROADCAST_SENDER_CODE: str = "513300000000"
     BROADCAST_TIMEOUT_SECONDS: float = 5.0
+    # Recorded Tibetan audio for broadcasts (there is no Tibetan TTS): <dir>/<county code>/<hazard code>.bo.mp3.
+    BROADCAST_AUDIO_DIR: str = str(Path(__file__).resolve().parent.parent / "templates_bo_zh" / "audio")
     # BeiDou user terminal (BEIDOU_GATEWAY=serial): /dev/ttyUSB0 in the field, socket://host:port in tests.
     BEIDOU_SERIAL_URL: str = "/dev/ttyUSB0"
     BEIDOU_PROTOCOL: str = "2.1"

@@ -37,6 +37,7 @@ class AlertContent:
     sent: datetime
     county_codes: tuple[str, ...]
     township_codes: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()  # "sender,identifier,sent" of the alerts an Update or Cancel acts on
     # The rendered text of this channel by language ("bo", "zh"): title and body.
     titles: Mapping[str, str] = field(default_factory=dict)
     bodies: Mapping[str, str] = field(default_factory=dict)
@@ -50,6 +51,7 @@ class OutboundMessage:
     content: AlertContent
     attempt: int = 1
     secret: str | None = field(default=None, repr=False)  # the target's own key (a broadcast platform's), never logged
+    county_code: str | None = None  # the county the target serves (a broadcast platform's own recordings)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ class ChannelAdapter(ABC):
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         """Send every message; answer exactly one result per message, in any order. Never raises
         for a gateway's failure: that is a TRANSIENT or PERMANENT result."""
+
+    def cost(self, message: OutboundMessage) -> int:
+        """Rate tokens the message takes, in the unit the gateway's rate counts (Twilio: segments)."""
+        return 1
 
     def check(self) -> str:
         """Reach the gateway without sending anything (card info, an authenticated no-op) and

@@ -6,10 +6,13 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     from .agency import agency_cli
+    from .channels import channels_cli
     from .demo import demo_cli
     from .dispatch import alert_cli, dispatch_cli
+    from .endpoints import endpoints_cli
     from .seed import seed_cli
     from .user import user_cli
 
-    for group in (agency_cli, alert_cli, demo_cli, dispatch_cli, seed_cli, user_cli):
+    for group in (agency_cli, alert_cli, channels_cli, demo_cli, dispatch_cli, endpoints_cli, seed_cli,
+                  user_cli):
         app.cli.add_command(group)

@@ -28,6 +28,7 @@ class Address:
     address: str
     languages: tuple[str, ...]
     secret: str | None = None
+    county_code: str | None = None
 
 
 def addresses(session: Session, channel: Channel, target_ids: Sequence[int]) -> dict[int, Address]:
@@ -36,9 +37,10 @@ def addresses(session: Session, channel: Channel, target_ids: Sequence[int]) -> 
         rows = session.execute(select(Recipient.id, Recipient.phone, Recipient.languages).where(ids_in(session, Recipient.id, target_ids)))
         return {rid: Address(phone, tuple(languages.split(","))) for rid, phone, languages in rows}
     if channel == Channel.BROADCAST:
-        rows = session.execute(select(BroadcastEndpoint.id, BroadcastEndpoint.url, BroadcastEndpoint.secret)
+        rows = session.execute(select(BroadcastEndpoint.id, BroadcastEndpoint.url, BroadcastEndpoint.secret,
+                                      BroadcastEndpoint.county_code)
                                .where(ids_in(session, BroadcastEndpoint.id, target_ids)))
-        return {tid: Address(url, PLACE_LANGUAGES, secret) for tid, url, secret in rows}
+        return {tid: Address(url, PLACE_LANGUAGES, secret, county) for tid, url, secret, county in rows}
     rows = session.execute(select(BeidouTerminal.id, BeidouTerminal.card_address)
                            .where(ids_in(session, BeidouTerminal.id, target_ids)))
     return {tid: Address(card, PLACE_LANGUAGES) for tid, card in rows}
@@ -83,6 +85,7 @@ def _build(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> Ch
         msg_type=alert.msg_type.value, hazard_code=alert.hazard_code, level=alert.level.value if alert.level else None,
         event=alert.event, onset=alert.onset, expires=alert.expires, sent=alert.sent,
         county_codes=tuple(alert.county_codes), township_codes=tuple(alert.area.get("townships", ())),
+        references=tuple(alert.references),
         titles={lang: render_fitted(view, "headline", lang).text for lang in PLACE_LANGUAGES},
         bodies={lang: render_fitted(view, channel.value, lang, budget).text for lang in PLACE_LANGUAGES},
     )
@@ -91,4 +94,4 @@ def _build(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> Ch
 
 def outbound(texts: ChannelTexts, delivery_id: int, target: Address, attempt: int) -> OutboundMessage:
     return OutboundMessage(delivery_id=delivery_id, address=target.address, texts=texts.for_languages(target.languages),
-                           content=texts.content, attempt=attempt, secret=target.secret)
+                           content=texts.content, attempt=attempt, secret=target.secret, county_code=target.county_code)

@@ -22,7 +22,7 @@ from redis import Redis
 from sqlalchemy import Integer, and_, bindparam, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..channels.base import ChannelAdapter, Outcome, SendResult
+from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 from ..channels.registry import build_adapter
 from ..models import Alert, Channel, Delivery, DeliveryAttempt, DeliveryStatus, Recipient, utcnow
 from ..models.types import UTCDateTime
@@ -30,6 +30,7 @@ from .content import addresses, channel_texts, outbound
 from .plan import insert_statement
 from .queueing import enqueue_batches, queue_name
 from .ratelimit import RateLimiter
+from .receipts import apply_early_receipts
 from .retry import backoff_seconds
 from .sql import ids_in
 
@@ -85,22 +86,36 @@ class Sender:
             return
         adapter = self.adapter(channel)
         capabilities = adapter.capabilities()
-        grant = self.limiter.take(capabilities.rate_key, len(rows), capabilities.rate_per_second, capabilities.burst)
-        if grant.granted < len(rows):
-            _defer(session, rows[grant.granted:], grant.wait_seconds)
-            report.outcomes["deferred"] += len(rows) - grant.granted
-            rows = rows[:grant.granted]
         texts = channel_texts(alert, channel, self.settings)
         found = addresses(session, channel, [row.target_id for row in rows])
         attempts = {row.id: row.attempt for row in rows}
         results = [SendResult(row.id, Outcome.PERMANENT, code="gone", text="the target no longer exists")
                    for row in rows if row.target_id not in found]
-        messages = [outbound(texts, row.id, found[row.target_id], row.attempt) for row in rows if row.target_id in found]
+        candidates = [(row, outbound(texts, row.id, found[row.target_id], row.attempt)) for row in rows if row.target_id in found]
+        allowed = self._within_rate(adapter, capabilities, [message for _, message in candidates])
+        if allowed < len(candidates):
+            _defer(session, [row for row, _ in candidates[allowed:]], self._wait)
+            report.outcomes["deferred"] += len(candidates) - allowed
+        messages = [message for _, message in candidates[:allowed]]
         for start in range(0, len(messages), capabilities.max_batch):
             results += self._call(adapter, messages[start:start + capabilities.max_batch])
         for outcome, count in _count(results).items():
             report.outcomes[outcome] += count
         self._settle(session, alert, channel, results, attempts, report)
+
+    def _within_rate(self, adapter: ChannelAdapter, capabilities: Capabilities, messages: list[OutboundMessage]) -> int:
+        """How many leading messages the shared bucket lets go now. A message dearer than the whole
+        burst counts as the burst, or it could never go."""
+        burst = max(capabilities.burst, 1)
+        costs = [min(adapter.cost(message), burst) for message in messages]
+        grant = self.limiter.take(capabilities.rate_key, sum(costs), capabilities.rate_per_second, burst)
+        self._wait = grant.wait_seconds
+        spent = allowed = 0
+        for cost in costs:
+            if spent + cost > grant.granted:
+                break
+            spent, allowed = spent + cost, allowed + 1
+        return allowed
 
     def _call(self, adapter: ChannelAdapter, messages) -> list[SendResult]:
         """The adapter's results; an adapter that raises fails its batch transiently, it never loses it."""
@@ -245,6 +260,8 @@ def _record(session: Session, results: list[SendResult], attempts: Mapping[int, 
               "b_text": f"{note}: {r.text}" if note else r.text} for r in detailed],
         )
     _attempt_rows(session, results, attempts)
+    if detailed:  # receipts that beat this batch's own record of the gateway ids
+        apply_early_receipts(session, [r.gateway_id for r in detailed if r.gateway_id])
 
 
 def _attempt_rows(session: Session, results: list[SendResult], attempts: Mapping[int, int]) -> None:

@@ -11,7 +11,7 @@ from .alert import (
     alert_counties,
 )
 from .audit import AuditEvent
-from .delivery import SETTLED, Channel, Delivery, DeliveryAttempt, DeliveryStatus
+from .delivery import SETTLED, Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt
 from .region import County, Prefecture
 from .target import LANGUAGE_CHOICES, BeidouTerminal, BroadcastEndpoint, Language, Recipient
 from .types import utcnow
@@ -20,6 +20,6 @@ from .user import Role, User
 __all__ = [
     "ALL_HAZARDS", "Agency", "AgencyKind", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
     "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "AuditEvent",
-    "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "County", "Prefecture", "LANGUAGE_CHOICES",
+    "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",
     "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "Role", "User",
 ]

@@ -47,6 +47,8 @@ class Delivery(db.Model):
         Index("ix_deliveries_unsettled", "status", "enqueued_at",
               postgresql_where=text("status IN ('pending', 'sending')"),
               sqlite_where=text("status IN ('pending', 'sending')")),
+        # Delivery receipts (Twilio's status callbacks) find their row by the gateway's id.
+        Index("ix_deliveries_gateway_id", "gateway_id"),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -85,3 +87,14 @@ class DeliveryAttempt(db.Model):
     gateway_id: Mapped[str | None] = mapped_column(String(64))
     code: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
+
+
+class EarlyReceipt(db.Model):
+    """A gateway's receipt that arrived before the sending job recorded the gateway's id."""
+
+    __tablename__ = "early_receipts"
+
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus))
+    code: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

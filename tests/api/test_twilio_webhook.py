@@ -1,0 +1,220 @@
+"""Twilio's status callbacks: signed, never moving a delivery backwards; and the whole loop with the Twilio peer."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+from werkzeug.serving import make_server
+
+from tests.dispatch.conftest import new_alert, publish_now, work
+from tests.peers.twilio_peer import TwilioPeer
+from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH
+from warning_service.extensions import db
+from warning_service.dispatch.receipts import apply_early_receipts
+from warning_service.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, Recipient
+
+TOKEN = "webhook-test-auth-token"
+PUBLIC_BASE_URL = "https://ews.example.org"
+PUBLIC_URL = PUBLIC_BASE_URL + STATUS_CALLBACK_PATH
+SID = "SM" + "a1" * 16
+OTHER_SID = "SM" + "b2" * 16
+
+
+@pytest.fixture
+def twilio_app(app, monkeypatch):
+    """The app behind a proxy at PUBLIC_BASE_URL, with Twilio's auth token."""
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC_BASE_URL)
+    return app
+
+
+def sent_delivery(sid: str, target_id: int = 1, status: DeliveryStatus = DeliveryStatus.SENT) -> int:
+    alert = new_alert(("513301",))
+    delivery = Delivery(alert_id=alert.id, channel=Channel.SMS, target_id=target_id, county_code="513301",
+                        status=status, attempts=1, gateway_id=sid)
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery.id
+
+
+def receipt(sid: str, status: str, **extra: str) -> dict[str, str]:
+    """The parameters Twilio posts for a message status change."""
+    return {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status, "AccountSid": "AC" + "0" * 32,
+            "From": "+15005550006", "To": "+8619912345678", "ApiVersion": "2010-04-01", **extra}
+
+
+def post_receipt(client, params: dict[str, str], token: str = TOKEN, url: str = PUBLIC_URL, signed: dict | None = None):
+    """Post `params` signed as Twilio would have signed `signed` (default: the same params) for `url`."""
+    signature = RequestValidator(token).compute_signature(url, signed if signed is not None else params)
+    return client.post(STATUS_CALLBACK_PATH, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def state(delivery_id: int) -> tuple[Delivery, list[DeliveryAttempt]]:
+    db.session.expire_all()
+    attempts = db.session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id)
+                                  .order_by(DeliveryAttempt.id)).all()
+    return db.session.get(Delivery, delivery_id), list(attempts)
+
+
+def test_a_signed_delivered_receipt_settles_the_delivery(twilio_app, client):
+    delivery_id = sent_delivery(SID)
+    response = post_receipt(client, receipt(SID, "delivered"))
+    assert response.status_code == 200
+    delivery, attempts = state(delivery_id)
+    assert delivery.status == DeliveryStatus.DELIVERED and delivery.delivered_at is not None
+    assert [(a.outcome, a.gateway_id, a.attempt) for a in attempts] == [("delivered", SID, 1)]
+
+
+@pytest.mark.parametrize("signature", [None, "", "bm90IGEgc2lnbmF0dXJl"])
+def test_a_missing_or_wrong_signature_is_refused(twilio_app, client, signature):
+    delivery_id = sent_delivery(SID)
+    headers = {} if signature is None else {"X-Twilio-Signature": signature}
+    response = client.post(STATUS_CALLBACK_PATH, data=receipt(SID, "delivered"), headers=headers)
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+    delivery, attempts = state(delivery_id)
+    assert delivery.status == DeliveryStatus.SENT and attempts == []
+
+
+def test_a_receipt_signed_with_another_token_is_forged(twilio_app, client):
+    delivery_id = sent_delivery(SID)
+    assert post_receipt(client, receipt(SID, "delivered"), token="not-our-token").status_code == 403
+    delivery, attempts = state(delivery_id)
+    assert delivery.status == DeliveryStatus.SENT and attempts == []
+
+
+def test_a_replayed_receipt_with_a_changed_parameter_is_refused(twilio_app, client):
+    delivery_id = sent_delivery(SID)
+    response = post_receipt(client, receipt(SID, "failed", ErrorCode="30003"), signed=receipt(SID, "delivered"))
+    assert response.status_code == 403
+    delivery, attempts = state(delivery_id)
+    assert delivery.status == DeliveryStatus.SENT and attempts == []
+
+
+def test_the_signature_covers_the_public_url_not_the_one_behind_the_proxy(twilio_app, client):
+    delivery_id = sent_delivery(SID)
+    local_url = "http://localhost" + STATUS_CALLBACK_PATH  # what this process sees
+    assert post_receipt(client, receipt(SID, "delivered"), url=local_url).status_code == 403
+    assert state(delivery_id)[0].status == DeliveryStatus.SENT
+    assert post_receipt(client, receipt(SID, "delivered")).status_code == 200
+    assert state(delivery_id)[0].status == DeliveryStatus.DELIVERED
+
+
+def test_the_query_string_is_part_of_the_signed_url(twilio_app, client):
+    delivery_id = sent_delivery(SID)
+    params = receipt(SID, "delivered")
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "?batch=7", params)
+    headers = {"X-Twilio-Signature": signature}
+    assert client.post(STATUS_CALLBACK_PATH, data=params, headers=headers).status_code == 403
+    assert client.post(STATUS_CALLBACK_PATH + "?batch=7", data=params, headers=headers).status_code == 200
+    assert state(delivery_id)[0].status == DeliveryStatus.DELIVERED
+
+
+def test_late_and_repeated_receipts_change_nothing_and_are_answered(twilio_app, client):
+    delivery_id = sent_delivery(SID)
+    for status in ("delivered", "sent", "delivered", "failed"):
+        assert post_receipt(client, receipt(SID, status)).status_code == 200
+    delivery, attempts = state(delivery_id)
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert [a.outcome for a in attempts] == ["delivered"]
+
+
+def test_a_failure_receipt_records_twilios_error_code(twilio_app, client):
+    delivered_id, failed_id = sent_delivery(SID, target_id=1), sent_delivery(OTHER_SID, target_id=2)
+    assert post_receipt(client, receipt(OTHER_SID, "failed", ErrorCode="30003")).status_code == 200
+    failed, attempts = state(failed_id)
+    assert (failed.status, failed.gateway_code, failed.delivered_at) == (DeliveryStatus.FAILED, "30003", None)
+    assert [(a.outcome, a.code) for a in attempts] == [("failed", "30003")]
+    untouched, attempts = state(delivered_id)
+    assert untouched.status == DeliveryStatus.SENT and attempts == []
+
+
+def test_an_early_sent_receipt_only_moves_a_row_still_sending(twilio_app, client):
+    delivery_id = sent_delivery(SID, status=DeliveryStatus.SENDING)
+    assert post_receipt(client, receipt(SID, "sent")).status_code == 200
+    delivery, attempts = state(delivery_id)
+    assert delivery.status == DeliveryStatus.SENT and [a.outcome for a in attempts] == ["sent"]
+
+
+def test_a_receipt_before_its_sid_is_recorded_is_kept_and_applied_then(twilio_app, client):
+    """A fast gateway can call back before the sending job has recorded the SID."""
+    delivery_id = sent_delivery(SID)
+    assert post_receipt(client, receipt(OTHER_SID, "delivered")).status_code == 200
+    assert post_receipt(client, receipt(OTHER_SID, "sent")).status_code == 200  # late and out of order
+    assert state(delivery_id)[0].status == DeliveryStatus.SENT  # nothing else moved
+    kept = db.session.get(EarlyReceipt, OTHER_SID)
+    assert kept is not None and kept.status == DeliveryStatus.DELIVERED
+
+    later = sent_delivery(OTHER_SID)  # what the job records once its batch is done
+    assert apply_early_receipts(db.session, [OTHER_SID]) == 1
+    db.session.commit()
+    assert state(later)[0].status == DeliveryStatus.DELIVERED
+    assert db.session.get(EarlyReceipt, OTHER_SID) is None
+
+
+# --- the whole loop: fan-out -> Twilio peer -> signed callbacks -> this app ----------------------------
+
+
+@pytest.fixture
+def served_app(app, monkeypatch) -> Iterator[str]:
+    """The app on a real HTTP server on loopback, where the peer's callbacks reach it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base_url)
+    yield base_url
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def twilio_peer(app, served_app, monkeypatch) -> Iterator[TwilioPeer]:
+    """SMS through the Twilio adapter to the peer; the sender is rebuilt with these settings."""
+    with TwilioPeer(callback_delay=0.0) as peer:  # callbacks race the job recording the SIDs
+        for setting, value in {"SMS_GATEWAY": "twilio", "TWILIO_ACCOUNT_SID": peer.account_sid,
+                               "TWILIO_AUTH_TOKEN": peer.auth_token, "TWILIO_FROM": "+15005550006",
+                               "TWILIO_API_BASE_URL": peer.base_url, "TWILIO_MAX_MPS": 50.0}.items():
+            monkeypatch.setitem(app.config, setting, value)
+        app.extensions.pop("sender", None)
+        yield peer
+        app.extensions.pop("sender", None)
+
+
+def test_receipts_from_the_twilio_peer_settle_a_real_fan_out(app, twilio_peer, monkeypatch):
+    result = app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "60"])
+    assert result.exit_code == 0, result.output
+    people = db.session.scalars(select(Recipient).where(Recipient.county_code == "513301").order_by(Recipient.id)).all()
+    assert len(people) >= 3, "the demo should give Kangding a few recipients"
+    phones = [person.phone for person in people]  # jobs end the session: keep no ORM objects past work()
+    failing, lost, bilingual = phones[:3]
+    # Two texts, two SIDs (the first one's receipts count): with one segment allowed, the two
+    # languages cannot share one message.
+    people[2].languages = "bo,zh"
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SMS_MAX_SEGMENTS", 1)
+    twilio_peer.outcomes.update({failing: ("failed", "30003"), lost: ("undelivered", "30005")})
+
+    alert = publish_now(new_alert(("513301",)))
+    work(app)
+    received = twilio_peer.received()
+    assert sorted(r.address for r in received) == sorted(phones + [bilingual])
+    # Sent, then the outcome, for every text; each answered once the app had committed it.
+    callbacks = twilio_peer.wait_for_callbacks(2 * len(received))
+    assert len(callbacks) == 2 * len(received) and {c.answered for c in callbacks} == {200}
+
+    deliveries = {phone: delivery for delivery, phone in db.session.execute(
+        select(Delivery, Recipient.phone).join(Recipient, Recipient.id == Delivery.target_id)
+        .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS))}
+    assert (deliveries[failing].status, deliveries[failing].gateway_code) == (DeliveryStatus.FAILED, "30003")
+    assert (deliveries[lost].status, deliveries[lost].gateway_code) == (DeliveryStatus.UNDELIVERED, "30005")
+    others = [d for phone, d in deliveries.items() if phone not in (failing, lost)]
+    assert {d.status for d in others} == {DeliveryStatus.DELIVERED} and all(d.delivered_at for d in others)
+    first_sid = next(r.extra["sid"] for r in received if r.address == bilingual)
+    assert deliveries[bilingual].gateway_id == first_sid
+    for delivery in deliveries.values():
+        attempts = db.session.scalars(select(DeliveryAttempt.outcome).where(DeliveryAttempt.delivery_id == delivery.id)
+                                      .order_by(DeliveryAttempt.id)).all()
+        assert attempts == ["accepted", delivery.status.value]
