@@ -8,6 +8,7 @@ Redis: the real server on 127.0.0.1:6379.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -17,6 +18,7 @@ from redis import Redis
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from warning_service import create_app
 from warning_service.extensions import db
@@ -117,3 +119,16 @@ def app(backend_app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask):
     return app.test_client()
+
+
+@pytest.fixture
+def served_app(app: Flask, monkeypatch) -> Iterator[str]:
+    """The app on a real HTTP server on loopback (for gateways' callbacks); PUBLIC_BASE_URL points at it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base_url)
+    yield base_url
+    server.shutdown()
+    thread.join()

@@ -1,13 +1,11 @@
 """Twilio's status callbacks: signed, never moving a delivery backwards; and the whole loop with the Twilio peer."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
-from werkzeug.serving import make_server
 
 from tests.dispatch.conftest import new_alert, publish_now, work
 from tests.peers.twilio_peer import TwilioPeer
@@ -155,19 +153,6 @@ def test_a_receipt_before_its_sid_is_recorded_is_kept_and_applied_then(twilio_ap
 
 
 # --- the whole loop: fan-out -> Twilio peer -> signed callbacks -> this app ----------------------------
-
-
-@pytest.fixture
-def served_app(app, monkeypatch) -> Iterator[str]:
-    """The app on a real HTTP server on loopback, where the peer's callbacks reach it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base_url)
-    yield base_url
-    server.shutdown()
-    thread.join()
 
 
 @pytest.fixture

@@ -177,3 +177,9 @@ def test_broadcast_measure_grows_at_good_breaks(text: str, data: st.DataObject) 
     good = [b.index for b in break_opportunities(text) if b.kind > BreakKind.CLUSTER]
     cut = data.draw(st.sampled_from(good + [0, len(text)]))
     _assert_grows(BUDGETS[3], text, cut)
+
+
+def test_a_character_count_describes_itself_as_characters():
+    from warning_service.rendering.budgets import Measure
+
+    assert Measure(units=41, parts=1, encoding="characters", fits=True).describe() == "41 characters"

@@ -2,9 +2,12 @@
 
 A receipt can arrive before the job that sent the message has recorded the
 gateway's id (a fast gateway, a slow batch). Such a receipt is kept as an early
-receipt and applied when the id is recorded, so no "delivered" is ever lost.
-Receipts never move a delivery backwards: delivered, undelivered and failed are
-final, and a late 'sent' after 'delivered' changes nothing.
+receipt. Both sides write and commit first, then look for the other: the
+webhook commits the early receipt and then looks for the delivery; the job
+commits the gateway ids and then looks for early receipts. Whichever commits
+second sees the other's row, so no "delivered" is lost; the reconciler sweeps
+up after a crash in between. Receipts never move a delivery backwards:
+delivered, undelivered and failed are final, and a late 'sent' changes nothing.
 """
 from __future__ import annotations
 
@@ -28,22 +31,29 @@ EARLY_RECEIPT_LIFETIME = timedelta(days=2)
 
 
 def apply_receipt(session: Session, gateway_id: str, status: DeliveryStatus, code: str | None) -> bool:
-    """Move the delivery with this gateway id forward to `status`; False if it is already there or further.
-    A receipt for an id no delivery has yet is kept until the sending job records it."""
-    if _move(session, gateway_id, status, code, utcnow()):
-        return True
-    if session.scalar(select(DELIVERIES.c.id).where(DELIVERIES.c.gateway_id == gateway_id).limit(1)) is None:
+    """Move the delivery with this gateway id forward to `status` and commit; False if it is already
+    there or further. A receipt for an id no delivery has yet is kept until the sending job records it."""
+    moved = _move(session, gateway_id, status, code, utcnow())
+    if not moved and session.scalar(select(DELIVERIES.c.id).where(DELIVERIES.c.gateway_id == gateway_id).limit(1)) is None:
         _keep_early(session, gateway_id, status, code)
-    return False
+        session.commit()
+        moved = apply_early_receipts(session, [gateway_id]) > 0  # the job may have committed meanwhile
+    session.commit()
+    return moved
 
 
-def apply_early_receipts(session: Session, gateway_ids: Sequence[str]) -> int:
-    """Apply the receipts that arrived before these ids were recorded; returns how many moved a delivery."""
-    early = session.scalars(select(EarlyReceipt).where(EarlyReceipt.gateway_id.in_(list(gateway_ids)))).all()
-    moved = 0
-    for receipt in early:
-        moved += _move(session, receipt.gateway_id, receipt.status, receipt.code, receipt.received_at)
-        session.delete(receipt)
+def apply_early_receipts(session: Session, gateway_ids: Sequence[str] | None = None) -> int:
+    """Apply the kept receipts of these ids (all kept receipts if None) whose delivery is now recorded,
+    and commit; returns how many moved a delivery. Call it after committing the ids."""
+    query = select(EarlyReceipt.gateway_id, EarlyReceipt.status, EarlyReceipt.code, EarlyReceipt.received_at).join(
+        DELIVERIES, DELIVERIES.c.gateway_id == EarlyReceipt.gateway_id)
+    if gateway_ids is not None:
+        query = query.where(EarlyReceipt.gateway_id.in_(list(gateway_ids)))
+    kept = session.execute(query.distinct()).all()
+    moved = sum(_move(session, receipt.gateway_id, receipt.status, receipt.code, receipt.received_at) for receipt in kept)
+    if kept:
+        session.execute(delete(EarlyReceipt).where(EarlyReceipt.gateway_id.in_([receipt.gateway_id for receipt in kept])))
+    session.commit()
     return moved
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from .queueing import enqueue_batches, enqueue_plan, queue_name
-from .receipts import forget_stale_early_receipts
+from .receipts import apply_early_receipts, forget_stale_early_receipts
 from .sql import ids_in
 
 DELIVERIES = Delivery.__table__
@@ -59,6 +59,7 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
         stale_after = 0 if queues_are_empty(connection) else float(settings["PENDING_TIMEOUT_SECONDS"])
     stale_before = now - timedelta(seconds=stale_after)
     report.plans = _restart_plans(session, connection, stale_before)
+    apply_early_receipts(session)  # any a crash between a job's commit and its look left behind
     forget_stale_early_receipts(session, now)
     report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
     return report

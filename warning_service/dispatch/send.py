@@ -75,15 +75,19 @@ class Sender:
         session.commit()
         report.claimed = len(claimed)
         for (alert_id, channel), group in groupby(sorted(claimed, key=_group_key), key=_group_key):
-            self._send_group(session, session.get(Alert, alert_id), channel, list(group), report)
+            gateway_ids = self._send_group(session, session.get(Alert, alert_id), channel, list(group), report)
             session.commit()
+            if gateway_ids:  # receipts that beat this batch's own record of the gateway ids
+                apply_early_receipts(session, gateway_ids)
         return report
 
-    def _send_group(self, session: Session, alert: Alert, channel: Channel, rows: list[Claimed], report: BatchReport) -> None:
+    def _send_group(self, session: Session, alert: Alert, channel: Channel, rows: list[Claimed],
+                    report: BatchReport) -> list[str]:
+        """Send one alert's rows on one channel; returns the gateway ids recorded."""
         if not alert.is_live:
             _cancel_claimed(session, rows, f"alert {alert.state.value}")
             report.outcomes["cancelled"] += len(rows)
-            return
+            return []
         adapter = self.adapter(channel)
         capabilities = adapter.capabilities()
         texts = channel_texts(alert, channel, self.settings)
@@ -102,6 +106,7 @@ class Sender:
         for outcome, count in _count(results).items():
             report.outcomes[outcome] += count
         self._settle(session, alert, channel, results, attempts, report)
+        return [result.gateway_id for result in results if result.gateway_id]
 
     def _within_rate(self, adapter: ChannelAdapter, capabilities: Capabilities, messages: list[OutboundMessage]) -> int:
         """How many leading messages the shared bucket lets go now. A message dearer than the whole
@@ -260,8 +265,6 @@ def _record(session: Session, results: list[SendResult], attempts: Mapping[int, 
               "b_text": f"{note}: {r.text}" if note else r.text} for r in detailed],
         )
     _attempt_rows(session, results, attempts)
-    if detailed:  # receipts that beat this batch's own record of the gateway ids
-        apply_early_receipts(session, [r.gateway_id for r in detailed if r.gateway_id])
 
 
 def _attempt_rows(session: Session, results: list[SendResult], attempts: Mapping[int, int]) -> None:

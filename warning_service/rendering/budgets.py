@@ -69,6 +69,8 @@ class Measure:
         if self.encoding == "speech":
             seconds = f"{self.units // 10:,}" if self.units % 10 == 0 else f"{self.units / 10:,.1f}"
             return f"{seconds} s read-out"
+        if self.encoding == "characters":
+            return f"{self.units:,} characters"
         messages = f" in {self.parts} messages" if self.parts > 1 else ""
         return f"{self.units:,} bits ({self.encoding}){messages}"
 

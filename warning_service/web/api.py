@@ -1,11 +1,15 @@
-"""The agency API, /api/v1: agency systems post CAP 1.2 XML or JSON alerts and read their own."""
+"""The agency API, /api/v1: agency systems post CAP 1.2 XML or JSON alerts, preview them and read their own.
+
+Public, without a key: the hazard catalogue, the Atom feed of published warnings
+and their CAP messages.
+"""
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
 from functools import wraps
 
-from flask import Blueprint, Response, abort, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,8 +19,12 @@ from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.cap_xml import parse_cap_xml
 from ..intake.errors import FieldError, IntakeError
+from ..intake.message import AlertMessage
 from ..intake.service import ingest
 from ..models import Alert, AlertState, Delivery
+from ..rendering.cap_out import CAP_MIMETYPE, cap_message
+from ..rendering.feed import ATOM_MIMETYPE, atom_feed, is_public, public_alerts
+from ..rendering.preview import hazard_json, preview
 from ..security.api_keys import agency_for_key
 from .openapi import openapi_document
 
@@ -47,14 +55,8 @@ def agency_required(view):
 @api.post("/alerts")
 @agency_required
 def post_alert():
-    content_type = request.mimetype
-    if content_type not in XML_TYPES | JSON_TYPES:
-        abort(415, f"Send CAP 1.2 XML ({', '.join(sorted(XML_TYPES))}) or JSON (application/json), not {content_type or 'no content type'!r}.")
     body = request.get_data(cache=False)
-    if content_type in XML_TYPES:
-        message = parse_cap_xml(body)
-    else:
-        message = parse_alert_json(body, default_sender=g.agency.cap_sender)
+    message = _parse(body)
     try:
         result = ingest(db.session, message, body, g.agency, catalogue())
         db.session.commit()
@@ -73,6 +75,24 @@ def post_alert():
     return _alert_created(result.alert, result.created)
 
 
+def _parse(body: bytes) -> AlertMessage:
+    """The request body as a message, CAP XML or JSON by its content type; IntakeError 400/422 as intake."""
+    content_type = request.mimetype
+    if content_type not in XML_TYPES | JSON_TYPES:
+        abort(415, f"Send CAP 1.2 XML ({', '.join(sorted(XML_TYPES))}) or JSON (application/json), not {content_type or 'no content type'!r}.")
+    if content_type in XML_TYPES:
+        return parse_cap_xml(body)
+    return parse_alert_json(body, default_sender=g.agency.cap_sender)
+
+
+@api.post("/preview")
+@agency_required
+def preview_alert():
+    """What the message would say on each channel and whom it would reach; nothing is stored."""
+    message = _parse(request.get_data(cache=False))
+    return jsonify(preview(db.session, message, g.agency, catalogue(), current_app.config))
+
+
 def _alert_created(alert: Alert, created: bool) -> Response:
     response = jsonify(alert_summary(alert))
     response.status_code = 201 if created else 200
@@ -83,12 +103,49 @@ def _alert_created(alert: Alert, created: bool) -> Response:
 @api.get("/alerts/<int:alert_id>")
 @agency_required
 def get_alert(alert_id: int):
+    return jsonify(alert_detail(_own_alert(alert_id)))
+
+
+@api.get("/alerts/<int:alert_id>/cap")
+@agency_required
+def get_alert_cap(alert_id: int):
+    return _cap_response(_own_alert(alert_id))
+
+
+@api.get("/public/alerts/<int:alert_id>/cap")
+def get_public_alert_cap(alert_id: int):
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or not is_public(alert):
+        abort(404, f"No published warning {alert_id}.")
+    return _cap_response(alert)
+
+
+@api.get("/hazards")
+def list_hazards():
+    return jsonify([hazard_json(hazard) for hazard in catalogue()])
+
+
+@api.get("/feed.atom")
+def feed():
+    document = atom_feed(
+        public_alerts(db.session),
+        self_url=url_for("api.feed", _external=True),
+        cap_url=lambda alert: url_for("api.get_public_alert_cap", alert_id=alert.id, _external=True),
+    )
+    return Response(document, mimetype=ATOM_MIMETYPE)
+
+
+def _own_alert(alert_id: int) -> Alert:
     alert = db.session.get(Alert, alert_id)
     if alert is None:
         abort(404, f"No alert {alert_id}.")
     if alert.agency_id != g.agency.id:
         abort(403, f"Alert {alert_id} belongs to another agency.")
-    return jsonify(alert_detail(alert))
+    return alert
+
+
+def _cap_response(alert: Alert) -> Response:
+    return Response(cap_message(alert), mimetype=CAP_MIMETYPE)
 
 
 @api.get("/alerts")

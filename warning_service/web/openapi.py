@@ -1,11 +1,16 @@
 """The OpenAPI 3.1 description of /api/v1. A test checks it names exactly the API's routes."""
 from __future__ import annotations
 
-from ..models import AlertState
+from ..hazards import AGENCY_KINDS, BO_STATUSES, CAP_CATEGORIES
+from ..models import AlertState, Channel
+from ..rendering.render import CHANNELS, LANGUAGES
 
 LEVELS = ["red", "orange", "yellow", "blue"]
 
 _problem = {"$ref": "#/components/responses/Problem"}
+_public: list = []  # no key needed
+_cap = {"application/cap+xml": {"schema": {"type": "string", "description": "a CAP 1.2 <alert> document, UTF-8"}}}
+_alert_id = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
 def _json(schema_name: str) -> dict:
@@ -22,6 +27,25 @@ def _point() -> dict:
         "minItems": 2,
         "maxItems": 2,
     }
+
+
+def _alert_body() -> dict:
+    """A CAP message (XML) or its JSON form, as POST /alerts and POST /preview take it."""
+    xml = {"schema": {"type": "string"}}
+    return {
+        "required": True,
+        "content": {"application/cap+xml": xml, "application/xml": xml, "text/xml": xml, **_json("AlertJson")},
+    }
+
+
+def _strings() -> dict:
+    return {"type": "array", "items": {"type": "string"}}
+
+
+def _by_key(keys, value: dict) -> dict:
+    """An object with exactly these keys, each holding `value`."""
+    return {"type": "object", "required": list(keys), "properties": {key: value for key in keys},
+            "additionalProperties": False}
 
 
 def _texts(what: str) -> dict:
@@ -133,6 +157,88 @@ SCHEMAS: dict = {
             "total": {"type": "integer"},
         },
     },
+    "Hazard": {
+        "type": "object",
+        "description": "An entry of the region's hazard catalogue (templates_bo_zh/hazards.toml).",
+        "required": ["code", "names", "bo_status", "levels", "cap_category", "cap_events", "zh_aliases",
+                     "oasis_event_codes", "national_event_codes", "agency_kinds"],
+        "properties": {
+            "code": {"type": "string", "description": "send it as the JSON hazard, or CAP eventCode EWS-HAZARD"},
+            "names": {
+                "type": "object",
+                "required": ["zh", "bo", "en"],
+                "properties": {
+                    "zh": {"type": "string"},
+                    "bo": {"type": "string", "description": "empty until a sourced Tibetan term exists"},
+                    "en": {"type": "string"},
+                },
+            },
+            "bo_status": {"enum": list(BO_STATUSES)},
+            "levels": {"type": "array", "items": {"enum": LEVELS}, "description": "empty: no colour levels"},
+            "cap_category": {"enum": list(CAP_CATEGORIES)},
+            "cap_events": _strings(),
+            "zh_aliases": _strings(),
+            "oasis_event_codes": _strings(),
+            "national_event_codes": _strings(),
+            "agency_kinds": {"type": "array", "items": {"enum": list(AGENCY_KINDS)}},
+        },
+    },
+    "PreviewText": {
+        "type": "object",
+        "description": "One channel in one language, fitted to the channel's budget, as it would be sent.",
+        "required": ["text", "measure", "shortened", "cut", "warnings", "reviewed", "missing_terms", "templates"],
+        "properties": {
+            "text": {"type": "string"},
+            "measure": {
+                "type": "object",
+                "required": ["units", "parts", "encoding", "fits", "describe"],
+                "properties": {
+                    "units": {"type": "integer", "description": "UTF-16 units or septets (sms), bits (beidou), "
+                                                                "tenths of a second (broadcast), characters (CAP texts)"},
+                    "parts": {"type": "integer", "description": "SMS segments, BeiDou messages"},
+                    "encoding": {"type": "string", "description": "GSM-7, UCS-2, chinese, mixed, code, speech, characters"},
+                    "fits": {"type": "boolean"},
+                    "describe": {"type": "string", "description": "e.g. '2 UCS-2 segments (121 units)'"},
+                },
+            },
+            "shortened": {"type": "boolean", "description": "optional sections were dropped or the text was cut"},
+            "cut": {"type": "boolean"},
+            "warnings": {"type": "array", "items": {
+                "enum": ["unreviewed Tibetan", "unreviewed Chinese", "shortened", "cut", "over budget"]}},
+            "reviewed": {"type": "boolean", "description": "every template involved is reviewed and no term was missing"},
+            "missing_terms": {**_strings(), "description": "terms without a sourced Tibetan word (Chinese stands in)"},
+            "templates": {**_strings(), "description": "the template files used, under templates_bo_zh/messages/"},
+        },
+    },
+    "Preview": {
+        "type": "object",
+        "required": ["hazard", "level", "status", "msg_type", "counties", "texts", "reach"],
+        "properties": {
+            "hazard": {"$ref": "#/components/schemas/Hazard"},
+            "level": {"enum": LEVELS + [None]},
+            "status": {"enum": ["Actual", "Exercise", "Test"]},
+            "msg_type": {"enum": ["Alert", "Update", "Cancel"]},
+            "counties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "name_zh", "name_bo"],
+                    "properties": {"code": {"type": "string"}, "name_zh": {"type": "string"}, "name_bo": {"type": "string"}},
+                },
+            },
+            "texts": {
+                "description": "channel -> language -> text",
+                **_by_key(CHANNELS, _by_key(LANGUAGES, {"$ref": "#/components/schemas/PreviewText"})),
+            },
+            "reach": {
+                "type": "object",
+                "description": "county code -> channel -> how many it would reach: recipients with SMS, broadcast "
+                               "endpoints, BeiDou terminals. Exercise and Test messages count only targets marked for "
+                               "exercises; a Cancel counts whoever the alerts it cancels may have reached.",
+                "additionalProperties": _by_key([channel.value for channel in Channel], {"type": "integer", "minimum": 0}),
+            },
+        },
+    },
     "Problem": {
         "type": "object",
         "description": "RFC 9457 problem details",
@@ -161,7 +267,9 @@ def openapi_document() -> dict:
         "info": {
             "title": "Garzê–Ngawa early-warning service: agency API",
             "version": "1",
-            "description": "Agencies post CAP 1.2 (or 1.1) XML or the JSON form; answers are JSON, errors RFC 9457 problem+json.",
+            "description": "Agencies post CAP 1.2 (or 1.1) XML or the JSON form, and may preview it first; answers "
+                           "are JSON (CAP 1.2 XML and Atom where said), errors RFC 9457 problem+json. The hazard "
+                           "catalogue, the feed and published warnings' CAP messages are public.",
         },
         "servers": [{"url": "/api/v1"}],
         "components": {
@@ -180,15 +288,7 @@ def openapi_document() -> dict:
                 "post": {
                     "operationId": "postAlert",
                     "summary": "Submit a CAP alert, update or cancel (idempotent on sender and identifier)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/cap+xml": {"schema": {"type": "string"}},
-                            "application/xml": {"schema": {"type": "string"}},
-                            "text/xml": {"schema": {"type": "string"}},
-                            **_json("AlertJson"),
-                        },
-                    },
+                    "requestBody": _alert_body(),
                     "responses": {
                         "201": {"description": "a new alert", "content": _json("AlertSummary")},
                         "200": {"description": "this (sender, identifier) was already received", "content": _json("AlertSummary")},
@@ -214,10 +314,64 @@ def openapi_document() -> dict:
                 "get": {
                     "operationId": "getAlert",
                     "summary": "One of the agency's alerts, its state and its deliveries per channel and status",
-                    "parameters": [{"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "parameters": [_alert_id],
                     "responses": {
                         "200": {"description": "the alert", "content": _json("AlertDetail")},
                         **{code: _problem for code in ("401", "403", "404")},
+                    },
+                }
+            },
+            "/alerts/{alert_id}/cap": {
+                "get": {
+                    "operationId": "getAlertCap",
+                    "summary": "The service's own CAP 1.2 message for one of the agency's alerts: one <info> per "
+                               "language (bo-CN, zh-CN) with the rendered texts; validated against the CAP 1.2 schema",
+                    "parameters": [_alert_id],
+                    "responses": {
+                        "200": {"description": "the CAP message", "content": _cap},
+                        **{code: _problem for code in ("401", "403", "404")},
+                    },
+                }
+            },
+            "/preview": {
+                "post": {
+                    "operationId": "previewAlert",
+                    "summary": "Read, render and count an alert as POST /alerts would, storing nothing: every channel's "
+                               "text in Tibetan and Chinese with its measure and warnings, and whom it would reach",
+                    "requestBody": _alert_body(),
+                    "responses": {
+                        "200": {"description": "the preview", "content": _json("Preview")},
+                        **{code: _problem for code in ("400", "401", "403", "413", "415", "422")},
+                    },
+                }
+            },
+            "/hazards": {
+                "get": {
+                    "operationId": "listHazards",
+                    "summary": "The region's hazard catalogue: codes, names, levels, CAP categories and event codes",
+                    "security": _public,
+                    "responses": {"200": {"description": "every hazard", "content": {
+                        "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Hazard"}}}}}},
+                }
+            },
+            "/feed.atom": {
+                "get": {
+                    "operationId": "feed",
+                    "summary": "Atom 1.0 feed of the published Actual warnings, newest first (at most 50); each entry "
+                               "links (rel alternate, application/cap+xml) to its public CAP message",
+                    "security": _public,
+                    "responses": {"200": {"description": "the feed", "content": {"application/atom+xml": {"schema": {"type": "string"}}}}},
+                }
+            },
+            "/public/alerts/{alert_id}/cap": {
+                "get": {
+                    "operationId": "getPublicAlertCap",
+                    "summary": "The CAP 1.2 message of a published Actual warning (as in the feed)",
+                    "security": _public,
+                    "parameters": [_alert_id],
+                    "responses": {
+                        "200": {"description": "the CAP message", "content": _cap},
+                        "404": _problem,
                     },
                 }
             },
@@ -225,7 +379,7 @@ def openapi_document() -> dict:
                 "get": {
                     "operationId": "openapi",
                     "summary": "This document",
-                    "security": [],
+                    "security": _public,
                     "responses": {"200": {"description": "the OpenAPI document", "content": {"application/json": {}}}},
                 }
             },

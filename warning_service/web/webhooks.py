@@ -57,9 +57,7 @@ def twilio_status() -> Response:
     elif status is None:
         logger.info("twilio receipt %s: status %r is not one the service records", sid, reported)
     else:
-        moved = apply_receipt(db.session, sid, status, request.form.get("ErrorCode") or None)
-        db.session.commit()
-        if not moved:
+        if not apply_receipt(db.session, sid, status, request.form.get("ErrorCode") or None):
             logger.info("twilio receipt %s %s: kept for later or already applied", sid, reported)
     return Response(status=200)
 
