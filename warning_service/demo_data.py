@@ -9,6 +9,7 @@ missing, so it also tops up the recipients to a larger --recipients.
 from __future__ import annotations
 
 import bisect
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -111,6 +112,8 @@ _CARD_SPACE = 9_000_000
 _CARD_STEP = 611_953  # coprime with 9,000,000: distinct 7-digit addresses
 
 DEMO_BROADCAST_BASE = "http://127.0.0.1:8701/ebm"
+# A demo endpoint's URL: the loopback broadcast peer, at whatever port `demo serve` gave it.
+DEMO_ENDPOINT_URL = re.compile(r"http://127\.0\.0\.1:\d+/ebm/(?P<platform>\d{6}(?:/exercise)?)")
 EXERCISE_ENDPOINT_COUNTIES = ("513201", "513301")  # Barkam and Kangding, the prefecture seats
 
 RECIPIENT_CHUNK = 10_000
@@ -251,6 +254,22 @@ def ensure_broadcast_endpoints(session: Session) -> int:
         added += 1
     session.flush()
     return added
+
+
+def point_demo_endpoints(session: Session, broadcast_base: str) -> dict[str, str]:
+    """Aim the demo broadcast endpoints at the broadcast peer at `broadcast_base` (…/ebm).
+
+    Returns each demo platform's secret by platform name ("513301", "513301/exercise"),
+    which the peer needs to verify the signatures. Endpoints added by hand are left alone.
+    """
+    secrets_by_platform = {}
+    for endpoint in session.scalars(select(BroadcastEndpoint)):
+        match = DEMO_ENDPOINT_URL.fullmatch(endpoint.url)
+        if match:
+            endpoint.url = f"{broadcast_base}/{match['platform']}"
+            secrets_by_platform[match["platform"]] = endpoint.secret
+    session.flush()
+    return secrets_by_platform
 
 
 def ensure_beidou_terminals(session: Session) -> int:

@@ -73,6 +73,7 @@ class TwilioPeer:
     slow_seconds: float = 1.0
     hold_seconds: float = 5.0
     invalid_suffix: str = "0000"  # numbers Twilio refuses with 21211
+    port: int = 0
     # To number -> (final status, ErrorCode) instead of ("delivered", None).
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -93,7 +94,7 @@ class TwilioPeer:
         return f"http://{host}:{port}"
 
     def start(self) -> TwilioPeer:
-        self._server = _Server(("127.0.0.1", 0), _handler(self))
+        self._server = _Server(("127.0.0.1", self.port), _handler(self))
         threading.Thread(target=self._server.serve_forever, args=(0.05,), name="twilio-peer", daemon=True).start()
         threading.Thread(target=self._call_back_forever, name="twilio-peer-callbacks", daemon=True).start()
         return self

@@ -1,13 +1,20 @@
 """`flask demo serve`: what `make run` starts once the database is set up.
 
 It makes sure Redis answers, prints how to use the demo (a fresh API key, the
-logins, a curl example), then runs an RQ worker and the web server until
-Ctrl-C or SIGTERM, and stops both.
+logins, a curl example), then runs the gateway peers, an RQ worker and the web
+server until Ctrl-C or SIGTERM, and stops them all.
+
+The peers (tests/peers, started as `python -m tests.peers`) play Twilio, the
+county broadcast platforms and a BeiDou terminal on loopback, and the worker
+uses the real adapters against them (SMS_GATEWAY=twilio, BROADCAST_GATEWAY=http,
+BEIDOU_GATEWAY=serial): a new user sees the traffic the field would carry.
 """
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -25,7 +32,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from ..demo_data import DEMO_SEISMIC_AGENCY, DEMO_USERS
+from ..demo_data import DEMO_SEISMIC_AGENCY, DEMO_USERS, point_demo_endpoints
 from ..extensions import db
 from ..models import Agency, utcnow
 from .agency import issue_agency_key
@@ -34,6 +41,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 REDIS_START_SECONDS = 10.0
 STOP_SECONDS = 35.0  # gunicorn's graceful timeout is 30 s
+PEERS_MODULE = "tests.peers"
+DEMO_CARD = "0241636"
+DEMO_CARD_INTERVAL = 1.0  # seconds; a real card's is 30-60, which would make the demo slow to watch
+DEMO_SMS_PER_SECOND = 50
 
 demo_cli = AppGroup("demo", help="Run the service with the demo data.")
 
@@ -128,6 +139,30 @@ def banner(key: str, base_url: str) -> str:
             f"Post an exercise alert:\n{curl}\n")
 
 
+def gateway_peers(first_port: int, web_base_url: str) -> tuple[dict, dict[str, str]]:
+    """The peers' configuration (without the broadcast secrets) and the settings that aim the worker at them."""
+    ports = {"broadcast": first_port, "twilio": first_port + 1, "beidou": first_port + 2}
+    twilio = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
+    config = {"ports": ports, "twilio": twilio, "beidou": {"card": DEMO_CARD, "interval": DEMO_CARD_INTERVAL}}
+    settings = {
+        "SMS_GATEWAY": "twilio",
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{ports['twilio']}",
+        "TWILIO_ACCOUNT_SID": twilio["account_sid"],
+        "TWILIO_AUTH_TOKEN": twilio["auth_token"],
+        "TWILIO_FROM": "+8610690000000",
+        "TWILIO_MESSAGING_SERVICE_SID": "",
+        "TWILIO_MAX_MPS": str(DEMO_SMS_PER_SECOND),
+        "PUBLIC_BASE_URL": web_base_url,
+        "BROADCAST_GATEWAY": "http",
+        "BEIDOU_GATEWAY": "serial",
+        "BEIDOU_SERIAL_URL": f"socket://127.0.0.1:{ports['beidou']}",
+        # Rows the rate limits deferred come back with the reconciler: with the demo card's
+        # short interval, a 5 s round would set the pace rather than the card.
+        "RECONCILE_INTERVAL_SECONDS": "1",
+    }
+    return config, settings
+
+
 def server_command(host: str, port: int) -> list[str]:
     if importlib.util.find_spec("gunicorn") is not None:
         return [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"{host}:{port}", "wsgi:app"]
@@ -150,13 +185,15 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def run_until_stopped(commands: dict[str, list[str]]) -> tuple[str, int] | None:
+def run_until_stopped(commands: dict[str, list[str]], env: dict[str, str] | None = None,
+                      stdin: dict[str, bytes] | None = None) -> tuple[str, int] | None:
     """Run the commands from the repository root until one exits or we get Ctrl-C/SIGTERM.
 
     Children get their own session, so a Ctrl-C reaches only us and each child
     is stopped exactly once, with SIGTERM (a second signal would make the RQ
-    worker abandon its job). Returns (name, exit code) of a child that ended on
-    its own, or None when we were told to stop.
+    worker abandon its job). `stdin` feeds a child its input by name. Returns
+    (name, exit code) of a child that ended on its own, or None when we were
+    told to stop.
     """
     def on_sigterm(_signum, _frame):
         raise _Stop
@@ -165,7 +202,12 @@ def run_until_stopped(commands: dict[str, list[str]]) -> tuple[str, int] | None:
     processes: dict[str, subprocess.Popen] = {}
     try:
         for name, command in commands.items():
-            processes[name] = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True)
+            fed = (stdin or {}).get(name)
+            processes[name] = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True,
+                                               stdin=subprocess.PIPE if fed is not None else None)
+            if fed is not None:
+                processes[name].stdin.write(fed)
+                processes[name].stdin.close()
         while True:
             for name, process in processes.items():
                 if process.poll() is not None:
@@ -182,16 +224,33 @@ def run_until_stopped(commands: dict[str, list[str]]) -> tuple[str, int] | None:
 @demo_cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
-def serve(host: str, port: int) -> None:
-    """Check Redis, print a fresh demo key and how to use it, run a worker and the web server."""
+@click.option("--peers/--no-peers", default=True, show_default=True,
+              help="Play the gateways with the loopback peers, or use the gateways the settings name.")
+@click.option("--peers-port", type=click.IntRange(1, 65533), default=8701, show_default=True,
+              help="First of three ports for the peers: broadcast, Twilio, BeiDou.")
+def serve(host: str, port: int, peers: bool, peers_port: int) -> None:
+    """Check Redis, print a fresh demo key and how to use it, run the gateway peers, a worker and the web server."""
     note = ensure_redis(current_app.config["REDIS_URL"])
     if note:
         click.echo(note)
     key = issue_demo_key()
     shown_host = f"[{host}]" if ":" in host else host
-    click.echo(banner(key, f"http://{shown_host}:{port}"))
-    click.echo("Starting the worker and the web server; Ctrl-C stops both.")
-    ended = run_until_stopped({"worker": [sys.executable, "worker.py"], "web server": server_command(host, port)})
+    base_url = f"http://{shown_host}:{port}"
+    commands = {"worker": [sys.executable, "worker.py"], "web server": server_command(host, port)}
+    env, stdin = dict(os.environ), {}
+    if peers:
+        if not (REPO_ROOT / PEERS_MODULE.replace(".", "/") / "__main__.py").is_file():
+            raise click.ClickException(f"the gateway peers ({PEERS_MODULE}) are not here; run from a checkout "
+                                       "of the repository, or pass --no-peers")
+        config, settings = gateway_peers(peers_port, base_url)
+        config["broadcast_secrets"] = point_demo_endpoints(db.session, f"http://127.0.0.1:{peers_port}/ebm")
+        db.session.commit()
+        env.update(settings)
+        stdin["gateway peers"] = json.dumps(config).encode()
+        commands = {"gateway peers": [sys.executable, "-m", PEERS_MODULE], **commands}
+    click.echo(banner(key, base_url))
+    click.echo(f"Starting {', '.join(commands)}; Ctrl-C stops them all.")
+    ended = run_until_stopped(commands, env, stdin)
     if ended is not None:
         name, code = ended
         raise click.ClickException(f"the {name} exited (code {code}); stopped the rest")
