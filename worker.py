@@ -17,6 +17,8 @@ from flask import Flask
 from rq import SimpleWorker
 
 from warning_service import create_app
+from warning_service.dispatch.content import warm_up
+from warning_service.dispatch.jobs import sender
 from warning_service.dispatch.reconcile import run_if_due
 from warning_service.extensions import db, queues, redis_client
 
@@ -33,7 +35,7 @@ class DispatchWorker(SimpleWorker):
         super().run_maintenance_tasks()
         try:
             report = run_if_due(db.session, self.connection, self.app.config)
-            if report and (report.reclaimed or report.requeued or report.plans):
+            if report and (report.reclaimed or report.requeued or report.plans or report.failed_over):
                 logger.warning("reconciler: %s", report)
         except Exception:  # a failed pass is retried at the next interval; the worker keeps working
             logger.exception("reconciler pass failed")
@@ -49,6 +51,8 @@ def main() -> None:
     app = create_app()
     interval = int(app.config["RECONCILE_INTERVAL_SECONDS"])
     with app.app_context():
+        warm_up(app.config)
+        sender()  # the adapters, built before the first job needs them
         worker = DispatchWorker(queues(), connection=redis_client(), maintenance_interval=interval,
                                 worker_ttl=interval + 15)  # wakes from an idle wait every `interval` seconds
         worker.app = app

@@ -60,6 +60,9 @@ class Settings:
     SENDING_TIMEOUT_SECONDS: int = 120
     PENDING_TIMEOUT_SECONDS: int = 300
     RECONCILE_INTERVAL_SECONDS: int = 5
+    # SMS still unsent this long after it was planned also goes to the recipient's BeiDou card
+    # (a county whose SMS lags); 0 turns it off.
+    SMS_FAILOVER_AFTER_SECONDS: float = 300.0
     # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
     TWILIO_ACCOUNT_SID: str = ""
     TWILIO_AUTH_TOKEN: str = ""

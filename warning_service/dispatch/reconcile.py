@@ -3,7 +3,8 @@
 It returns to the queues whatever a dead worker or an emptied Redis left
 behind: rows claimed long ago with no result, pending rows queued long ago (or
 never, or for a retry now due), and alerts whose planning stopped half-way.
-A row queued twice is harmless: only one job can claim it.
+A row queued twice is harmless: only one job can claim it. It also moves SMS
+that lags too long to the recipients' BeiDou cards (failover.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from .failover import fail_over_lagging
 from .queueing import enqueue_batches, enqueue_plan, queue_name
 from .receipts import apply_early_receipts, forget_stale_early_receipts
 from .sql import ids_in
@@ -34,10 +36,11 @@ class ReconcileReport:
     requeued: int = 0    # pending rows put on a queue again
     jobs: int = 0
     plans: int = 0       # alerts whose planning was queued again
+    failed_over: int = 0  # lagging SMS moved to a BeiDou card
 
     def __str__(self) -> str:
         return (f"reclaimed {self.reclaimed} stuck deliveries, requeued {self.requeued} in {self.jobs} jobs, "
-                f"restarted {self.plans} plans")
+                f"restarted {self.plans} plans, moved {self.failed_over} lagging SMS to BeiDou")
 
 
 def queues_are_empty(connection: Redis) -> bool:
@@ -62,6 +65,7 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
     apply_early_receipts(session)  # any a crash between a job's commit and its look left behind
     forget_stale_early_receipts(session, now)
     report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
+    report.failed_over = fail_over_lagging(session, connection, settings, now)
     return report
 
 

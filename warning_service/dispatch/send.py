@@ -19,16 +19,15 @@ from datetime import timedelta
 from itertools import groupby
 
 from redis import Redis
-from sqlalchemy import Integer, and_, bindparam, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 from ..channels.registry import build_adapter
-from ..models import Alert, Channel, Delivery, DeliveryAttempt, DeliveryStatus, Recipient, utcnow
+from ..models import Alert, Channel, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from ..models.types import UTCDateTime
 from .content import addresses, channel_texts, outbound
-from .plan import insert_statement
-from .queueing import enqueue_batches, queue_name
+from .failover import fail_over
 from .ratelimit import RateLimiter
 from .receipts import apply_early_receipts
 from .retry import backoff_seconds
@@ -153,7 +152,8 @@ class Sender:
         self._retry_later(session, retry, attempts)
         failed = by_outcome[Outcome.PERMANENT] + give_up
         if channel == Channel.SMS and failed:
-            report.failed_over += self._fail_over(session, alert, [result.delivery_id for result in failed])
+            report.failed_over += fail_over(session, self.connection, alert, [result.delivery_id for result in failed],
+                                            int(self.settings["FANOUT_BATCH_SIZE"]))
 
     def _retry_later(self, session: Session, results: list[SendResult], attempts: Mapping[int, int]) -> None:
         base, cap = float(self.settings["RETRY_BASE_SECONDS"]), float(self.settings["RETRY_MAX_SECONDS"])
@@ -166,29 +166,6 @@ class Sender:
                         gateway_code=result.code, gateway_text=result.text, updated_at=now)
             )
         _attempt_rows(session, results, attempts)
-
-    def _fail_over(self, session: Session, alert: Alert, failed_ids: list[int]) -> int:
-        """SMS that cannot reach a person goes to the BeiDou card they have, if any."""
-        now = utcnow()
-        source = (
-            select(literal(alert.id, Integer), literal(Channel.BEIDOU.value), Recipient.beidou_terminal_id,
-                   Recipient.county_code, literal(DeliveryStatus.PENDING.value), literal(0, Integer), Delivery.id,
-                   literal(now, UTCDateTime), literal(now, UTCDateTime), literal(now, UTCDateTime))
-            .join(Recipient, Recipient.id == Delivery.target_id)
-            .where(ids_in(session, Delivery.id, failed_ids), Recipient.beidou_terminal_id.is_not(None))
-        )
-        statement = (
-            insert_statement(session)
-            .from_select(["alert_id", "channel", "target_id", "county_code", "status", "attempts", "failover_of_id",
-                          "created_at", "updated_at", "enqueued_at"], source)
-            .on_conflict_do_nothing(index_elements=["alert_id", "channel", "target_id"])
-            .returning(Delivery.id)
-        )
-        new_ids = list(session.scalars(statement))
-        session.commit()
-        if new_ids:
-            enqueue_batches(self.connection, queue_name(alert), new_ids, int(self.settings["FANOUT_BATCH_SIZE"]))
-        return len(new_ids)
 
 
 def claim(session: Session, delivery_ids: Sequence[int]) -> list[Claimed]:
