@@ -115,11 +115,11 @@ def test_remove_deactivates_and_keeps_the_row(app):
     invoke(app, "add-beidou", "--county", "513301", "--card", "0412345")
     endpoint_id = db.session.scalar(select(BroadcastEndpoint.id))
     terminal_id = db.session.scalar(select(BeidouTerminal.id))
-    for command, target_id in (("remove-broadcast", endpoint_id), ("remove-beidou", terminal_id)):
-        result = invoke(app, command, "--id", str(target_id))
+    for kind, target_id in (("broadcast", endpoint_id), ("beidou", terminal_id)):
+        result = invoke(app, "remove", kind, str(target_id))
         assert result.exit_code == 0, result.output
         assert "deactivated" in result.output
-        assert_refused(invoke(app, command, "--id", str(target_id)), "already inactive")
+        assert_refused(invoke(app, "remove", kind, str(target_id)), "already inactive")
     db.session.expire_all()
     assert not db.session.get(BroadcastEndpoint, endpoint_id).active
     assert not db.session.get(BeidouTerminal, terminal_id).active
@@ -130,5 +130,6 @@ def test_remove_deactivates_and_keeps_the_row(app):
 
 
 def test_removing_an_unknown_id_says_so(app):
-    assert_refused(invoke(app, "remove-broadcast", "--id", "999"), "no broadcast endpoint with id 999")
-    assert_refused(invoke(app, "remove-beidou", "--id", "999"), "no BeiDou terminal with id 999")
+    assert_refused(invoke(app, "remove", "broadcast", "999"), "no broadcast endpoint with id 999")
+    assert_refused(invoke(app, "remove", "beidou", "999"), "no BeiDou terminal with id 999")
+    assert_refused(invoke(app, "remove", "loudspeaker", "1"), "'loudspeaker' is not one of")

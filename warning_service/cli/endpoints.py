@@ -160,15 +160,12 @@ def _remove(model: type[BroadcastEndpoint] | type[BeidouTerminal], target_id: in
     click.echo(f"{label} {target_id} ({target.name}) deactivated: no new alert reaches it; its history is kept")
 
 
-@endpoints_cli.command("remove-broadcast")
-@click.option("--id", "target_id", required=True, type=int, help="The endpoint's id (see `flask endpoints list`).")
-def remove_broadcast(target_id: int) -> None:
-    """Deactivate a broadcast endpoint."""
-    _remove(BroadcastEndpoint, target_id)
+REMOVABLE = {"broadcast": BroadcastEndpoint, "beidou": BeidouTerminal}
 
 
-@endpoints_cli.command("remove-beidou")
-@click.option("--id", "target_id", required=True, type=int, help="The terminal's id (see `flask endpoints list`).")
-def remove_beidou(target_id: int) -> None:
-    """Deactivate a BeiDou terminal."""
-    _remove(BeidouTerminal, target_id)
+@endpoints_cli.command("remove")
+@click.argument("kind", type=click.Choice(sorted(REMOVABLE)))
+@click.argument("target_id", metavar="ID", type=int)
+def remove(kind: str, target_id: int) -> None:
+    """Deactivate a broadcast endpoint or a BeiDou terminal by its id (see `flask endpoints list`)."""
+    _remove(REMOVABLE[kind], target_id)
