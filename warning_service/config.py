@@ -88,6 +88,17 @@ class Settings:
     BEIDOU_CAPACITY_BITS: int = 14_000
     BEIDOU_MAX_PARTS: int = 1
     BROADCAST_MAX_SECONDS: int = 60
+    # Console sign-in: the session cookie, the idle time after which it ends, failed logins.
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+    SESSION_COOKIE_SECURE: bool = False  # True in production, behind HTTPS
+    CONSOLE_IDLE_MINUTES: int = 30
+    LOGIN_MAX_FAILURES: int = 5
+    LOGIN_LOCKOUT_SECONDS: int = 300
+    # A red Actual warning needs a second duty officer's approval (earthquake early warning may override).
+    RED_NEEDS_SECOND_OFFICER: bool = True
+    # The CAP sender of messages the console makes (cancellations).
+    CONSOLE_CAP_SENDER: str = "console@ews.garze-ngawa.example"
     SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=dict)
     SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
     TESTING: bool = False

@@ -1,16 +1,29 @@
-"""Blueprints by audience: the agency API, health checks, gateway webhooks (console and reports follow)."""
+"""Blueprints by audience: the duty officers' console (and its sign-in), the agency API,
+health checks, gateway webhooks (auditors' reports follow)."""
 from __future__ import annotations
 
 from flask import Flask
+from flask_wtf import CSRFProtect
+
+csrf = CSRFProtect()
 
 
 def register_blueprints(app: Flask) -> None:
     from .api import api
+    from .auth import auth, init_login
+    from .console import console
     from .errors import register_error_handlers
     from .health import health
     from .webhooks import webhooks
 
+    csrf.init_app(app)
+    init_login(app)
+    # Machines authenticate these with a key or a signature, never a browser cookie.
+    csrf.exempt(api)
+    csrf.exempt(webhooks)
     app.register_blueprint(health)
+    app.register_blueprint(auth)
+    app.register_blueprint(console)
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(webhooks)
     register_error_handlers(app)

@@ -1,0 +1,74 @@
+"""Fixtures and helpers for the console tests: people of each role, a browser-like client
+that carries CSRF tokens, and alerts waiting for review."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from flask import g
+
+from tests.dispatch import conftest as dispatch
+from warning_service.extensions import db
+from warning_service.models import Alert, AlertState, CapStatus, County, Level, MsgType, Recipient, Role, User, utcnow
+
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def make_user(name: str, role: Role) -> None:
+    user = User(username=name, role=role)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+
+
+@pytest.fixture
+def people(app):
+    for name, role in (("officer", Role.DUTY_OFFICER), ("officer2", Role.DUTY_OFFICER), ("auditor", Role.AUDITOR),
+                       ("admin", Role.ADMIN)):
+        make_user(name, role)
+    db.session.add_all([Recipient(phone=f"+86199000000{i:02d}", languages="bo,zh", county_code=county,
+                                  exercise=i % 2 == 0)
+                        for i, county in enumerate(["513301", "513322"] * 3)])
+    db.session.commit()
+
+
+def work(app) -> None:
+    """Run the queued jobs as a worker would. The test's app context outlives its requests, so the
+    signed-in user Flask-Login keeps in `g` is dropped too, as a new request would start without it."""
+    dispatch.work(app)
+    g.pop("_login_user", None)
+
+
+def csrf_token(client, path: str) -> str:
+    page = client.get(path)
+    match = CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in(client, name: str, password: str = PASSWORD):
+    return client.post("/login", data={"username": name, "password": password,
+                                       "csrf_token": csrf_token(client, "/login")})
+
+
+def post_form(client, path: str, page: str, **fields):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **fields})
+
+
+def waiting_alert(status=CapStatus.ACTUAL, level=Level.YELLOW, hazard="rainstorm") -> int:
+    alert = Alert(identifier=f"C-{uuid.uuid4().hex[:8]}", sender="weather.demo@ews.example", sent=utcnow(),
+                  status=status, msg_type=MsgType.ALERT, hazard_code=hazard, level=level,
+                  expires=utcnow() + timedelta(hours=6), headline={"zh": "暴雨预警"}, original=b"{}",
+                  original_format="json", state=AlertState.PENDING_REVIEW)
+    alert.counties = [db.session.get(County, code) for code in ("513301", "513322")]
+    db.session.add(alert)
+    db.session.commit()
+    return alert.id
+
+
+def state_of(alert_id: int) -> AlertState:
+    db.session.expire_all()
+    return db.session.get(Alert, alert_id).state

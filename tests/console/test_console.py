@@ -1,0 +1,139 @@
+"""The duty officers' console through its HTTP interface: sign-in, CSRF, roles, publish safeguards,
+reject, one-click cancel and live progress. Runs on SQLite and PostgreSQL with the real Redis."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.console.conftest import PASSWORD, post_form, sign_in, state_of, waiting_alert, work
+from warning_service.extensions import db
+from warning_service.models import (
+    Alert, AlertState, AuditEvent, CapStatus, Delivery, DeliveryStatus, Level, MsgType, Recipient,
+)
+
+
+def test_sign_in_sets_a_guarded_session_cookie_and_wrong_passwords_are_refused(app, client, people):
+    assert client.get("/").status_code == 302  # to the login page
+    assert sign_in(client, "officer", "wrong").status_code == 401
+    response = sign_in(client, "officer")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+    assert client.get("/").status_code == 200
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=app.config["CONSOLE_IDLE_MINUTES"])
+
+
+def test_repeated_failed_sign_ins_lock_the_username(app, client, people):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert sign_in(client, "officer", "wrong").status_code == 401
+    locked = sign_in(client, "officer")  # even the right password waits now
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "user.login_failed")) == app.config["LOGIN_MAX_FAILURES"]
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(client, people):
+    sign_in(client, "officer")
+    alert_id = waiting_alert()
+    response = client.post(f"/alerts/{alert_id}/publish", data={"confirm_status": "Actual"})
+    assert response.status_code == 400 and "CSRF" in response.get_json()["detail"]
+    assert state_of(alert_id) == AlertState.PENDING_REVIEW
+    assert client.post("/login", data={"username": "officer", "password": PASSWORD}).status_code == 400
+
+
+def test_the_alert_page_shows_both_scripts_the_reach_and_the_kind_of_message(client, people):
+    sign_in(client, "auditor")
+    page = client.get(f"/alerts/{waiting_alert(status=CapStatus.EXERCISE)}").get_data(as_text=True)
+    assert "EXERCISE" in page and "སྦྱོང་བརྡར" in page and "ACTUAL" not in page
+    assert re.search(r"[\u0F00-\u0FFF]{4}", page) and "暴雨" in page
+    assert "康定" in page and "泸定" in page
+    assert "publish-form" not in page  # an auditor reads, never publishes
+
+
+def test_publishing_needs_the_matching_confirmation(app, client, people):
+    sign_in(client, "officer")
+    alert_id = waiting_alert(status=CapStatus.EXERCISE)
+    page = f"/alerts/{alert_id}"
+    refused = post_form(client, f"{page}/publish", page, confirm_status="Actual")
+    assert refused.status_code == 303 and state_of(alert_id) == AlertState.PENDING_REVIEW
+    assert "Nothing was published" in client.get(page).get_data(as_text=True)
+    assert post_form(client, f"{page}/publish", page, confirm_status="Exercise").status_code == 303
+    assert state_of(alert_id) == AlertState.PUBLISHING
+    work(app)
+    assert state_of(alert_id) == AlertState.PUBLISHED
+    deliveries = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert_id,
+                                                           Delivery.channel == "sms")).all()
+    exercise_ids = set(db.session.scalars(select(Recipient.id).where(Recipient.exercise.is_(True))))
+    assert deliveries and {d.target_id for d in deliveries} <= exercise_ids
+    progress = client.get(f"{page}/progress").get_json()
+    assert progress["state"] == "published" and progress["unsettled"] == 0
+    assert sum(sum(statuses.values()) for statuses in progress["progress"]["sms"].values()) == len(deliveries)
+
+
+def test_a_red_actual_warning_waits_for_a_second_officer(app, client, people):
+    alert_id = waiting_alert(level=Level.RED)
+    page = f"/alerts/{alert_id}"
+    sign_in(client, "officer")
+    post_form(client, f"{page}/publish", page, confirm_status="Actual")
+    assert state_of(alert_id) == AlertState.PENDING_REVIEW
+    post_form(client, f"{page}/publish", page, confirm_status="Actual")  # the same officer again
+    assert state_of(alert_id) == AlertState.PENDING_REVIEW
+    post_form(client, "/logout", "/")
+    sign_in(client, "officer2")
+    post_form(client, f"{page}/publish", page, confirm_status="Actual")
+    assert state_of(alert_id) == AlertState.PUBLISHING
+    approvers = db.session.scalars(select(AuditEvent.actor_id).where(AuditEvent.action == "alert.approve")).all()
+    assert len(set(approvers)) == 2
+
+
+def test_only_earthquake_early_warning_may_skip_the_second_officer(client, people):
+    sign_in(client, "officer")
+    rain = waiting_alert(level=Level.RED)
+    post_form(client, f"/alerts/{rain}/publish", f"/alerts/{rain}", confirm_status="Actual", emergency_override="1")
+    assert state_of(rain) == AlertState.PENDING_REVIEW
+    quake = waiting_alert(level=None, hazard="earthquake_early_warning")
+    db.session.get(Alert, quake).level = Level.RED
+    db.session.commit()
+    post_form(client, f"/alerts/{quake}/publish", f"/alerts/{quake}", confirm_status="Actual", emergency_override="1")
+    assert state_of(quake) == AlertState.PUBLISHING
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "alert.emergency_override")) == 1
+
+
+def test_one_click_cancel_stops_the_rest_and_tells_those_reached(app, client, people):
+    sign_in(client, "officer")
+    alert_id = waiting_alert()
+    page = f"/alerts/{alert_id}"
+    post_form(client, f"{page}/publish", page, confirm_status="Actual")
+    work(app)
+    response = post_form(client, f"{page}/cancel", page)
+    assert response.status_code == 303
+    assert state_of(alert_id) == AlertState.CANCELLED
+    cancellation = db.session.scalar(select(Alert).where(Alert.msg_type == MsgType.CANCEL))
+    assert response.headers["Location"].endswith(f"/alerts/{cancellation.id}")
+    work(app)
+    reached = db.session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.alert_id == alert_id, Delivery.status == DeliveryStatus.SENT))
+    told = db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.alert_id == cancellation.id))
+    assert reached > 0 and told == reached
+    again = post_form(client, f"{page}/cancel", page)  # a cancelled alert cannot be cancelled twice
+    assert again.status_code == 303 and db.session.scalar(
+        select(func.count()).select_from(Alert).where(Alert.msg_type == MsgType.CANCEL)) == 1
+
+
+def test_reject_sends_nothing(client, people):
+    sign_in(client, "officer")
+    alert_id = waiting_alert()
+    post_form(client, f"/alerts/{alert_id}/reject", f"/alerts/{alert_id}")
+    assert state_of(alert_id) == AlertState.REJECTED
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_the_inbox_lists_waiting_alerts_newest_first(client, people):
+    older, newer = waiting_alert(), waiting_alert(status=CapStatus.EXERCISE)
+    sign_in(client, "auditor")
+    rows = client.get("/inbox/rows").get_data(as_text=True)
+    assert rows.index(f"/alerts/{newer}") < rows.index(f"/alerts/{older}")
+    assert "EXERCISE" in rows and "ACTUAL" in rows

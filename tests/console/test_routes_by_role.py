@@ -1,0 +1,56 @@
+"""Every console route, with every role and without signing in: allowed or denied as it declares.
+
+A console route that declares no roles fails this test, so no route can go unguarded.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.console.conftest import post_form, sign_in, waiting_alert
+from warning_service.models import Role
+
+ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
+PUBLIC = {"auth.login", "static"}
+
+
+def console_routes(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) of the console's and sign-in's routes."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ("console", "auth") and rule.endpoint not in PUBLIC:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                routes.append((rule.endpoint, method, rule.rule))
+    return routes
+
+
+def test_every_console_route_declares_its_roles(app):
+    routes = console_routes(app)
+    assert {endpoint for endpoint, _, _ in routes} >= {"console.inbox", "console.alert_page", "console.publish_alert",
+                                                       "console.cancel_alert", "auth.logout"}
+    for endpoint, _, _ in routes:
+        if endpoint != "auth.logout":  # any signed-in user may sign out
+            assert getattr(app.view_functions[endpoint], "roles", None), f"{endpoint} declares no roles"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.value if role else "anonymous")
+def test_each_role_gets_what_the_route_allows(app, client, people, role):
+    alert_id = waiting_alert()
+    if role is not None:
+        name = {Role.ADMIN: "admin", Role.DUTY_OFFICER: "officer", Role.AUDITOR: "auditor"}[role]
+        assert sign_in(client, name).status_code == 302
+    for endpoint, method, rule in console_routes(app):
+        if endpoint == "auth.logout":
+            continue
+        path = rule.replace("<int:alert_id>", str(alert_id))
+        allowed = getattr(app.view_functions[endpoint], "roles", frozenset())
+        if method == "GET":
+            status = client.get(path).status_code
+        else:
+            form_page = "/login" if role is None else f"/alerts/{alert_id}"  # a page that carries a CSRF token
+            status = post_form(client, path, form_page, confirm_status="Other").status_code
+        if role is None:
+            assert status == 302, (endpoint, method, status)  # to the login page
+        elif role in allowed:
+            assert status in (200, 303), (endpoint, method, role, status)
+        else:
+            assert status == 403, (endpoint, method, role, status)

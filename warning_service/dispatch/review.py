@@ -1,0 +1,94 @@
+"""A duty officer's decisions on an alert: publish (with the safeguards), reject, cancel.
+
+The safeguards against the wrong button: the officer confirms the alert's
+status (Actual or Exercise) in so many words, and the confirmation must match;
+a red Actual warning needs a second duty officer's approval when
+RED_NEEDS_SECOND_OFFICER is on, except earthquake early warning, whose seconds
+allow an emergency override that is logged. No Flask here: the console calls
+these and turns ReviewRefused into a message for the officer.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit.events import record
+from ..models import Alert, AlertState, AuditEvent, CapStatus, Level, MsgType, User, utcnow
+from .publish import publish
+
+OVERRIDABLE_HAZARDS = frozenset({"earthquake_early_warning"})
+
+
+class ReviewRefused(Exception):
+    """The decision cannot be taken; the text says why, for the officer."""
+
+
+def needs_second_officer(alert: Alert, settings: Mapping[str, object]) -> bool:
+    return bool(settings["RED_NEEDS_SECOND_OFFICER"]) and alert.status == CapStatus.ACTUAL and alert.level == Level.RED
+
+
+def approvals(session: Session, alert: Alert) -> list[int]:
+    """The ids of the officers who approved the alert so far."""
+    return list(session.scalars(select(AuditEvent.actor_id).where(
+        AuditEvent.action == "alert.approve", AuditEvent.subject_type == "alerts", AuditEvent.subject_id == alert.id)))
+
+
+def decide_publish(session: Session, alert: Alert, officer: User, confirmed_status: str,
+                   settings: Mapping[str, object], emergency_override: bool = False) -> bool:
+    """Publish, or record this officer's approval while a second is needed. True when published.
+
+    Does not commit; the caller commits and then queues the fan-out.
+    """
+    if alert.state != AlertState.PENDING_REVIEW:
+        raise ReviewRefused(f"This alert is {alert.state.value}; only an alert waiting for review can be published.")
+    if confirmed_status != alert.status.value:
+        raise ReviewRefused(f"The confirmation says {confirmed_status or 'nothing'}, but this alert is "
+                            f"{alert.status.value}. Nothing was published.")
+    if emergency_override and alert.hazard_code not in OVERRIDABLE_HAZARDS:
+        raise ReviewRefused("Only an earthquake early warning may skip the second officer.")
+    if needs_second_officer(alert, settings) and not emergency_override:
+        earlier = approvals(session, alert)
+        if officer.id in earlier:
+            raise ReviewRefused("You have approved this alert already; a second duty officer must approve it.")
+        if not earlier:
+            record(session, officer, "alert.approve", alert, status=alert.status.value)
+            return False
+    if emergency_override:
+        record(session, officer, "alert.emergency_override", alert, reason="earthquake early warning")
+    record(session, officer, "alert.approve", alert, status=alert.status.value)
+    publish(session, alert, officer)
+    return True
+
+
+def reject(session: Session, alert: Alert, officer: User) -> None:
+    if alert.state != AlertState.PENDING_REVIEW:
+        raise ReviewRefused(f"This alert is {alert.state.value}; only an alert waiting for review can be rejected.")
+    alert.move_to(AlertState.REJECTED)
+    record(session, officer, "alert.reject", alert)
+
+
+def cancel(session: Session, alert: Alert, officer: User, settings: Mapping[str, object],
+           now: datetime | None = None) -> Alert:
+    """Make and publish a Cancel of a published alert: its pending deliveries stop, and whoever it
+    reached is told it is cancelled. Returns the Cancel. Does not commit."""
+    if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
+        raise ReviewRefused(f"This alert is {alert.state.value}; only a published alert can be cancelled.")
+    now = now or utcnow()
+    cancellation = Alert(
+        identifier=str(uuid.uuid4()), sender=str(settings["CONSOLE_CAP_SENDER"]), sent=now.replace(microsecond=0),
+        status=alert.status, msg_type=MsgType.CANCEL, references=[alert.cap_reference],
+        hazard_code=alert.hazard_code, level=alert.level, event=alert.event, expires=alert.expires,
+        area=alert.area, original=json.dumps({"cancel": alert.cap_reference, "by": officer.username}).encode(),
+        original_format="console", state=AlertState.RECEIVED, agency_id=alert.agency_id, created_by_id=officer.id,
+    )
+    cancellation.counties = list(alert.counties)
+    session.add(cancellation)
+    session.flush()
+    record(session, officer, "alert.create", cancellation, msg_type="Cancel", cancels=alert.id)
+    publish(session, cancellation, officer)
+    return cancellation

@@ -1,0 +1,53 @@
+// Live parts of the console without a framework: the inbox refreshes its tables,
+// an alert page follows its delivery progress until the fan-out settles.
+"use strict";
+
+function refreshInbox(box) {
+  const every = Number(box.dataset.every || 10) * 1000;
+  setInterval(async () => {
+    const response = await fetch(box.dataset.refresh, { credentials: "same-origin" });
+    if (response.ok) box.innerHTML = await response.text();
+  }, every);
+}
+
+function renderProgress(box, data) {
+  const body = box.querySelector("tbody");
+  const rows = [];
+  for (const [channel, counties] of Object.entries(data.progress)) {
+    for (const [county, statuses] of Object.entries(counties)) {
+      const cells = [channel, county];
+      for (const status of ["pending", "sending", "sent", "delivered", "failed"]) cells.push(statuses[status] || 0);
+      cells.push((statuses.undelivered || 0) + (statuses.cancelled || 0));
+      const row = document.createElement("tr");
+      for (const value of cells) {
+        const cell = document.createElement("td");
+        cell.textContent = value;
+        row.appendChild(cell);
+      }
+      rows.push(row);
+    }
+  }
+  body.replaceChildren(...rows);
+  const state = document.getElementById("state");
+  if (state) state.textContent = data.state;
+}
+
+function followProgress(box) {
+  const timer = setInterval(async () => {
+    const response = await fetch(box.dataset.source, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const data = await response.json();
+    renderProgress(box, data);
+    if (data.unsettled === 0 && data.state !== "publishing") {
+      clearInterval(timer);
+      box.dataset.settled = "true";
+    }
+  }, 2000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const inbox = document.getElementById("inbox");
+  if (inbox) refreshInbox(inbox);
+  const progress = document.getElementById("progress");
+  if (progress) followProgress(progress);
+});

@@ -1,0 +1,104 @@
+"""Console sign-in: Flask-Login sessions, role checks, and failed logins slowed down.
+
+A session ends after CONSOLE_IDLE_MINUTES without a request (the cookie is
+permanent and refreshed on each request, so its lifetime is the idle time).
+After LOGIN_MAX_FAILURES wrong passwords for one username the login is locked
+for LOGIN_LOCKOUT_SECONDS, counted in Redis so every web process sees it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+from sqlalchemy import select
+
+from ..audit.events import record
+from ..extensions import db, redis_client
+from ..models import Role, User
+
+auth = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.session_protection = "strong"
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=int(app.config["CONSOLE_IDLE_MINUTES"]))
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Signed in, and with one of `roles`: otherwise to the login page, or 403."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403, "Your role may not do this.")
+            return view(*args, **kwargs)
+
+        wrapper.roles = frozenset(roles)  # read by the route-by-role test
+        return wrapper
+
+    return decorate
+
+
+def _failures_key(username: str) -> str:
+    return f"ews:login-failures:{username.lower()}"
+
+
+@auth.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        key = _failures_key(form.username.data)
+        connection = redis_client()
+        if int(connection.get(key) or 0) >= int(current_app.config["LOGIN_MAX_FAILURES"]):
+            seconds = connection.ttl(key)
+            return render_template("console/login.html", form=form,
+                                   error=f"Too many failed sign-ins. Try again in {max(seconds, 1)} s."), 429
+        user = db.session.scalar(select(User).where(User.username == form.username.data))
+        if user is None or not user.active or not user.check_password(form.password.data):
+            with connection.pipeline() as pipe:
+                pipe.incr(key).expire(key, int(current_app.config["LOGIN_LOCKOUT_SECONDS"])).execute()
+            record(db.session, user, "user.login_failed", user, username=form.username.data[:80],
+                   address=request.remote_addr)
+            db.session.commit()
+            return render_template("console/login.html", form=form, error="Wrong username or password."), 401
+        connection.delete(key)
+        session.permanent = True
+        login_user(user)
+        record(db.session, user, "user.login", user, address=request.remote_addr)
+        db.session.commit()
+        return redirect(url_for("console.inbox"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("console/login.html", form=form, error=None if status == 200 else "Fill in both fields."), status
+
+
+@auth.post("/logout")
+@login_required
+def logout():
+    record(db.session, current_user._get_current_object(), "user.logout", current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash("Signed out.")
+    return redirect(url_for("auth.login"))

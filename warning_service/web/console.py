@@ -1,0 +1,148 @@
+"""The duty officers' console: the inbox, an alert's bilingual preview and reach, publish with
+its safeguards, reject, one-click cancel, and live delivery progress.
+
+Every route names the roles that may use it (`roles_required`); auditors read, duty
+officers decide. Forms carry CSRF tokens (CSRFProtect in create_app).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..dispatch.queueing import start_fanout
+from ..dispatch.review import ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject
+from ..extensions import db, redis_client
+from ..hazards import catalogue
+from ..models import Alert, AlertState, Delivery, Role
+from ..rendering.formatting import place_name
+from ..rendering.preview import reach
+from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
+from ..rendering.views import view_of
+from .auth import roles_required
+
+console = Blueprint("console", __name__)
+
+READERS = (Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
+OFFICERS = (Role.DUTY_OFFICER,)
+INBOX_SIZE = 50
+
+
+def _alert(alert_id: int) -> Alert:
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        abort(404, f"No alert {alert_id}.")
+    return alert
+
+
+def _inbox_alerts() -> tuple[list[Alert], list[Alert]]:
+    waiting = db.session.scalars(select(Alert).where(Alert.state == AlertState.PENDING_REVIEW)
+                                 .order_by(Alert.received_at.desc()).limit(INBOX_SIZE)).all()
+    recent = db.session.scalars(select(Alert).where(Alert.state != AlertState.PENDING_REVIEW)
+                                .order_by(Alert.received_at.desc()).limit(INBOX_SIZE)).all()
+    return list(waiting), list(recent)
+
+
+def progress(alert: Alert) -> dict[str, dict[str, dict[str, int]]]:
+    """channel -> county -> status -> count."""
+    table: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    rows = db.session.execute(
+        select(Delivery.channel, Delivery.county_code, Delivery.status, func.count())
+        .where(Delivery.alert_id == alert.id).group_by(Delivery.channel, Delivery.county_code, Delivery.status))
+    for channel, county, status, count in rows:
+        table[channel.value][county][status.value] = count
+    return {channel: dict(counties) for channel, counties in table.items()}
+
+
+@console.get("/")
+@roles_required(*READERS)
+def inbox():
+    waiting, recent = _inbox_alerts()
+    return render_template("console/inbox.html", waiting=waiting, recent=recent, hazards=catalogue())
+
+
+@console.get("/inbox/rows")
+@roles_required(*READERS)
+def inbox_rows():
+    """The inbox's tables alone, which the page fetches every few seconds."""
+    waiting, recent = _inbox_alerts()
+    return render_template("console/_inbox_rows.html", waiting=waiting, recent=recent, hazards=catalogue())
+
+
+@console.get("/alerts/<int:alert_id>")
+@roles_required(*READERS)
+def alert_page(alert_id: int):
+    alert = _alert(alert_id)
+    view = view_of(alert)
+    texts = {channel: {language: render_fitted(view, channel, language, budget_for(channel, current_app.config))
+                       for language in LANGUAGES} for channel in CHANNELS}
+    counts = reach(db.session, alert)
+    places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in counts}
+    return render_template(
+        "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=counts,
+        places=places, approvals=approvals(db.session, alert),
+        needs_second=needs_second_officer(alert, current_app.config), progress=progress(alert),
+    )
+
+
+@console.get("/alerts/<int:alert_id>/progress")
+@roles_required(*READERS)
+def alert_progress(alert_id: int):
+    alert = _alert(alert_id)
+    table = progress(alert)
+    unsettled = sum(count for counties in table.values() for statuses in counties.values()
+                    for status, count in statuses.items() if status in ("pending", "sending"))
+    return jsonify(state=alert.state.value, progress=table, unsettled=unsettled)
+
+
+@console.post("/alerts/<int:alert_id>/publish")
+@roles_required(*OFFICERS)
+def publish_alert(alert_id: int):
+    alert = _alert(alert_id)
+    try:
+        published = decide_publish(db.session, alert, current_user, request.form.get("confirm_status", ""),
+                                   current_app.config, emergency_override=request.form.get("emergency_override") == "1")
+    except ReviewRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+    db.session.commit()
+    if published:
+        start_fanout(redis_client(), alert)
+        flash("Published. Delivery progress follows below.", "ok")
+    else:
+        flash("Your approval is recorded. A second duty officer must approve this red warning.", "ok")
+    return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+
+
+@console.post("/alerts/<int:alert_id>/reject")
+@roles_required(*OFFICERS)
+def reject_alert(alert_id: int):
+    alert = _alert(alert_id)
+    try:
+        reject(db.session, alert, current_user)
+    except ReviewRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+    db.session.commit()
+    flash("Rejected: nothing was sent.", "ok")
+    return redirect(url_for("console.inbox"), 303)
+
+
+@console.post("/alerts/<int:alert_id>/cancel")
+@roles_required(*OFFICERS)
+def cancel_alert(alert_id: int):
+    alert = _alert(alert_id)
+    try:
+        cancellation = cancel(db.session, alert, current_user, current_app.config)
+    except ReviewRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+    db.session.commit()
+    start_fanout(redis_client(), cancellation)
+    flash("Cancelled: pending deliveries stopped; those already reached are being told.", "ok")
+    return redirect(url_for("console.alert_page", alert_id=cancellation.id), 303)
