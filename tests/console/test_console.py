@@ -137,3 +137,59 @@ def test_the_inbox_lists_waiting_alerts_newest_first(client, people):
     rows = client.get("/inbox/rows").get_data(as_text=True)
     assert rows.index(f"/alerts/{newer}") < rows.index(f"/alerts/{older}")
     assert "EXERCISE" in rows and "ACTUAL" in rows
+
+
+def compose(client, **fields):
+    form = {"status": "Actual", "hazard": "rainstorm", "level": "yellow", "counties": ["513301", "513322"],
+            "expires": "2026-12-01T18:00", "headline": "康定市、泸定县暴雨黄色预警"}
+    form.update(fields)
+    return post_form(client, "/compose", "/compose", **{k: v for k, v in form.items() if v is not None})
+
+
+def test_composing_a_yellow_rainstorm_for_two_counties_waits_for_review(client, people):
+    sign_in(client, "officer")
+    response = compose(client)
+    assert response.status_code == 303
+    alert = db.session.scalar(select(Alert))
+    assert response.headers["Location"].endswith(f"/alerts/{alert.id}")
+    assert (alert.state, alert.status, alert.level, alert.county_codes) == \
+        (AlertState.PENDING_REVIEW, CapStatus.ACTUAL, Level.YELLOW, ["513301", "513322"])
+    assert alert.expires.isoformat() == "2026-12-01T10:00:00+00:00"  # 18:00 Beijing time
+    assert alert.agency_id is None and alert.created_by_id is not None
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "康定市、泸定县暴雨黄色预警" in page and re.search(r"[\u0F00-\u0FFF]{4}", page)
+
+
+def test_compose_refuses_what_intake_refuses_and_stores_nothing(client, people):
+    sign_in(client, "officer")
+    no_kind = compose(client, status=None)
+    assert no_kind.status_code == 422 and "Choose Actual or Exercise" in no_kind.get_data(as_text=True)
+    no_area = compose(client, counties=[])
+    assert no_area.status_code == 422 and "area" in no_area.get_data(as_text=True)
+    wrong_level = compose(client, hazard="earthquake", level="yellow")
+    assert wrong_level.status_code == 422 and "does not use level" in wrong_level.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+def test_an_auditor_cannot_compose(client, people):
+    sign_in(client, "auditor")
+    assert client.get("/compose").status_code == 403
+
+
+def test_correct_offers_the_alerts_wording_and_publishing_it_supersedes(app, client, people):
+    sign_in(client, "officer")
+    alert_id = waiting_alert()
+    page = f"/alerts/{alert_id}"
+    assert client.get(f"{page}/correct").status_code == 303  # not published yet
+    post_form(client, f"{page}/publish", page, confirm_status="Actual")
+    work(app)
+    form = client.get(f"{page}/correct").get_data(as_text=True)
+    assert "暴雨预警" in form and db.session.get(Alert, alert_id).cap_reference in form
+    reference = db.session.get(Alert, alert_id).cap_reference
+    response = compose(client, references=reference, headline="暴雨预警（更正）")
+    assert response.status_code == 303
+    update = db.session.scalar(select(Alert).where(Alert.msg_type == MsgType.UPDATE))
+    assert update.references == [reference] and update.state == AlertState.PENDING_REVIEW
+    assert state_of(alert_id) == AlertState.PUBLISHED  # in force until the correction is published
+    post_form(client, f"/alerts/{update.id}/publish", f"/alerts/{update.id}", confirm_status="Actual")
+    assert state_of(alert_id) == AlertState.SUPERSEDED

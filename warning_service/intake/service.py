@@ -1,4 +1,6 @@
-"""Turning an authenticated agency's message into an Alert: idempotent, authorised, all or nothing.
+"""Turning an authenticated agency's message, or a duty officer's from the console, into an Alert:
+idempotent, authorised, all or nothing. An agency may issue only its hazards and act only on its
+own alerts, and may publish at once when it is set to; a duty officer's alert always waits for review.
 
 Order matters: the (sender, identifier) lookup comes first, so a message
 replayed after it expired still answers with the alert it created.
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..audit.events import record
 from ..dispatch.publish import publish
 from ..hazards import HazardCatalogue
-from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType
+from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
 from .errors import FieldError, IntakeError, forbidden, invalid
 from .interpret import AlertDraft, interpret
 from .message import AlertMessage
@@ -28,35 +30,36 @@ def ingest(
     session: Session,
     message: AlertMessage,
     original: bytes,
-    agency: Agency,
+    author: Agency | User,
     catalogue: HazardCatalogue,
 ) -> IngestResult:
-    """Store the message as an Alert and apply the agency's policy. Raises IntakeError; stores nothing then."""
+    """Store the message as an Alert and apply the author's policy. Raises IntakeError; stores nothing then."""
+    agency = author if isinstance(author, Agency) else None
     existing = Alert.by_cap_key(session, message.sender, message.identifier)
     if existing is not None:
-        if existing.agency_id != agency.id:
-            raise forbidden(f"sender {message.sender!r} with identifier {message.identifier!r} belongs to another agency")
+        if agency is None or existing.agency_id != agency.id:
+            raise forbidden(f"sender {message.sender!r} with identifier {message.identifier!r} belongs to another author")
         return IngestResult(existing, created=False)
 
     draft = interpret(message, catalogue)
     referenced = _referenced(session, message, agency)
     if draft.hazard is None and referenced:  # a Cancel with no <info> inherits what it cancels
         draft.county_codes = referenced[0].county_codes
-    if draft.hazard is not None and not agency.may_issue(draft.hazard.code):
+    if agency is not None and draft.hazard is not None and not agency.may_issue(draft.hazard.code):
         raise forbidden(f"agency {agency.name!r} may not issue {draft.hazard.code!r} alerts")
 
-    alert = _new_alert(session, draft, referenced, original, agency)
+    alert = _new_alert(session, draft, referenced, original, author)
     session.add(alert)
     session.flush()
-    record(session, agency, "alert.receive", alert, msg_type=alert.msg_type.value, format=message.format)
-    if agency.auto_publish:
+    record(session, author, "alert.receive", alert, msg_type=alert.msg_type.value, format=message.format)
+    if agency is not None and agency.auto_publish:
         publish(session, alert, agency)
     else:
         alert.move_to(AlertState.PENDING_REVIEW)
     return IngestResult(alert, created=True)
 
 
-def _referenced(session: Session, message: AlertMessage, agency: Agency) -> list[Alert]:
+def _referenced(session: Session, message: AlertMessage, agency: Agency | None) -> list[Alert]:
     """The alerts an Update or Cancel acts on; unknown or foreign references are refused."""
     found: list[Alert] = []
     unknown: list[FieldError] = []
@@ -65,7 +68,7 @@ def _referenced(session: Session, message: AlertMessage, agency: Agency) -> list
         if target is None:
             unknown.append(FieldError(f"references[{index}]", f"no alert {reference.sender},{reference.identifier} is known here"))
             continue
-        if target.agency_id != agency.id:
+        if agency is not None and target.agency_id != agency.id:
             raise forbidden(f"alert {reference.identifier!r} belongs to another agency")
         if target.status.value != message.status:
             raise invalid(
@@ -81,7 +84,8 @@ def _referenced(session: Session, message: AlertMessage, agency: Agency) -> list
     return found
 
 
-def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], original: bytes, agency: Agency) -> Alert:
+def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], original: bytes,
+               author: Agency | User) -> Alert:
     message = draft.message
     hazard_code = draft.hazard.code if draft.hazard else (referenced[0].hazard_code if referenced else None)
     level = draft.level or (referenced[0].level.value if referenced and referenced[0].level else None)
@@ -118,7 +122,8 @@ def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], ori
         original=original,
         original_format=message.format,
         state=AlertState.RECEIVED,
-        agency_id=agency.id,
+        agency_id=author.id if isinstance(author, Agency) else None,
+        created_by_id=author.id if isinstance(author, User) else None,
     )
     alert.counties = [session.get(County, code) for code in draft.county_codes]
     return alert

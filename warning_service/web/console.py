@@ -1,11 +1,12 @@
-"""The duty officers' console: the inbox, an alert's bilingual preview and reach, publish with
-its safeguards, reject, one-click cancel, and live delivery progress.
+"""The duty officers' console: the inbox, composing an alert or a correction, an alert's bilingual
+preview and reach, publish with its safeguards, reject, one-click cancel, and live delivery progress.
 
 Every route names the roles that may use it (`roles_required`); auditors read, duty
 officers decide. Forms carry CSRF tokens (CSRFProtect in create_app).
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -16,12 +17,16 @@ from ..dispatch.queueing import start_fanout
 from ..dispatch.review import ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject
 from ..extensions import db, redis_client
 from ..hazards import catalogue
-from ..models import Alert, AlertState, Delivery, Role
+from ..intake.cap_json import parse_alert_json
+from ..intake.errors import IntakeError
+from ..intake.service import ingest
+from ..models import Alert, AlertState, County, Delivery, Role
 from ..rendering.formatting import place_name
 from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
 from ..rendering.views import view_of
 from .auth import roles_required
+from .forms import ComposeForm
 
 console = Blueprint("console", __name__)
 
@@ -69,6 +74,46 @@ def inbox_rows():
     """The inbox's tables alone, which the page fetches every few seconds."""
     waiting, recent = _inbox_alerts()
     return render_template("console/_inbox_rows.html", waiting=waiting, recent=recent, hazards=catalogue())
+
+
+def _compose_form() -> ComposeForm:
+    counties = list(db.session.scalars(select(County).order_by(County.code)))
+    return ComposeForm().offer(catalogue(), counties)
+
+
+@console.route("/compose", methods=["GET", "POST"])
+@roles_required(*OFFICERS)
+def compose():
+    """A new alert (or, with `references`, a correction) through the agency API's rules; it waits for review."""
+    form = _compose_form()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        body = json.dumps(form.alert_json(), ensure_ascii=False).encode()
+        try:
+            message = parse_alert_json(body, str(current_app.config["CONSOLE_CAP_SENDER"]))
+            alert = ingest(db.session, message, body, current_user, catalogue()).alert
+        except IntakeError as error:
+            db.session.rollback()
+            problems = [error.detail] + [f"{e.location}: {e.message}" for e in error.errors]
+        else:
+            db.session.commit()
+            flash("Saved. Check the preview, then publish.", "ok")
+            return redirect(url_for("console.alert_page", alert_id=alert.id), 303)
+    status = 422 if problems or (request.method == "POST" and form.errors) else 200
+    return render_template("console/compose.html", form=form, problems=problems), status
+
+
+@console.get("/alerts/<int:alert_id>/correct")
+@roles_required(*OFFICERS)
+def correct(alert_id: int):
+    """The compose form with the alert's own wording, as an Update of it."""
+    alert = _alert(alert_id)
+    if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
+        flash(f"This alert is {alert.state.value}; only a published alert can be corrected.", "error")
+        return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+    form = _compose_form()
+    form.fill_from(alert)
+    return render_template("console/compose.html", form=form, problems=[], correcting=alert)
 
 
 @console.get("/alerts/<int:alert_id>")

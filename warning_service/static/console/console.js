@@ -45,7 +45,18 @@ function followProgress(box) {
   }, 2000);
 }
 
+function filterCounties(search, list) {
+  search.addEventListener("input", () => {
+    const wanted = search.value.trim().toLowerCase();
+    for (const item of list.querySelectorAll("li")) {
+      item.hidden = wanted !== "" && !item.textContent.toLowerCase().includes(wanted);
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const search = document.getElementById("county-search");
+  if (search) filterCounties(search, document.getElementById("county-list"));
   const inbox = document.getElementById("inbox");
   if (inbox) refreshInbox(inbox);
   const progress = document.getElementById("progress");

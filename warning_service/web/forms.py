@@ -1,0 +1,106 @@
+"""The console's forms (Flask-WTF: each carries its CSRF token)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField, DecimalField, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
+    StringField, TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..hazards import HazardCatalogue
+from ..models import Alert, County
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # officers type local times
+LEVEL_CHOICES = [SelectChoice("", "无 none"), SelectChoice("red", "红色 red"), SelectChoice("orange", "橙色 orange"),
+                 SelectChoice("yellow", "黄色 yellow"), SelectChoice("blue", "蓝色 blue")]
+# Hazard parameters the templates use, as the console asks for them.
+PARAMETER_FIELDS = ("magnitude", "depth_km", "rain_mm")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ComposeForm(FlaskForm):
+    """A new alert, or the correction (Update) of a published one when `references` is set."""
+
+    status = RadioField("status", choices=[SelectChoice("Actual", "真实预警 ACTUAL"),
+                                           SelectChoice("Exercise", "演练 EXERCISE")],
+                        validators=[DataRequired("Choose Actual or Exercise.")])
+    hazard = SelectField("hazard", validators=[DataRequired()])
+    level = SelectField("level", choices=LEVEL_CHOICES, default="")
+    counties = MultiCheckboxField("counties")
+    circle_lat = DecimalField("latitude", places=4, validators=[Optional(), NumberRange(26, 36)])
+    circle_lon = DecimalField("longitude", places=4, validators=[Optional(), NumberRange(96, 106)])
+    circle_radius_km = DecimalField("radius (km)", places=1, validators=[Optional(), NumberRange(0, 300)])
+    onset = DateTimeLocalField("onset", validators=[Optional()])
+    expires = DateTimeLocalField("expires", validators=[DataRequired("Give the time the warning ends.")])
+    magnitude = DecimalField("magnitude", places=1, validators=[Optional(), NumberRange(0, 10)])
+    depth_km = DecimalField("depth (km)", places=0, validators=[Optional(), NumberRange(0, 700)])
+    rain_mm = DecimalField("rain (mm)", places=0, validators=[Optional(), NumberRange(0, 2000)])
+    headline = StringField("headline (zh)", validators=[Optional(), Length(max=160)])
+    description = TextAreaField("description (zh)", validators=[Optional(), Length(max=2000)])
+    instruction = TextAreaField("instruction (zh)", validators=[Optional(), Length(max=2000)])
+    references = HiddenField()
+
+    def offer(self, hazards: HazardCatalogue, counties: list[County]) -> ComposeForm:
+        self.hazard.choices = [SelectChoice(hazard.code, f"{hazard.names['zh']} {hazard.names['en']}")
+                               for hazard in hazards]
+        self.counties.choices = [SelectChoice(county.code, f"{county.name_zh} {county.name_bo} {county.name_en}")
+                                 for county in counties]
+        return self
+
+    def fill_from(self, alert: Alert) -> None:
+        """Ready wording for a correction: the alert as it stands, to edit."""
+        self.status.data = alert.status.value
+        self.hazard.data = alert.hazard_code
+        self.level.data = alert.level.value if alert.level else ""
+        self.counties.data = alert.county_codes
+        self.onset.data = _local(alert.onset)
+        self.expires.data = _local(alert.expires)
+        for name in PARAMETER_FIELDS:
+            getattr(self, name).data = alert.parameters.get(name)
+        for name in ("headline", "description", "instruction"):
+            getattr(self, name).data = getattr(alert, name).get("zh", "")
+        self.references.data = alert.cap_reference
+
+    def alert_json(self) -> dict[str, Any]:
+        """The alert in the agency API's JSON form, so the console's alerts pass the same rules."""
+        area: dict[str, Any] = {}
+        if self.counties.data:
+            area["counties"] = list(self.counties.data)
+        if None not in (self.circle_lat.data, self.circle_lon.data, self.circle_radius_km.data):
+            area["circle"] = {"lat": float(self.circle_lat.data), "lon": float(self.circle_lon.data),
+                              "radius_km": float(self.circle_radius_km.data)}
+        body: dict[str, Any] = {
+            "status": self.status.data, "hazard": self.hazard.data, "area": area,
+            "expires": _aware(self.expires.data),
+            "parameters": {name: str(getattr(self, name).data) for name in PARAMETER_FIELDS
+                           if getattr(self, name).data is not None},
+        }
+        if self.level.data:
+            body["level"] = self.level.data
+        if self.onset.data:
+            body["onset"] = _aware(self.onset.data)
+        for name in ("headline", "description", "instruction"):
+            if text := (getattr(self, name).data or "").strip():
+                body[name] = {"zh": text}
+        if self.references.data:
+            body["msg_type"] = "Update"
+            body["references"] = [self.references.data]
+        return body
+
+
+def _aware(local: datetime) -> str:
+    return local.replace(tzinfo=LOCAL_ZONE).isoformat()
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(LOCAL_ZONE).replace(tzinfo=None, second=0, microsecond=0) if moment else None
