@@ -54,7 +54,21 @@ function filterCounties(search, list) {
   });
 }
 
+function showKind(form, banner) {
+  // The kind chosen while composing is as unmistakable as on the alert page.
+  form.addEventListener("change", (event) => {
+    if (event.target.name !== "status") return;
+    const kind = event.target.value.toLowerCase();
+    banner.className = `banner ${kind}`;
+    banner.textContent = banner.dataset[kind];
+    banner.hidden = false;
+    document.body.className = `status-${kind}`;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const compose = document.getElementById("compose-form");
+  if (compose) showKind(compose, document.getElementById("kind-banner"));
   const search = document.getElementById("county-search");
   if (search) filterCounties(search, document.getElementById("county-list"));
   const inbox = document.getElementById("inbox");
