@@ -5,7 +5,12 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 
-.PHONY: install setup run test
+# The browser tests drive Debian's Chromium; the fonts render Tibetan and Chinese in it.
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
+
+.PHONY: install browser setup run test
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,5 +28,11 @@ setup: install
 run: setup
 	$(FLASK) demo serve
 
-test: install
+browser:
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+	  $(APT_GET) install $(BROWSER_PACKAGES) >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install $(BROWSER_PACKAGES) >/dev/null; }; }
+
+test: install browser
 	$(PY) -m pytest

@@ -1,0 +1,140 @@
+"""The console in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium).
+
+The app runs on a loopback HTTP server (the `served_app` fixture); jobs are worked
+off in the test as a worker would, and the page's own polling shows the progress.
+Screenshots land in test-artifacts/ (not committed) for people to look at.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.console.conftest import PASSWORD, waiting_alert, work
+from warning_service.extensions import db
+from warning_service.models import Alert, AlertState, CapStatus, Level
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TIBETAN = re.compile(r"[\u0F40-\u0FBC]")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, served_app) -> Iterator[Page]:
+    context = browser.new_context(base_url=served_app, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, name: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".who")).to_contain_text(name)
+
+
+def pick_county(page: Page, search: str) -> None:
+    page.fill("#county-search", search)
+    page.locator("#county-list li:visible input").first.check()
+
+
+def test_browser_compose_preview_publish_and_watch_progress(app, page, people, request):
+    sign_in(page, "officer")
+    page.click("text=编辑预警 Compose")
+    page.check("input[name=status][value=Actual]")
+    expect(page.locator("#kind-banner")).to_contain_text("ACTUAL")
+    page.select_option("select[name=hazard]", "rainstorm")
+    page.select_option("select[name=level]", "yellow")
+    pick_county(page, "康定")
+    pick_county(page, "Luding")
+    page.fill("input[name=expires]", "2026-12-01T18:00")
+    page.fill("input[name=headline]", "康定市、泸定县暴雨黄色预警")
+    page.click("text=保存并预览 Save and preview")
+
+    tibetan_sms = page.locator("tr:has(th:text('sms')) td[lang=bo] .message")
+    expect(tibetan_sms).to_contain_text(TIBETAN)
+    expect(page.locator("tr:has(th:text('sms')) td[lang=zh] .message")).to_contain_text("暴雨")
+    expect(page.locator("table.reach")).to_contain_text("泸定")
+    shot(page, f"preview-{request.node.callspec.id}")
+
+    page.check("input[name=confirm_status]")
+    page.click("button.publish")
+    expect(page.locator(".flash.ok")).to_contain_text("Published")
+    work(app)
+    expect(page.locator("#progress")).to_have_attribute("data-settled", "true", timeout=20_000)
+    expect(page.locator("#state")).to_have_text("published")
+    expect(page.locator("#progress tbody")).to_contain_text("sms")
+    shot(page, f"progress-{request.node.callspec.id}")
+
+
+def test_browser_an_exercise_shows_its_banner_on_every_step(app, page, people):
+    sign_in(page, "officer")
+    page.goto("/compose")
+    page.check("input[name=status][value=Exercise]")
+    expect(page.locator("#kind-banner")).to_contain_text("EXERCISE")
+    page.select_option("select[name=hazard]", "rainstorm")
+    page.select_option("select[name=level]", "blue")
+    pick_county(page, "དར་མདོ")  # Kangding, found by its Tibetan name
+    page.fill("input[name=expires]", "2026-12-01T18:00")
+    page.click("text=保存并预览 Save and preview")
+    expect(page.locator(".banner.exercise")).to_contain_text("EXERCISE")
+    expect(page.locator("button.publish")).to_contain_text("EXERCISE")
+    expect(page.locator("label.confirm")).to_contain_text("EXERCISE")
+    page.check("input[name=confirm_status]")
+    page.click("button.publish")
+    expect(page.locator(".banner.exercise")).to_contain_text("EXERCISE")
+    assert "ACTUAL" not in page.locator("main").inner_text()
+
+
+def test_browser_an_auditor_cannot_publish(page, people):
+    alert_id = waiting_alert()
+    sign_in(page, "auditor")
+    page.goto(f"/alerts/{alert_id}")
+    expect(page.locator("table.preview")).to_be_visible()
+    expect(page.locator("#publish-form")).to_have_count(0)
+    expect(page.locator("text=编辑预警 Compose")).to_have_count(0)
+    status = page.evaluate("""async (id) => {
+        const response = await fetch(`/alerts/${id}/publish`, {method: "POST",
+            headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "confirm_status=Actual"});
+        return response.status; }""", alert_id)
+    assert status in (400, 403)  # refused either way: no CSRF token, and no right
+    db.session.expire_all()
+    assert db.session.get(Alert, alert_id).state == AlertState.PENDING_REVIEW
+
+
+def test_browser_a_red_alert_waits_for_a_second_officer(page, people):
+    alert_id = waiting_alert(level=Level.RED)
+    sign_in(page, "officer")
+    page.goto(f"/alerts/{alert_id}")
+    expect(page.locator(".decide")).to_contain_text("two duty officers")
+    page.check("input[name=confirm_status]")
+    page.click("button.publish")
+    expect(page.locator(".flash.ok")).to_contain_text("second duty officer")
+    expect(page.locator("#state")).to_have_text("pending_review")
+    page.click("text=退出 Sign out")
+    sign_in(page, "officer2")
+    page.goto(f"/alerts/{alert_id}")
+    expect(page.locator(".decide")).to_contain_text("Approved by 1")
+    page.check("input[name=confirm_status]")
+    page.click("button.publish")
+    expect(page.locator("#state")).to_have_text(re.compile("publishing|published"))
+    db.session.expire_all()
+    assert db.session.get(Alert, alert_id).status == CapStatus.ACTUAL
