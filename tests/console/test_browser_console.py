@@ -64,7 +64,9 @@ def test_browser_compose_preview_publish_and_watch_progress(app, page, people, r
     page.select_option("select[name=hazard]", "rainstorm")
     page.select_option("select[name=level]", "yellow")
     pick_county(page, "康定")
-    pick_county(page, "Luding")
+    page.click("#county-map path[data-code='513322']")  # Luding, on the map
+    expect(page.locator("#county-list input[value='513322']")).to_be_checked()
+    expect(page.locator("#county-map path[data-code='513301']")).to_have_class(re.compile("selected"))
     page.fill("input[name=expires]", "2026-12-01T18:00")
     page.fill("input[name=headline]", "康定市、泸定县暴雨黄色预警")
     page.click("text=保存并预览 Save and preview")

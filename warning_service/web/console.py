@@ -25,6 +25,7 @@ from ..rendering.formatting import place_name
 from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
 from ..rendering.views import view_of
+from ..targeting.county_map import county_map
 from .auth import roles_required
 from .forms import ComposeForm
 
@@ -100,7 +101,13 @@ def compose():
             flash("Saved. Check the preview, then publish.", "ok")
             return redirect(url_for("console.alert_page", alert_id=alert.id), 303)
     status = 422 if problems or (request.method == "POST" and form.errors) else 200
-    return render_template("console/compose.html", form=form, problems=problems), status
+    return _compose_page(form, problems), status
+
+
+def _compose_page(form: ComposeForm, problems: list[str], correcting: Alert | None = None) -> str:
+    labels = {choice.value: choice.label for choice in form.counties.choices}
+    return render_template("console/compose.html", form=form, problems=problems, correcting=correcting,
+                           county_map=county_map(), county_labels=labels)
 
 
 @console.get("/alerts/<int:alert_id>/correct")
@@ -113,7 +120,7 @@ def correct(alert_id: int):
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     form = _compose_form()
     form.fill_from(alert)
-    return render_template("console/compose.html", form=form, problems=[], correcting=alert)
+    return _compose_page(form, [], correcting=alert)
 
 
 @console.get("/alerts/<int:alert_id>")

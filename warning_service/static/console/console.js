@@ -54,6 +54,21 @@ function filterCounties(search, list) {
   });
 }
 
+function linkMap(map, list) {
+  // A click on a county of the map ticks its box, and a ticked box colours its county.
+  const box = (code) => list.querySelector(`input[value="${code}"]`);
+  map.addEventListener("click", (event) => {
+    const code = event.target.dataset && event.target.dataset.code;
+    if (!code) return;
+    box(code).checked = !box(code).checked;
+    event.target.classList.toggle("selected", box(code).checked);
+  });
+  list.addEventListener("change", (event) => {
+    const county = map.querySelector(`path[data-code="${event.target.value}"]`);
+    if (county) county.classList.toggle("selected", event.target.checked);
+  });
+}
+
 function showKind(form, banner) {
   // The kind chosen while composing is as unmistakable as on the alert page.
   form.addEventListener("change", (event) => {
@@ -71,6 +86,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (compose) showKind(compose, document.getElementById("kind-banner"));
   const search = document.getElementById("county-search");
   if (search) filterCounties(search, document.getElementById("county-list"));
+  const map = document.getElementById("county-map");
+  if (map) linkMap(map, document.getElementById("county-list"));
   const inbox = document.getElementById("inbox");
   if (inbox) refreshInbox(inbox);
   const progress = document.getElementById("progress");
