@@ -10,7 +10,7 @@ BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
 
-.PHONY: install browser setup run test
+.PHONY: install translations browser setup run test
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# The console's message catalogs (.po, committed) compiled for Flask-Babel (.mo, not committed).
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d warning_service/translations >/dev/null 2>&1
+
+install: $(VENV)/.installed translations
 
 setup: install
 	$(FLASK) db upgrade

@@ -58,7 +58,7 @@ def pick_county(page: Page, search: str) -> None:
 
 def test_browser_compose_preview_publish_and_watch_progress(app, page, people, request):
     sign_in(page, "officer")
-    page.click("text=编辑预警 Compose")
+    page.click("#nav-compose")
     page.check("input[name=status][value=Actual]")
     expect(page.locator("#kind-banner")).to_contain_text("ACTUAL")
     page.select_option("select[name=hazard]", "rainstorm")
@@ -69,7 +69,7 @@ def test_browser_compose_preview_publish_and_watch_progress(app, page, people, r
     expect(page.locator("#county-map path[data-code='513301']")).to_have_class(re.compile("selected"))
     page.fill("input[name=expires]", "2026-12-01T18:00")
     page.fill("input[name=headline]", "康定市、泸定县暴雨黄色预警")
-    page.click("text=保存并预览 Save and preview")
+    page.click("#save-alert")
 
     tibetan_sms = page.locator("tr:has(th:text('sms')) td[lang=bo] .message")
     expect(tibetan_sms).to_contain_text(TIBETAN)
@@ -79,7 +79,7 @@ def test_browser_compose_preview_publish_and_watch_progress(app, page, people, r
 
     page.check("input[name=confirm_status]")
     page.click("button.publish")
-    expect(page.locator(".flash.ok")).to_contain_text("Published")
+    expect(page.locator(".flash.ok")).to_contain_text("已发布")
     work(app)
     expect(page.locator("#progress")).to_have_attribute("data-settled", "true", timeout=20_000)
     expect(page.locator("#state")).to_have_text("published")
@@ -96,7 +96,7 @@ def test_browser_an_exercise_shows_its_banner_on_every_step(app, page, people):
     page.select_option("select[name=level]", "blue")
     pick_county(page, "དར་མདོ")  # Kangding, found by its Tibetan name
     page.fill("input[name=expires]", "2026-12-01T18:00")
-    page.click("text=保存并预览 Save and preview")
+    page.click("#save-alert")
     expect(page.locator(".banner.exercise")).to_contain_text("EXERCISE")
     expect(page.locator("button.publish")).to_contain_text("EXERCISE")
     expect(page.locator("label.confirm")).to_contain_text("EXERCISE")
@@ -112,7 +112,7 @@ def test_browser_an_auditor_cannot_publish(page, people):
     page.goto(f"/alerts/{alert_id}")
     expect(page.locator("table.preview")).to_be_visible()
     expect(page.locator("#publish-form")).to_have_count(0)
-    expect(page.locator("text=编辑预警 Compose")).to_have_count(0)
+    expect(page.locator("#nav-compose")).to_have_count(0)
     status = page.evaluate("""async (id) => {
         const response = await fetch(`/alerts/${id}/publish`, {method: "POST",
             headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "confirm_status=Actual"});
@@ -126,17 +126,36 @@ def test_browser_a_red_alert_waits_for_a_second_officer(page, people):
     alert_id = waiting_alert(level=Level.RED)
     sign_in(page, "officer")
     page.goto(f"/alerts/{alert_id}")
-    expect(page.locator(".decide")).to_contain_text("two duty officers")
+    expect(page.locator("#second-officer")).to_contain_text("两名值班员")
     page.check("input[name=confirm_status]")
     page.click("button.publish")
-    expect(page.locator(".flash.ok")).to_contain_text("second duty officer")
+    expect(page.locator(".flash.ok")).to_contain_text("第二名值班员")
     expect(page.locator("#state")).to_have_text("pending_review")
-    page.click("text=退出 Sign out")
+    page.click("#sign-out")
     sign_in(page, "officer2")
     page.goto(f"/alerts/{alert_id}")
-    expect(page.locator(".decide")).to_contain_text("Approved by 1")
+    expect(page.locator("#second-officer")).to_contain_text("已有 1 名")
     page.check("input[name=confirm_status]")
     page.click("button.publish")
     expect(page.locator("#state")).to_have_text(re.compile("publishing|published"))
     db.session.expire_all()
     assert db.session.get(Alert, alert_id).status == CapStatus.ACTUAL
+
+
+def test_browser_the_tibetan_interface_renders_in_a_tibetan_font(page, people, request):
+    alert_id = waiting_alert()
+    sign_in(page, "officer")
+    page.click("#language-form button[value=bo]")
+    expect(page.locator("html")).to_have_attribute("lang", "bo")
+    page.goto(f"/alerts/{alert_id}")
+    publish = page.locator("button.publish")
+    expect(publish).to_contain_text("ཁྱབ་བསྒྲགས")  # 发布, sourced in the glossary
+    # A font that has the Tibetan glyphs is in use, so the text is not drawn as empty boxes.
+    assert page.evaluate("document.fonts.check('16px \"Noto Serif Tibetan\"', 'ཉེན་བརྡ')")
+    width = publish.evaluate("node => { const probe = document.createElement('span'); probe.textContent = 'ཉེན་བརྡ';"
+                             " node.appendChild(probe); const w = probe.getBoundingClientRect().width; probe.remove();"
+                             " return w; }")
+    assert width > 20
+    shot(page, f"tibetan-interface-{request.node.callspec.id}")
+    page.click("#language-form button[value=zh]")
+    expect(page.locator("html")).to_have_attribute("lang", "zh")

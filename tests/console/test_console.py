@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.console.conftest import PASSWORD, post_form, sign_in, state_of, waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import (
-    Alert, AlertState, AuditEvent, CapStatus, Delivery, DeliveryStatus, Level, MsgType, Recipient,
+    Alert, AlertState, AuditEvent, CapStatus, Delivery, DeliveryStatus, Level, MsgType, Recipient, User,
 )
 
 
@@ -29,7 +29,7 @@ def test_repeated_failed_sign_ins_lock_the_username(app, client, people):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert sign_in(client, "officer", "wrong").status_code == 401
     locked = sign_in(client, "officer")  # even the right password waits now
-    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
+    assert locked.status_code == 429 and "登录失败次数过多" in locked.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "user.login_failed")) == app.config["LOGIN_MAX_FAILURES"]
 
@@ -193,3 +193,15 @@ def test_correct_offers_the_alerts_wording_and_publishing_it_supersedes(app, cli
     assert state_of(alert_id) == AlertState.PUBLISHED  # in force until the correction is published
     post_form(client, f"/alerts/{update.id}/publish", f"/alerts/{update.id}", confirm_status="Actual")
     assert state_of(alert_id) == AlertState.SUPERSEDED
+
+
+def test_the_interface_language_is_the_users_choice(client, people):
+    sign_in(client, "auditor")
+    assert '<html lang="zh">' in client.get("/").get_data(as_text=True)
+    assert "收件箱" in client.get("/").get_data(as_text=True)
+    assert post_form(client, "/language", "/", language="en").status_code == 303
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Inbox" in page
+    assert post_form(client, "/language", "/", language="fr").status_code == 400
+    db.session.expire_all()
+    assert db.session.scalar(select(User.locale).where(User.username == "auditor")) == "en"

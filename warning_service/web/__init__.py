@@ -14,10 +14,12 @@ def register_blueprints(app: Flask) -> None:
     from .console import console
     from .errors import register_error_handlers
     from .health import health
+    from .i18n import init_i18n
     from .webhooks import webhooks
 
     csrf.init_app(app)
     init_login(app)
+    init_i18n(app)
     # Machines authenticate these with a key or a signature, never a browser cookie.
     csrf.exempt(api)
     csrf.exempt(webhooks)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -26,6 +27,7 @@ auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.session_protection = "strong"
+login_manager.login_message = None  # the sign-in page says enough
 
 
 class LoginForm(FlaskForm):
@@ -75,7 +77,7 @@ def login():
         if int(connection.get(key) or 0) >= int(current_app.config["LOGIN_MAX_FAILURES"]):
             seconds = connection.ttl(key)
             return render_template("console/login.html", form=form,
-                                   error=f"Too many failed sign-ins. Try again in {max(seconds, 1)} s."), 429
+                                   error=_("Too many failed sign-ins. Try again in %(seconds)d s.", seconds=max(seconds, 1))), 429
         user = db.session.scalar(select(User).where(User.username == form.username.data))
         if user is None or not user.active or not user.check_password(form.password.data):
             with connection.pipeline() as pipe:
@@ -83,7 +85,7 @@ def login():
             record(db.session, user, "user.login_failed", user, username=form.username.data[:80],
                    address=request.remote_addr)
             db.session.commit()
-            return render_template("console/login.html", form=form, error="Wrong username or password."), 401
+            return render_template("console/login.html", form=form, error=_("Wrong username or password.")), 401
         connection.delete(key)
         session.permanent = True
         login_user(user)
@@ -91,7 +93,7 @@ def login():
         db.session.commit()
         return redirect(url_for("console.inbox"))
     status = 400 if request.method == "POST" else 200
-    return render_template("console/login.html", form=form, error=None if status == 200 else "Fill in both fields."), status
+    return render_template("console/login.html", form=form, error=None if status == 200 else _("Fill in both fields.")), status
 
 
 @auth.post("/logout")
@@ -100,5 +102,5 @@ def logout():
     record(db.session, current_user._get_current_object(), "user.logout", current_user._get_current_object())
     db.session.commit()
     logout_user()
-    flash("Signed out.")
+    flash(_("Signed out."), "ok")
     return redirect(url_for("auth.login"))

@@ -10,6 +10,8 @@ import json
 from collections import defaultdict
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -28,6 +30,7 @@ from ..rendering.views import view_of
 from ..targeting.county_map import county_map
 from .auth import roles_required
 from .forms import ComposeForm
+from .i18n import CODES
 
 console = Blueprint("console", __name__)
 
@@ -98,7 +101,7 @@ def compose():
             problems = [error.detail] + [f"{e.location}: {e.message}" for e in error.errors]
         else:
             db.session.commit()
-            flash("Saved. Check the preview, then publish.", "ok")
+            flash(_("Saved. Check the preview, then publish."), "ok")
             return redirect(url_for("console.alert_page", alert_id=alert.id), 303)
     status = 422 if problems or (request.method == "POST" and form.errors) else 200
     return _compose_page(form, problems), status
@@ -116,7 +119,7 @@ def correct(alert_id: int):
     """The compose form with the alert's own wording, as an Update of it."""
     alert = _alert(alert_id)
     if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
-        flash(f"This alert is {alert.state.value}; only a published alert can be corrected.", "error")
+        flash(_("This alert is %(state)s; only a published alert can be corrected.", state=alert.state.value), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     form = _compose_form()
     form.fill_from(alert)
@@ -163,9 +166,9 @@ def publish_alert(alert_id: int):
     db.session.commit()
     if published:
         start_fanout(redis_client(), alert)
-        flash("Published. Delivery progress follows below.", "ok")
+        flash(_("Published. Delivery progress follows below."), "ok")
     else:
-        flash("Your approval is recorded. A second duty officer must approve this red warning.", "ok")
+        flash(_("Your approval is recorded. A second duty officer must approve this red warning."), "ok")
     return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
 
 
@@ -180,7 +183,7 @@ def reject_alert(alert_id: int):
         flash(str(refused), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     db.session.commit()
-    flash("Rejected: nothing was sent.", "ok")
+    flash(_("Rejected: nothing was sent."), "ok")
     return redirect(url_for("console.inbox"), 303)
 
 
@@ -196,5 +199,18 @@ def cancel_alert(alert_id: int):
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     db.session.commit()
     start_fanout(redis_client(), cancellation)
-    flash("Cancelled: pending deliveries stopped; those already reached are being told.", "ok")
+    flash(_("Cancelled: pending deliveries stopped; those already reached are being told."), "ok")
     return redirect(url_for("console.alert_page", alert_id=cancellation.id), 303)
+
+
+@console.post("/language")
+@roles_required(*READERS)
+def set_language():
+    """Keep the signed-in user's choice of interface language."""
+    language = request.form.get("language", "")
+    if language not in CODES:
+        abort(400, f"Unknown language {language!r}; one of {', '.join(CODES)}.")
+    current_user.locale = language
+    db.session.commit()
+    refresh_locale()  # the choice holds from this response on
+    return redirect(url_for("console.inbox"), 303)
