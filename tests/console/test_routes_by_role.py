@@ -1,4 +1,4 @@
-"""Every console route, with every role and without signing in: allowed or denied as it declares.
+"""Every console and administration route, with every role and without signing in: allowed or denied as it declares.
 
 A console route that declares no roles fails this test, so no route can go unguarded.
 """
@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from sqlalchemy import select
+
 from tests.console.conftest import post_form, sign_in, waiting_alert
-from warning_service.models import Role
+from warning_service.extensions import db
+from warning_service.models import Role, User
 
 ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
 PUBLIC = {"auth.login", "static"}
@@ -17,7 +20,7 @@ def console_routes(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) of the console's and sign-in's routes."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("console", "auth") and rule.endpoint not in PUBLIC:
+        if rule.endpoint.split(".")[0] in ("console", "auth", "admin") and rule.endpoint not in PUBLIC:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 routes.append((rule.endpoint, method, rule.rule))
     return routes
@@ -35,13 +38,14 @@ def test_every_console_route_declares_its_roles(app):
 @pytest.mark.parametrize("role", ROLES, ids=lambda role: role.value if role else "anonymous")
 def test_each_role_gets_what_the_route_allows(app, client, people, role):
     alert_id = waiting_alert()
+    user_id = db.session.scalar(select(User.id).where(User.username == "officer2"))
     if role is not None:
         name = {Role.ADMIN: "admin", Role.DUTY_OFFICER: "officer", Role.AUDITOR: "auditor"}[role]
         assert sign_in(client, name).status_code == 302
     for endpoint, method, rule in console_routes(app):
         if endpoint == "auth.logout":
             continue
-        path = rule.replace("<int:alert_id>", str(alert_id))
+        path = rule.replace("<int:alert_id>", str(alert_id)).replace("<int:user_id>", str(user_id))
         allowed = getattr(app.view_functions[endpoint], "roles", frozenset())
         if method == "GET":
             status = client.get(path).status_code

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from ..audit.events import record
 from ..extensions import db
 from ..models import Role, User
+from ..models.user import MIN_PASSWORD_LENGTH
 
-MIN_PASSWORD_LENGTH = 10
 ROLE_CHOICE = click.Choice([role.value for role in Role])
 
 user_cli = AppGroup("user", help="Manage console accounts.")

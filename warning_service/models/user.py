@@ -13,6 +13,9 @@ from ..extensions import db
 from .types import UTCDateTime, enum_column, utcnow
 
 
+MIN_PASSWORD_LENGTH = 10
+
+
 class Role(str, enum.Enum):
     ADMIN = "admin"
     DUTY_OFFICER = "duty_officer"

@@ -1,5 +1,5 @@
-"""Blueprints by audience: the duty officers' console (and its sign-in), the agency API,
-health checks, gateway webhooks (auditors' reports follow)."""
+"""Blueprints by audience: the duty officers' console (and its sign-in), the administrators'
+pages, the agency API, health checks, gateway webhooks (auditors' reports follow)."""
 from __future__ import annotations
 
 from flask import Flask
@@ -9,6 +9,7 @@ csrf = CSRFProtect()
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin import admin
     from .api import api
     from .auth import auth, init_login
     from .console import console
@@ -26,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health)
     app.register_blueprint(auth)
     app.register_blueprint(console)
+    app.register_blueprint(admin, url_prefix="/admin")
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(webhooks)
     register_error_handlers(app)

@@ -1,0 +1,72 @@
+"""The administrators' pages: users, and recipients imported from CSV all or nothing."""
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from tests.console.conftest import csrf_token, sign_in
+from warning_service.extensions import db
+from warning_service.models import AuditEvent, BeidouTerminal, Recipient, User
+
+GOOD = ("phone,county,languages,channels,exercise,beidou_card\n"
+        "+8613812345678,513301,bo,sms,no,\n"
+        "+8613812345679,513322,\"zh,bo\",sms;beidou,yes,0247601\n")
+
+
+def upload(client, text: str, name: str = "recipients.csv"):
+    return client.post("/admin/recipients/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/admin/"), "file": (io.BytesIO(text.encode()), name)})
+
+
+def recipients() -> dict[str, Recipient]:
+    db.session.expire_all()
+    return {r.phone: r for r in db.session.scalars(select(Recipient).where(Recipient.phone.like("+86138%")))}
+
+
+def test_an_admin_imports_recipients_and_a_second_import_updates_them(client, people):
+    db.session.add(BeidouTerminal(card_address="0247601", county_code="513322", name="牧户终端", is_group=False))
+    db.session.commit()
+    sign_in(client, "admin")
+    response = upload(client, GOOD)
+    assert response.status_code == 303
+    imported = recipients()
+    assert imported["+8613812345679"].channels == ["sms", "beidou"] and imported["+8613812345679"].exercise
+    assert imported["+8613812345679"].beidou_terminal_id is not None
+    assert upload(client, GOOD.replace("513301,bo", "513322,zh")).status_code == 303
+    assert recipients()["+8613812345678"].county_code == "513322" and len(recipients()) == 2
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "recipients.import")) == 2
+
+
+def test_one_bad_line_imports_nothing_and_lists_the_problems(client, people):
+    sign_in(client, "admin")
+    response = upload(client, GOOD + "12345,513301,,,,\n")  # and the card 0247601 is unknown here
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "line 3: beidou_card" in page and "line 4: phone" in page
+    assert recipients() == {}
+
+
+def test_a_file_that_is_not_utf8_is_refused(client, people):
+    sign_in(client, "admin")
+    response = client.post("/admin/recipients/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/admin/"), "file": (io.BytesIO(GOOD.encode("gb18030") + "县".encode("gb18030")), "x.csv")})
+    assert response.status_code == 422 and recipients() == {}
+
+
+def test_an_admin_creates_and_deactivates_users(client, people):
+    sign_in(client, "admin")
+    token = csrf_token(client, "/admin/")
+    short = client.post("/admin/users", data={"csrf_token": token, "username": "new", "role": "auditor",
+                                              "password": "short"})
+    assert short.status_code == 422
+    made = client.post("/admin/users", data={"csrf_token": token, "username": "new", "role": "auditor",
+                                             "password": "a long enough password"})
+    assert made.status_code == 303
+    user = db.session.scalar(select(User).where(User.username == "new"))
+    assert user.check_password("a long enough password") and user.password_hash != "a long enough password"
+    assert client.post(f"/admin/users/{user.id}/deactivate", data={"csrf_token": token}).status_code == 303
+    db.session.expire_all()
+    assert not db.session.get(User, user.id).active
+    assert sign_in(client, "new", "a long enough password").status_code == 401
