@@ -205,3 +205,14 @@ def test_the_interface_language_is_the_users_choice(client, people):
     assert post_form(client, "/language", "/", language="fr").status_code == 400
     db.session.expire_all()
     assert db.session.scalar(select(User.locale).where(User.username == "auditor")) == "en"
+
+
+def test_the_heaviest_page_loads_in_seconds_on_a_256_kbit_link(client, people):
+    """Compose (with its map) and what it pulls in, as a county office's 256 kbit/s link fetches them."""
+    sign_in(client, "officer")
+    page = client.get("/compose")
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.get_data(as_text=True))
+    assert len(assets) == 2  # one stylesheet, one script
+    total = len(page.data) + sum(len(client.get(asset).data) for asset in assets)
+    seconds = total * 8 / 256_000
+    assert seconds < 5, f"{total:,} bytes: {seconds:.1f} s at 256 kbit/s"
