@@ -216,3 +216,13 @@ def test_the_heaviest_page_loads_in_seconds_on_a_256_kbit_link(client, people):
     total = len(page.data) + sum(len(client.get(asset).data) for asset in assets)
     seconds = total * 8 / 256_000
     assert seconds < 5, f"{total:,} bytes: {seconds:.1f} s at 256 kbit/s"
+
+
+def test_people_get_error_pages_and_machines_problem_documents(client, people):
+    sign_in(client, "auditor")
+    page = client.get("/compose", headers={"Accept": "text/html"})
+    assert page.status_code == 403 and page.mimetype == "text/html"
+    assert "Your role may not do this." in page.get_data(as_text=True)
+    assert client.get("/alerts/999", headers={"Accept": "text/html"}).mimetype == "text/html"
+    api = client.get("/api/v1/alerts/999", headers={"Accept": "text/html"})
+    assert api.status_code == 401 and api.mimetype == "application/problem+json"

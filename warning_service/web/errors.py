@@ -1,19 +1,27 @@
-"""Every error answers as RFC 9457 problem+json: a status, a title, a human-readable detail.
+"""Every error answers with a status and a human-readable reason, never a traceback.
 
-No request ever gets a bare 500 page or a traceback; an unexpected error is
-logged with its traceback and answered with a problem document.
+Machines (the API, webhooks, health) get RFC 9457 problem+json; people in the
+console's pages get the same reason on an HTML page with a way back. An
+unexpected error is logged with its traceback and answered the same way.
 """
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, json
+from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..intake.errors import IntakeError
 
 PROBLEM_JSON = "application/problem+json"
+PAGES_FOR_PEOPLE = frozenset({"console", "admin", "auth"})  # blueprints whose errors are pages
 
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:
+    if request and request.blueprint in PAGES_FOR_PEOPLE and request.accept_mimetypes.accept_html:
+        try:
+            page = render_template("console/error.html", status=status, title=title, detail=detail)
+            return Response(page, status=status, mimetype="text/html")
+        except Exception:  # the page itself failed (a broken template caused this error?): say it plainly
+            current_app.logger.exception("error page failed")
     body = {"type": "about:blank", "status": status, "title": title, "detail": detail, **extra}
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
 
