@@ -56,13 +56,18 @@ def pick_county(page: Page, search: str) -> None:
     page.locator("#county-list li:visible input").first.check()
 
 
+def begin_compose(page: Page, kind: str, level: str) -> None:
+    """Open Compose and choose the kind (its banner shows at once) and a rainstorm at `level`."""
+    page.click("#nav-compose")
+    page.check(f"input[name=status][value={kind}]")
+    expect(page.locator("#kind-banner")).to_contain_text(kind.upper())
+    page.select_option("select[name=hazard]", "rainstorm")
+    page.select_option("select[name=level]", level)
+
+
 def test_browser_compose_preview_publish_and_watch_progress(app, page, people, request):
     sign_in(page, "officer")
-    page.click("#nav-compose")
-    page.check("input[name=status][value=Actual]")
-    expect(page.locator("#kind-banner")).to_contain_text("ACTUAL")
-    page.select_option("select[name=hazard]", "rainstorm")
-    page.select_option("select[name=level]", "yellow")
+    begin_compose(page, "Actual", "yellow")
     pick_county(page, "康定")
     page.click("#county-map path[data-code='513322']")  # Luding, on the map
     expect(page.locator("#county-list input[value='513322']")).to_be_checked()
@@ -89,11 +94,7 @@ def test_browser_compose_preview_publish_and_watch_progress(app, page, people, r
 
 def test_browser_an_exercise_shows_its_banner_on_every_step(app, page, people):
     sign_in(page, "officer")
-    page.goto("/compose")
-    page.check("input[name=status][value=Exercise]")
-    expect(page.locator("#kind-banner")).to_contain_text("EXERCISE")
-    page.select_option("select[name=hazard]", "rainstorm")
-    page.select_option("select[name=level]", "blue")
+    begin_compose(page, "Exercise", "blue")
     pick_county(page, "དར་མདོ")  # Kangding, found by its Tibetan name
     page.fill("input[name=expires]", "2026-12-01T18:00")
     page.click("#save-alert")
