@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..models import Agency, AuditEvent, User
+from ..models import Agency, AuditEvent, User, utcnow
+from .ledger import chain
 
 Actor = User | Agency | None
 
@@ -23,6 +24,8 @@ def record(session: Session, actor: Actor, action: str, subject=None, **detail) 
         subject_type=subject.__tablename__ if subject is not None else None,
         subject_id=subject.id if subject is not None else None,
         detail=detail,
+        at=utcnow(),
     )
+    chain(session, event)
     session.add(event)
     return event

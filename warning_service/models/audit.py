@@ -1,4 +1,4 @@
-"""Audit events: who did what to which object, when."""
+"""Audit events: who did what to which object, when; chained into a tamper-evident ledger (audit/ledger.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,3 +21,5 @@ class AuditEvent(db.Model):
     subject_type: Mapped[str | None] = mapped_column(String(40))
     subject_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,112 @@
+"""The tamper-evident audit ledger: each entry carries SHA-256 over the previous entry's hash and
+its own canonical content, so changing, deleting or inserting an entry breaks the chain.
+
+Entries are chained as they are written, each writer taking its turn until its transaction ends
+(PostgreSQL: a transaction-scoped advisory lock; SQLite: its write lock), so entry ids and the
+chain have one order. Audit entries are people's and agencies' actions, a handful a second at
+most; the fan-out writes none.
+`verify` walks the chain and names the first entry that does not fit. No Flask here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from ..models import AuditEvent
+
+GENESIS = "0" * 64
+LOCK_ID = 0x45575341  # "EWSA": the advisory lock of the audit ledger
+_HEAD = "audit_head"   # session.info key: the hash of this transaction's last entry
+SCAN_CHUNK = 5000
+
+
+def canonical(entry: AuditEvent) -> bytes:
+    """The entry's content as hashed: fixed field order, sorted JSON, UTC time to the microsecond."""
+    return json.dumps(
+        [entry.at.isoformat(), entry.actor_type, entry.actor_id, entry.action, entry.subject_type, entry.subject_id,
+         entry.detail or {}],
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+    ).encode()
+
+
+def entry_hash(previous: str, entry: AuditEvent) -> str:
+    return hashlib.sha256(previous.encode() + canonical(entry)).hexdigest()
+
+
+def chain(session: Session, entry: AuditEvent) -> None:
+    """Link a new entry to the ledger's head (call before it is flushed)."""
+    previous = session.info.get(_HEAD)
+    if previous is None:
+        _take_turn(session)
+        previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    entry.prev_hash = previous
+    entry.hash = entry_hash(previous, entry)
+    session.info[_HEAD] = entry.hash
+
+
+def _take_turn(session: Session) -> None:
+    """Hold the ledger's write turn until this transaction ends, before reading its head."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+    else:  # SQLite: a write statement, even one that changes nothing, takes the database's write lock
+        session.execute(text("UPDATE audit_events SET id = id WHERE 1 = 0"))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_head(session: Session) -> None:
+    """The head is only known while this transaction holds the lock."""
+    session.info.pop(_HEAD, None)
+
+
+@dataclass(frozen=True)
+class Finding:
+    entry_id: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id}: {self.problem}" if self.entry_id is not None else self.problem
+
+
+def _entries(session: Session) -> Iterator[AuditEvent]:
+    after = 0
+    while True:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)
+                               .limit(SCAN_CHUNK)).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id
+        session.expunge_all()
+
+
+def verify(session: Session) -> tuple[int, Finding | None]:
+    """Walk the ledger: (entries checked, the first problem or None)."""
+    previous_hash, previous_id, checked = GENESIS, None, 0
+    for entry in _entries(session):
+        if entry.prev_hash != previous_hash:
+            if previous_id is not None and entry.prev_hash == _hash_before(session, previous_id):
+                return checked, Finding(previous_id, "was inserted: the next entry links past it")
+            where = f"after entry {previous_id}" if previous_id is not None else "at the start"
+            return checked, Finding(entry.id, f"does not link to the entry before it: an entry {where} "
+                                              "was deleted, or this one was inserted")
+        if entry.hash != entry_hash(entry.prev_hash, entry):
+            return checked, Finding(entry.id, "was changed: its content no longer matches its hash")
+        previous_hash, previous_id, checked = entry.hash, entry.id, checked + 1
+    return checked, None
+
+
+def _hash_before(session: Session, entry_id: int) -> str | None:
+    """The prev_hash stored on an entry: what the chain was before it."""
+    return session.scalar(select(AuditEvent.prev_hash).where(AuditEvent.id == entry_id))
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    """The last entry's id and hash, to be exported and signed for an outside auditor."""
+    row = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    return (row.id, row.hash) if row else None
