@@ -1,5 +1,5 @@
 """Blueprints by audience: the duty officers' console (and its sign-in), the administrators'
-pages, the agency API, health checks, gateway webhooks (auditors' reports follow)."""
+pages, the auditors' reports, the agency API, health checks, gateway webhooks."""
 from __future__ import annotations
 
 from flask import Flask
@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
     from .errors import register_error_handlers
     from .health import health
     from .i18n import init_i18n
+    from .reports import reports
     from .webhooks import webhooks
 
     csrf.init_app(app)
@@ -28,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth)
     app.register_blueprint(console)
     app.register_blueprint(admin, url_prefix="/admin")
+    app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(webhooks)
     register_error_handlers(app)

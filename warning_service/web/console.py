@@ -7,14 +7,14 @@ officers decide. Forms carry CSRF tokens (CSRFProtect in create_app).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from ..audit.report import counts
 from ..dispatch.queueing import start_fanout
 from ..dispatch.review import ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject
 from ..extensions import db, redis_client
@@ -22,7 +22,7 @@ from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.service import ingest
-from ..models import Alert, AlertState, County, Delivery, Role
+from ..models import Alert, AlertState, County, Role
 from ..rendering.formatting import place_name
 from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
@@ -52,17 +52,6 @@ def _inbox_alerts() -> tuple[list[Alert], list[Alert]]:
     recent = db.session.scalars(select(Alert).where(Alert.state != AlertState.PENDING_REVIEW)
                                 .order_by(Alert.received_at.desc()).limit(INBOX_SIZE)).all()
     return list(waiting), list(recent)
-
-
-def progress(alert: Alert) -> dict[str, dict[str, dict[str, int]]]:
-    """channel -> county -> status -> count."""
-    table: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    rows = db.session.execute(
-        select(Delivery.channel, Delivery.county_code, Delivery.status, func.count())
-        .where(Delivery.alert_id == alert.id).group_by(Delivery.channel, Delivery.county_code, Delivery.status))
-    for channel, county, status, count in rows:
-        table[channel.value][county][status.value] = count
-    return {channel: dict(counties) for channel, counties in table.items()}
 
 
 @console.get("/")
@@ -133,12 +122,12 @@ def alert_page(alert_id: int):
     view = view_of(alert)
     texts = {channel: {language: render_fitted(view, channel, language, budget_for(channel, current_app.config))
                        for language in LANGUAGES} for channel in CHANNELS}
-    counts = reach(db.session, alert)
-    places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in counts}
+    targets = reach(db.session, alert)
+    places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in targets}
     return render_template(
-        "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=counts,
+        "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
         places=places, approvals=approvals(db.session, alert),
-        needs_second=needs_second_officer(alert, current_app.config), progress=progress(alert),
+        needs_second=needs_second_officer(alert, current_app.config), progress=counts(db.session, alert.id),
     )
 
 
@@ -146,7 +135,7 @@ def alert_page(alert_id: int):
 @roles_required(*READERS)
 def alert_progress(alert_id: int):
     alert = _alert(alert_id)
-    table = progress(alert)
+    table = counts(db.session, alert.id)
     unsettled = sum(count for counties in table.values() for statuses in counties.values()
                     for status, count in statuses.items() if status in ("pending", "sending"))
     return jsonify(state=alert.state.value, progress=table, unsettled=unsettled)

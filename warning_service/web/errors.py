@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from ..intake.errors import IntakeError
 
 PROBLEM_JSON = "application/problem+json"
-PAGES_FOR_PEOPLE = frozenset({"console", "admin", "auth"})  # blueprints whose errors are pages
+PAGES_FOR_PEOPLE = frozenset({"console", "admin", "auth", "reports"})  # blueprints whose errors are pages
 
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:

@@ -1,0 +1,69 @@
+"""The auditor's report of an alert: reach per channel and county, speed, gaps, and the CSV log,
+with phone numbers masked throughout."""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select, update
+
+from tests.console.conftest import post_form, sign_in, waiting_alert, work
+from warning_service.audit.ledger import verify
+from warning_service.audit.report import mask_phone
+from warning_service.extensions import db
+from warning_service.models import AuditEvent, Channel, Delivery, DeliveryStatus, Recipient, utcnow
+
+
+def test_phone_numbers_are_masked_as_auditors_see_them():
+    assert mask_phone("+8613812345678") == "138****5678"
+    assert mask_phone("+4915112345678") == "+4915****5678"
+    assert mask_phone("+123") == "****"
+
+
+def published_alert(app, client) -> int:
+    """A yellow rainstorm for Kangding and Luding, published and worked off; one SMS then failed."""
+    sign_in(client, "officer")
+    alert_id = waiting_alert()
+    post_form(client, f"/alerts/{alert_id}/publish", f"/alerts/{alert_id}", confirm_status="Actual")
+    work(app)
+    failed = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == Channel.SMS)
+                               .order_by(Delivery.id).limit(1))
+    db.session.execute(update(Delivery).where(Delivery.id == failed.id).values(
+        status=DeliveryStatus.FAILED, gateway_code="21211", gateway_text="not a valid phone number"))
+    db.session.execute(update(Delivery).where(Delivery.alert_id == alert_id, Delivery.id != failed.id,
+                                              Delivery.channel == Channel.SMS)
+                       .values(status=DeliveryStatus.DELIVERED, delivered_at=utcnow()))
+    db.session.commit()
+    post_form(client, "/logout", "/")
+    return alert_id
+
+
+def test_the_report_shows_reach_speed_and_gaps_with_masked_numbers(app, client, people):
+    alert_id = published_alert(app, client)
+    sign_in(client, "auditor")
+    page = client.get(f"/reports/alerts/{alert_id}").get_data(as_text=True)
+    sms = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert_id,
+                                                    Delivery.channel == Channel.SMS)).all()
+    failed = next(d for d in sms if d.status == DeliveryStatus.FAILED)
+    phone = db.session.get(Recipient, failed.target_id).phone
+    assert 'id="reach-sms"' in page and "康定" in page and "泸定" in page
+    assert f"<td>{len(sms)}</td>" in page  # targeted, in the total row
+    assert mask_phone(phone) in page and phone not in page and phone[3:] not in page
+    assert "failed (21211): not a valid phone number" in page
+    assert 'id="speed"' in page and " s</td>" in page  # percentiles in seconds
+
+
+def test_the_csv_log_streams_every_delivery_masked_and_the_export_is_in_the_ledger(app, client, people):
+    alert_id = published_alert(app, client)
+    sign_in(client, "auditor")
+    response = client.get(f"/reports/alerts/{alert_id}/deliveries.csv")
+    assert response.status_code == 200 and response.is_streamed and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == db.session.query(Delivery).filter(Delivery.alert_id == alert_id).count()
+    phones = [r.phone for r in db.session.scalars(select(Recipient))]
+    body = response.get_data(as_text=True)
+    assert not any(phone in body or phone[3:] in body for phone in phones)
+    assert {row["target"] for row in rows if row["channel"] == "sms"} <= {mask_phone(phone) for phone in phones}
+    exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.export")).all()
+    assert [(e.subject_id, e.detail["masked"]) for e in exports] == [(alert_id, True)]
+    assert verify(db.session)[1] is None

@@ -1,0 +1,127 @@
+"""What an auditor asks after a warning: who was reached, where, by which channel, how fast, and
+who was not. Queries over the deliveries of one alert; no Flask here.
+
+Times are measured from the moment the alert was published, as the audit ledger recorded it.
+Percentiles are read with ORDER BY … OFFSET, which every backend has; it sorts an alert's rows
+once per figure (see docs/BENCHMARKS.md before relying on it for the largest alerts).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from ..models import Alert, AuditEvent, Channel, County, Delivery, DeliveryStatus, Recipient
+
+ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
+REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # accepted by the gateway and not reported lost
+NOT_REACHED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.PENDING,
+               DeliveryStatus.SENDING)
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+GAP_LIMIT = 200
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678 for Chinese mobiles; other numbers keep their first and last four digits."""
+    national = phone[3:] if phone.startswith("+86") else None
+    if national and len(national) == 11:
+        return f"{national[:3]}****{national[-4:]}"
+    return f"{phone[:5]}****{phone[-4:]}" if len(phone) > 9 else "****"
+
+
+def counts(session: Session, alert_id: int) -> dict[str, dict[str, dict[str, int]]]:
+    """channel -> county -> status -> deliveries."""
+    table: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    rows = session.execute(
+        select(Delivery.channel, Delivery.county_code, Delivery.status, func.count())
+        .where(Delivery.alert_id == alert_id).group_by(Delivery.channel, Delivery.county_code, Delivery.status))
+    for channel, county, status, count in rows:
+        table[channel.value][county][status.value] = count
+    return {channel: dict(counties) for channel, counties in table.items()}
+
+
+def published_at(session: Session, alert_id: int) -> datetime | None:
+    return session.scalar(select(func.min(AuditEvent.at)).where(
+        AuditEvent.action == "alert.publish", AuditEvent.subject_type == "alerts", AuditEvent.subject_id == alert_id))
+
+
+@dataclass
+class Latency:
+    """Seconds from publish to the moment a share of the accepted (or delivered) rows had got there."""
+
+    count: int = 0
+    at: dict[float, float] = field(default_factory=dict)  # percentile -> seconds
+
+
+def latency(session: Session, alert_id: int, column, since: datetime | None) -> Latency:
+    rows = select(column).where(Delivery.alert_id == alert_id, column.is_not(None))
+    total = session.scalar(select(func.count()).select_from(rows.subquery()))
+    result = Latency(count=total)
+    if not total or since is None:
+        return result
+    for share in PERCENTILES:
+        moment = session.scalar(rows.order_by(column).offset(math.ceil(share * total) - 1).limit(1))
+        result.at[share] = round((moment - since).total_seconds(), 3)
+    return result
+
+
+@dataclass(frozen=True)
+class Gap:
+    county_code: str
+    who: str        # a masked phone number, or "county" when the county had nothing reached
+    reason: str
+
+
+def gaps(session: Session, alert: Alert) -> Iterator[Gap]:
+    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT)."""
+    reached_counties = set(session.scalars(select(Delivery.county_code).where(
+        Delivery.alert_id == alert.id, Delivery.status.in_(REACHED)).distinct()))
+    for county in alert.county_codes:
+        if county not in reached_counties:
+            yield Gap(county, "county", "no delivery on any channel was accepted in this county")
+    card_row = aliased(Delivery)
+    rescued = select(card_row.id).where(card_row.failover_of_id == Delivery.id, card_row.status.in_(REACHED))
+    rows = session.execute(
+        select(Delivery.county_code, Recipient.phone, Delivery.status, Delivery.gateway_code, Delivery.gateway_text)
+        .join(Recipient, and_(Recipient.id == Delivery.target_id))
+        .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS, Delivery.status.in_(NOT_REACHED),
+               ~rescued.exists())
+        .order_by(Delivery.county_code, Delivery.id).limit(GAP_LIMIT))
+    for county, phone, status, code, text in rows:
+        reason = status.value + (f" ({code})" if code else "") + (f": {text}" if text else "")
+        yield Gap(county, mask_phone(phone), reason)
+
+
+def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000) -> Iterator[tuple]:
+    """Every delivery of the alert, for the CSV export, a chunk at a time (never all in memory).
+
+    (id, channel, county, target, status, attempts, gateway id, code, text, sent, delivered); SMS
+    targets are masked phone numbers.
+    """
+    after = 0
+    while True:
+        rows = session.execute(
+            select(Delivery.id, Delivery.channel, Delivery.county_code, Delivery.target_id, Recipient.phone,
+                   Delivery.status, Delivery.attempts, Delivery.gateway_id, Delivery.gateway_code,
+                   Delivery.gateway_text, Delivery.sent_at, Delivery.delivered_at)
+            .outerjoin(Recipient, and_(Delivery.channel == Channel.SMS, Recipient.id == Delivery.target_id))
+            .where(Delivery.alert_id == alert_id, Delivery.id > after).order_by(Delivery.id).limit(chunk)).all()
+        if not rows:
+            return
+        for row in rows:
+            target = mask_phone(row.phone) if row.phone else f"{row.channel.value}:{row.target_id}"
+            yield (row.id, row.channel.value, row.county_code, target, row.status.value, row.attempts,
+                   row.gateway_id or "", row.gateway_code or "", row.gateway_text or "",
+                   row.sent_at.isoformat() if row.sent_at else "", row.delivered_at.isoformat() if row.delivered_at else "")
+        after = rows[-1].id
+        session.expunge_all()
+
+
+def county_names(session: Session, codes) -> dict[str, tuple[str, str]]:
+    return {county.code: (county.name_zh, county.name_bo)
+            for county in session.scalars(select(County).where(County.code.in_(list(codes))))}
