@@ -25,7 +25,7 @@ _HEAD = "audit_head"   # session.info key: the hash of this transaction's last e
 SCAN_CHUNK = 5000
 
 
-def canonical(entry: AuditEvent) -> bytes:
+def canonical(entry) -> bytes:
     """The entry's content as hashed: fixed field order, sorted JSON, UTC time to the microsecond."""
     return json.dumps(
         [entry.at.isoformat(), entry.actor_type, entry.actor_id, entry.action, entry.subject_type, entry.subject_id,
@@ -34,7 +34,8 @@ def canonical(entry: AuditEvent) -> bytes:
     ).encode()
 
 
-def entry_hash(previous: str, entry: AuditEvent) -> str:
+def entry_hash(previous: str, entry) -> str:
+    """`entry`: an AuditEvent, or any row with its fields (the migration and `verify` pass rows)."""
     return hashlib.sha256(previous.encode() + canonical(entry)).hexdigest()
 
 
@@ -73,16 +74,19 @@ class Finding:
         return f"entry {self.entry_id}: {self.problem}" if self.entry_id is not None else self.problem
 
 
-def _entries(session: Session) -> Iterator[AuditEvent]:
+def _entries(session: Session) -> Iterator:
+    """The ledger's rows in id order, a chunk at a time, as plain rows (nothing kept in the session)."""
+    columns = [AuditEvent.__table__.c[name] for name in
+               ("id", "at", "actor_type", "actor_id", "action", "subject_type", "subject_id", "detail", "prev_hash",
+                "hash")]
     after = 0
     while True:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)
+        rows = session.execute(select(*columns).where(AuditEvent.id > after).order_by(AuditEvent.id)
                                .limit(SCAN_CHUNK)).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].id
-        session.expunge_all()
 
 
 def verify(session: Session) -> tuple[int, Finding | None]:
