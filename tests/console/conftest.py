@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from flask import g
+from playwright.sync_api import Page, sync_playwright
 
 from tests.dispatch import conftest as dispatch
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, CapStatus, County, Level, MsgType, Recipient, Role, User, utcnow
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by `make browser`
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -72,3 +75,19 @@ def waiting_alert(status=CapStatus.ACTUAL, level=Level.YELLOW, hazard="rainstorm
 def state_of(alert_id: int) -> AlertState:
     db.session.expire_all()
     return db.session.get(Alert, alert_id).state
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, served_app) -> Iterator[Page]:
+    context = browser.new_context(base_url=served_app, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()

@@ -7,48 +7,15 @@ Screenshots land in test-artifacts/ (not committed) for people to look at.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.console.conftest import PASSWORD, waiting_alert, work
+from tests.console.browser import shot, sign_in
+from tests.console.conftest import waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, CapStatus, Level
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TIBETAN = re.compile(r"[\u0F40-\u0FBC]")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser, served_app) -> Iterator[Page]:
-    context = browser.new_context(base_url=served_app, locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, name: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator(".who")).to_contain_text(name)
 
 
 def pick_county(page: Page, search: str) -> None:
