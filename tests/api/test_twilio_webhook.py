@@ -4,13 +4,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from tests.dispatch.conftest import new_alert, publish_now, work
 from tests.peers.twilio_peer import TwilioPeer
 from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH
 from warning_service.extensions import db
+from warning_service.dispatch import receipts
 from warning_service.dispatch.receipts import apply_early_receipts
 from warning_service.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, Recipient
 
@@ -203,3 +204,26 @@ def test_receipts_from_the_twilio_peer_settle_a_real_fan_out(app, twilio_peer, m
         attempts = db.session.scalars(select(DeliveryAttempt.outcome).where(DeliveryAttempt.delivery_id == delivery.id)
                                       .order_by(DeliveryAttempt.id)).all()
         assert attempts == ["accepted", delivery.status.value]
+
+
+def test_a_receipt_meeting_the_job_committing_between_its_two_looks_is_applied(app, monkeypatch):
+    """The receipt finds no row to move; before it checks whether the id is known, the sending job
+    commits the row with that id. The receipt must then move it, not take it as already settled."""
+    delivery_id = sent_delivery(None, status=DeliveryStatus.SENDING)  # the job has not recorded the SID yet
+    real_move = receipts._move
+    calls: list[int] = []
+
+    def move_while_the_job_commits(session, gateway_id, status, code, at):
+        moved = real_move(session, gateway_id, status, code, at)
+        if not calls:
+            calls.append(1)
+            session.commit()
+            with db.engine.begin() as job:  # the job's own transaction
+                job.execute(update(Delivery).where(Delivery.id == delivery_id)
+                            .values(status=DeliveryStatus.SENT, gateway_id="SMrace"))
+        return moved
+
+    monkeypatch.setattr(receipts, "_move", move_while_the_job_commits)
+    assert receipts.apply_receipt(db.session, "SMrace", DeliveryStatus.DELIVERED, None)
+    delivery, _ = state(delivery_id)
+    assert delivery.status == DeliveryStatus.DELIVERED and db.session.get(EarlyReceipt, "SMrace") is None

@@ -34,10 +34,13 @@ def apply_receipt(session: Session, gateway_id: str, status: DeliveryStatus, cod
     """Move the delivery with this gateway id forward to `status` and commit; False if it is already
     there or further. A receipt for an id no delivery has yet is kept until the sending job records it."""
     moved = _move(session, gateway_id, status, code, utcnow())
-    if not moved and session.scalar(select(DELIVERIES.c.id).where(DELIVERIES.c.gateway_id == gateway_id).limit(1)) is None:
-        _keep_early(session, gateway_id, status, code)
-        session.commit()
-        moved = apply_early_receipts(session, [gateway_id]) > 0  # the job may have committed meanwhile
+    if not moved:
+        if session.scalar(select(DELIVERIES.c.id).where(DELIVERIES.c.gateway_id == gateway_id).limit(1)) is None:
+            _keep_early(session, gateway_id, status, code)
+            session.commit()
+            moved = apply_early_receipts(session, [gateway_id]) > 0  # the job may have committed meanwhile
+        else:  # the job may have committed between the two looks: the row is there now, try once more
+            moved = _move(session, gateway_id, status, code, utcnow())
     session.commit()
     return moved
 
