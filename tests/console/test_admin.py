@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import io
+import re
 
 from sqlalchemy import func, select
 
 from tests.console.conftest import csrf_token, sign_in
 from warning_service.extensions import db
-from warning_service.models import AuditEvent, BeidouTerminal, Recipient, User
+from warning_service.models import Agency, AgencyKind, ApiKey, AuditEvent, BeidouTerminal, Recipient, User
+from warning_service.security.api_keys import agency_for_key
 
 GOOD = ("phone,county,languages,channels,exercise,beidou_card\n"
         "+8613812345678,513301,bo,sms,no,\n"
@@ -70,3 +72,25 @@ def test_an_admin_creates_and_deactivates_users(client, people):
     db.session.expire_all()
     assert not db.session.get(User, user.id).active
     assert sign_in(client, "new", "a long enough password").status_code == 401
+
+
+def test_an_admin_issues_a_key_shown_once_and_revokes_it(client, people):
+    agency = Agency(name="甘孜州气象局 (test)", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_sender="w@test")
+    db.session.add(agency)
+    db.session.commit()
+    sign_in(client, "admin")
+    response = client.post(f"/admin/agencies/{agency.id}/keys", data={"csrf_token": csrf_token(client, "/admin/")})
+    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
+    key = re.search(r"<code>(ews_[^<]+)</code>", response.get_data(as_text=True)).group(1)
+    assert agency_for_key(db.session, key).id == agency.id
+    assert key not in client.get("/admin/").get_data(as_text=True)  # shown once only
+    issued = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "api_key.issue"))
+    assert issued.actor_type == "user" and issued.detail["via"] == "console"
+
+    api_key = db.session.scalar(select(ApiKey).where(ApiKey.agency_id == agency.id))
+    revoked = client.post(f"/admin/keys/{api_key.id}/revoke", data={"csrf_token": csrf_token(client, "/admin/")})
+    assert revoked.status_code == 303
+    db.session.expire_all()
+    assert agency_for_key(db.session, key) is None
+    again = client.post(f"/admin/keys/{api_key.id}/revoke", data={"csrf_token": csrf_token(client, "/admin/")})
+    assert again.status_code == 422

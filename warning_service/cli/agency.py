@@ -10,13 +10,12 @@ import secrets
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..audit.events import record
 from ..extensions import db
 from ..hazards import catalogue
-from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, utcnow
-from ..security.api_keys import add_key
+from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey
+from ..security.api_keys import issue_agency_key, revoke_agency_key
 
 # CAP forbids spaces, commas and the XML-restricted < and & in <sender>.
 _SENDER_FORBIDDEN = set(" \t\r\n,<&")
@@ -48,15 +47,6 @@ def _agency(name: str) -> Agency:
     if agency is None:
         raise click.ClickException(f"no agency named {name!r} (see `flask agency list`)")
     return agency
-
-
-def issue_agency_key(session: Session, agency: Agency) -> str:
-    """A new live key for the agency, with its audit event; returns the plaintext."""
-    plaintext = add_key(session, agency)
-    session.flush()
-    key = session.scalar(select(ApiKey).where(ApiKey.agency_id == agency.id).order_by(ApiKey.id.desc()).limit(1))
-    record(session, None, "api_key.issue", key, via="cli", agency=agency.name, prefix=key.prefix)
-    return plaintext
 
 
 def _live_keys(agency: Agency) -> list[ApiKey]:
@@ -131,10 +121,8 @@ def revoke_key(name: str, prefix: str | None, all_but_newest: bool) -> None:
             raise click.ClickException(f"{agency.name!r} has no live key with prefix {prefix!r}")
     else:
         doomed = live[:-1]
-    now = utcnow()
     for key in doomed:
-        key.revoked_at = now
-        record(db.session, None, "api_key.revoke", key, via="cli", agency=agency.name, prefix=key.prefix)
+        revoke_agency_key(db.session, key)
     db.session.commit()
     click.echo(f"revoked {len(doomed)} key(s) of {agency.name!r}: {', '.join(k.prefix for k in doomed) or '-'}; "
                f"{len(live) - len(doomed)} live")

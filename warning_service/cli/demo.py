@@ -35,7 +35,7 @@ from sqlalchemy import select
 from ..demo_data import DEMO_SEISMIC_AGENCY, DEMO_USERS, point_demo_endpoints
 from ..extensions import db
 from ..models import Agency, utcnow
-from .agency import issue_agency_key
+from ..security.api_keys import issue_agency_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

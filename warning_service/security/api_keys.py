@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..audit.events import Actor, record
 from ..models import Agency, ApiKey, utcnow
 
 KEY_PREFIX = "ews"
@@ -36,6 +37,20 @@ def add_key(session: Session, agency: Agency) -> str:
     issued = issue_key()
     session.add(ApiKey(agency=agency, prefix=issued.prefix, key_hash=issued.digest))
     return issued.plaintext
+
+
+def issue_agency_key(session: Session, agency: Agency, actor: Actor = None, via: str = "cli") -> str:
+    """A new live key for the agency, with its audit entry; returns the plaintext (shown once)."""
+    plaintext = add_key(session, agency)
+    session.flush()
+    key = session.scalar(select(ApiKey).where(ApiKey.agency_id == agency.id).order_by(ApiKey.id.desc()).limit(1))
+    record(session, actor, "api_key.issue", key, via=via, agency=agency.name, prefix=key.prefix)
+    return plaintext
+
+
+def revoke_agency_key(session: Session, key: ApiKey, actor: Actor = None, via: str = "cli") -> None:
+    key.revoked_at = utcnow()
+    record(session, actor, "api_key.revoke", key, via=via, agency=key.agency.name, prefix=key.prefix)
 
 
 def agency_for_key(session: Session, plaintext: str) -> Agency | None:

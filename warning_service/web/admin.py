@@ -1,13 +1,14 @@
-"""The administrators' pages: console users, and recipients imported from CSV.
+"""The administrators' pages: console users, agencies' API keys, and recipients imported from CSV.
 
-Only admins; every change is in the audit log. A recipients file is imported
-whole or not at all: one bad line and nothing changes, with every problem listed.
-(Agencies and their keys, broadcast endpoints and BeiDou terminals are managed
-with `flask agency ...` and `flask endpoints ...` for now.)
+Only admins; every change is in the audit log. A new key is shown once, in the
+response itself (never in a redirect's flash, which travels in the cookie). A
+recipients file is imported whole or not at all: one bad line and nothing
+changes, with every problem listed. (Registering agencies, broadcast endpoints
+and BeiDou terminals is done with `flask agency ...` and `flask endpoints ...` for now.)
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,8 +19,9 @@ from wtforms.validators import DataRequired, Length
 
 from ..audit.events import record
 from ..extensions import db
-from ..models import BeidouTerminal, County, Recipient, Role, User
+from ..models import Agency, ApiKey, BeidouTerminal, County, Recipient, Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
+from ..security.api_keys import issue_agency_key, revoke_agency_key
 from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
 from .auth import roles_required
 
@@ -40,14 +42,16 @@ class ImportForm(FlaskForm):
     file = FileField("file", validators=[FileRequired()])
 
 
-def _page(user_form: UserForm | None = None, import_form: ImportForm | None = None, problems: list[str] = ()):
+def _page(user_form: UserForm | None = None, import_form: ImportForm | None = None, problems: list[str] = (),
+          new_key: tuple[Agency, str] | None = None):
     users = db.session.scalars(select(User).order_by(User.username)).all()
+    agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
     per_county = dict(db.session.execute(select(Recipient.county_code, func.count())
                                          .where(Recipient.active.is_(True)).group_by(Recipient.county_code)).all())
     counties = db.session.scalars(select(County).order_by(County.code)).all()
-    return render_template("admin/index.html", users=users, counties=counties, per_county=per_county,
-                           user_form=user_form or UserForm(), import_form=import_form or ImportForm(),
-                           problems=list(problems))
+    return render_template("admin/index.html", users=users, agencies=agencies, counties=counties,
+                           per_county=per_county, user_form=user_form or UserForm(),
+                           import_form=import_form or ImportForm(), problems=list(problems), new_key=new_key)
 
 
 @admin.get("/")
@@ -85,6 +89,31 @@ def deactivate_user(user_id: int):
     record(db.session, current_user, "user.deactivate", user, via="console")
     db.session.commit()
     flash(_("User %(name)s deactivated.", name=user.username), "ok")
+    return redirect(url_for("admin.index"), 303)
+
+
+@admin.post("/agencies/<int:agency_id>/keys")
+@roles_required(Role.ADMIN)
+def issue_key(agency_id: int):
+    """A new key for the agency, shown once on this page; older keys stay live until revoked."""
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        abort(404, f"No agency {agency_id}.")
+    plaintext = issue_agency_key(db.session, agency, current_user._get_current_object(), via="console")
+    db.session.commit()
+    response = _page(new_key=(agency, plaintext))
+    return response, 201, {"Cache-Control": "no-store"}
+
+
+@admin.post("/keys/<int:key_id>/revoke")
+@roles_required(Role.ADMIN)
+def revoke_key(key_id: int):
+    key = db.session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return _page(problems=[_("That key does not exist or is already revoked.")]), 422
+    revoke_agency_key(db.session, key, current_user._get_current_object(), via="console")
+    db.session.commit()
+    flash(_("Key %(prefix)s of %(agency)s revoked.", prefix=key.prefix, agency=key.agency.name), "ok")
     return redirect(url_for("admin.index"), 303)
 
 
