@@ -67,3 +67,36 @@ def test_the_csv_log_streams_every_delivery_masked_and_the_export_is_in_the_ledg
     exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.export")).all()
     assert [(e.subject_id, e.detail["masked"]) for e in exports] == [(alert_id, True)]
     assert verify(db.session)[1] is None
+
+
+def test_the_log_filters_and_only_an_admin_searches_by_number(app, client, people):
+    alert_id = published_alert(app, client)
+    sign_in(client, "auditor")
+    failed_only = client.get(f"/reports/alerts/{alert_id}/log?status=failed&channel=sms").get_data(as_text=True)
+    assert failed_only.count("<td>failed</td>") == 1 and "<td>delivered</td>" not in failed_only
+    assert client.get(f"/reports/alerts/{alert_id}/log?phone=199").status_code == 403
+    post_form(client, "/logout", "/")
+    sign_in(client, "admin")
+    phone = db.session.scalars(select(Recipient.phone).order_by(Recipient.id)).first()
+    found = client.get(f"/reports/alerts/{alert_id}/log?phone={phone[-6:]}").get_data(as_text=True)
+    assert mask_phone(phone) in found and phone not in found
+
+
+def test_unmasking_needs_a_reason_and_is_recorded(app, client, people):
+    alert_id = published_alert(app, client)
+    delivery = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert_id,
+                                                         Delivery.channel == Channel.SMS)).first()
+    phone = db.session.get(Recipient, delivery.target_id).phone
+    page = f"/reports/alerts/{alert_id}/log"
+    sign_in(client, "auditor")
+    assert post_form(client, f"/reports/deliveries/{delivery.id}/unmask", page, reason="a good reason").status_code == 403
+    post_form(client, "/logout", "/")
+    sign_in(client, "admin")
+    assert post_form(client, f"/reports/deliveries/{delivery.id}/unmask", page, reason="why").status_code == 422
+    shown = post_form(client, f"/reports/deliveries/{delivery.id}/unmask", page,
+                      reason="the recipient called the hotline about this warning")
+    assert shown.status_code == 200 and phone in shown.get_data(as_text=True)
+    assert shown.headers["Cache-Control"] == "no-store"
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "recipient.unmask")).all()
+    assert event.actor_type == "user" and event.detail["reason"].startswith("the recipient called")
+    assert verify(db.session)[1] is None

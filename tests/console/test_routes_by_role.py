@@ -46,7 +46,8 @@ def test_each_role_gets_what_the_route_allows(app, client, people, role):
         if endpoint == "auth.logout":
             continue
         path = (rule.replace("<int:alert_id>", str(alert_id)).replace("<int:user_id>", str(user_id))
-                .replace("<int:agency_id>", "999999").replace("<int:key_id>", "999999"))
+                .replace("<int:agency_id>", "999999").replace("<int:key_id>", "999999")
+                .replace("<int:delivery_id>", "999999"))
         allowed = getattr(app.view_functions[endpoint], "roles", frozenset())
         if method == "GET":
             status = client.get(path).status_code

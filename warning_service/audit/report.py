@@ -97,7 +97,7 @@ def gaps(session: Session, alert: Alert) -> Iterator[Gap]:
         yield Gap(county, mask_phone(phone), reason)
 
 
-def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000) -> Iterator[tuple]:
+def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000, only: set[int] | None = None) -> Iterator[tuple]:
     """Every delivery of the alert, for the CSV export, a chunk at a time (never all in memory).
 
     (id, channel, county, target, status, attempts, gateway id, code, text, sent, delivered); SMS
@@ -110,7 +110,9 @@ def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000) -> Itera
                    Delivery.status, Delivery.attempts, Delivery.gateway_id, Delivery.gateway_code,
                    Delivery.gateway_text, Delivery.sent_at, Delivery.delivered_at)
             .outerjoin(Recipient, and_(Delivery.channel == Channel.SMS, Recipient.id == Delivery.target_id))
-            .where(Delivery.alert_id == alert_id, Delivery.id > after).order_by(Delivery.id).limit(chunk)).all()
+            .where(Delivery.alert_id == alert_id, Delivery.id > after,
+                   *([Delivery.id.in_(list(only))] if only is not None else []))
+            .order_by(Delivery.id).limit(chunk)).all()
         if not rows:
             return
         for row in rows:
@@ -120,6 +122,33 @@ def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000) -> Itera
                    row.sent_at.isoformat() if row.sent_at else "", row.delivered_at.isoformat() if row.delivered_at else "")
         after = rows[-1].id
         session.expunge_all()
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What an auditor narrows an alert's delivery log to; phone search is for admins (the caller checks)."""
+
+    county: str | None = None
+    channel: str | None = None
+    status: str | None = None
+    phone: str | None = None
+
+
+def search_log(session: Session, alert_id: int, wanted: LogFilter, limit: int = 200) -> list[tuple]:
+    """The alert's deliveries that match, as `delivery_rows` gives them (masked), at most `limit`."""
+    query = (select(Delivery.id).outerjoin(Recipient, and_(Delivery.channel == Channel.SMS,
+                                                           Recipient.id == Delivery.target_id))
+             .where(Delivery.alert_id == alert_id))
+    if wanted.county:
+        query = query.where(Delivery.county_code == wanted.county)
+    if wanted.channel in {channel.value for channel in Channel}:
+        query = query.where(Delivery.channel == Channel(wanted.channel))
+    if wanted.status in {status.value for status in DeliveryStatus}:
+        query = query.where(Delivery.status == DeliveryStatus(wanted.status))
+    if wanted.phone:
+        query = query.where(Recipient.phone.contains(wanted.phone.strip(), autoescape=True))
+    ids = set(session.scalars(query.order_by(Delivery.id).limit(limit)))
+    return [row for row in delivery_rows(session, alert_id, only=ids)] if ids else []
 
 
 def county_names(session: Session, codes) -> dict[str, tuple[str, str]]:

@@ -1,18 +1,21 @@
-"""Auditors' reports: an alert's reach per channel and county, its speed, its gaps, and the
-delivery log as CSV (streamed; phone numbers masked). Exports are recorded in the audit ledger."""
+"""Auditors' reports: an alert's reach per channel and county, its speed, its gaps, its delivery log
+(searchable; as CSV, streamed). Phone numbers are masked; an admin may search by number and unmask
+one, giving a reason. Exports and unmaskings are recorded in the audit ledger."""
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, render_template, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 
 from ..audit.events import record
-from ..audit.report import ACCEPTED, counts, county_names, delivery_rows, gaps, latency, published_at
+from ..audit.report import (
+    ACCEPTED, LogFilter, counts, county_names, delivery_rows, gaps, latency, published_at, search_log,
+)
 from ..extensions import db
-from ..models import Alert, Delivery, Role
+from ..models import Alert, Channel, Delivery, Recipient, Role
 from .auth import roles_required
 
 reports = Blueprint("reports", __name__)
@@ -21,6 +24,7 @@ READERS = (Role.AUDITOR, Role.ADMIN, Role.DUTY_OFFICER)
 CSV_HEADER = ("delivery", "channel", "county", "target", "status", "attempts", "gateway_id", "gateway_code",
               "gateway_text", "sent_at", "delivered_at")
 COLUMNS = ("targeted", "accepted", "delivered", "failed", "pending")
+MIN_REASON = 10
 
 
 def _alert(alert_id: int) -> Alert:
@@ -80,3 +84,32 @@ def deliveries_csv(alert_id: int):
 
     return Response(stream_with_context(lines()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="alert-{alert.id}-deliveries.csv"'})
+
+
+@reports.get("/alerts/<int:alert_id>/log")
+@roles_required(*READERS)
+def delivery_log(alert_id: int):
+    alert = _alert(alert_id)
+    wanted = LogFilter(**{name: request.args.get(name) or None for name in ("county", "channel", "status", "phone")})
+    if wanted.phone and current_user.role != Role.ADMIN:
+        abort(403, "Only an admin may search by phone number.")
+    return render_template("reports/log.html", alert=alert, wanted=wanted, columns=CSV_HEADER,
+                           rows=search_log(db.session, alert.id, wanted))
+
+
+@reports.post("/deliveries/<int:delivery_id>/unmask")
+@roles_required(Role.ADMIN)
+def unmask(delivery_id: int):
+    """Show one recipient's full number to an admin who gives a reason; the ledger keeps both."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.channel != Channel.SMS:
+        abort(404, f"No SMS delivery {delivery_id}.")
+    reason = (request.form.get("reason") or "").strip()
+    if len(reason) < MIN_REASON:
+        abort(422, f"Give the reason for seeing the full number (at least {MIN_REASON} characters).")
+    recipient = db.session.get(Recipient, delivery.target_id)
+    record(db.session, current_user._get_current_object(), "recipient.unmask", delivery, reason=reason[:500],
+           recipient=delivery.target_id)
+    db.session.commit()
+    page = render_template("reports/unmasked.html", delivery=delivery, phone=recipient.phone, reason=reason)
+    return page, 200, {"Cache-Control": "no-store"}
