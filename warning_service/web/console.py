@@ -39,7 +39,7 @@ OFFICERS = (Role.DUTY_OFFICER,)
 INBOX_SIZE = 50
 
 
-def _alert(alert_id: int) -> Alert:
+def alert_or_404(alert_id: int) -> Alert:
     alert = db.session.get(Alert, alert_id)
     if alert is None:
         abort(404, f"No alert {alert_id}.")
@@ -106,7 +106,7 @@ def _compose_page(form: ComposeForm, problems: list[str], correcting: Alert | No
 @roles_required(*OFFICERS)
 def correct(alert_id: int):
     """The compose form with the alert's own wording, as an Update of it."""
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
         flash(_("This alert is %(state)s; only a published alert can be corrected.", state=alert.state.value), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
@@ -118,7 +118,7 @@ def correct(alert_id: int):
 @console.get("/alerts/<int:alert_id>")
 @roles_required(*READERS)
 def alert_page(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     view = view_of(alert)
     texts = {channel: {language: render_fitted(view, channel, language, budget_for(channel, current_app.config))
                        for language in LANGUAGES} for channel in CHANNELS}
@@ -134,7 +134,7 @@ def alert_page(alert_id: int):
 @console.get("/alerts/<int:alert_id>/progress")
 @roles_required(*READERS)
 def alert_progress(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     table = counts(db.session, alert.id)
     unsettled = sum(count for counties in table.values() for statuses in counties.values()
                     for status, count in statuses.items() if status in ("pending", "sending"))
@@ -144,7 +144,7 @@ def alert_progress(alert_id: int):
 @console.post("/alerts/<int:alert_id>/publish")
 @roles_required(*OFFICERS)
 def publish_alert(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     try:
         published = decide_publish(db.session, alert, current_user, request.form.get("confirm_status", ""),
                                    current_app.config, emergency_override=request.form.get("emergency_override") == "1")
@@ -164,7 +164,7 @@ def publish_alert(alert_id: int):
 @console.post("/alerts/<int:alert_id>/reject")
 @roles_required(*OFFICERS)
 def reject_alert(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     try:
         reject(db.session, alert, current_user)
     except ReviewRefused as refused:
@@ -179,7 +179,7 @@ def reject_alert(alert_id: int):
 @console.post("/alerts/<int:alert_id>/cancel")
 @roles_required(*OFFICERS)
 def cancel_alert(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     try:
         cancellation = cancel(db.session, alert, current_user, current_app.config)
     except ReviewRefused as refused:

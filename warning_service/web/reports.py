@@ -15,23 +15,16 @@ from ..audit.report import (
     ACCEPTED, LogFilter, counts, county_names, delivery_rows, gaps, latency, published_at, search_log,
 )
 from ..extensions import db
-from ..models import Alert, Channel, Delivery, Recipient, Role
+from ..models import Channel, Delivery, Recipient, Role
 from .auth import roles_required
+from .console import READERS, alert_or_404
 
 reports = Blueprint("reports", __name__)
 
-READERS = (Role.AUDITOR, Role.ADMIN, Role.DUTY_OFFICER)
 CSV_HEADER = ("delivery", "channel", "county", "target", "status", "attempts", "gateway_id", "gateway_code",
               "gateway_text", "sent_at", "delivered_at")
 COLUMNS = ("targeted", "accepted", "delivered", "failed", "pending")
 MIN_REASON = 10
-
-
-def _alert(alert_id: int) -> Alert:
-    alert = db.session.get(Alert, alert_id)
-    if alert is None:
-        abort(404, f"No alert {alert_id}.")
-    return alert
 
 
 def summarise(statuses: dict[str, int]) -> dict[str, int]:
@@ -48,7 +41,7 @@ def summarise(statuses: dict[str, int]) -> dict[str, int]:
 @reports.get("/alerts/<int:alert_id>")
 @roles_required(*READERS)
 def alert_report(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     table = counts(db.session, alert.id)
     by_channel = {channel: {county: summarise(statuses) for county, statuses in counties.items()}
                   for channel, counties in table.items()}
@@ -66,7 +59,7 @@ def alert_report(alert_id: int):
 @reports.get("/alerts/<int:alert_id>/deliveries.csv")
 @roles_required(*READERS)
 def deliveries_csv(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     record(db.session, current_user._get_current_object(), "report.export", alert, format="csv", masked=True)
     db.session.commit()
 
@@ -89,7 +82,7 @@ def deliveries_csv(alert_id: int):
 @reports.get("/alerts/<int:alert_id>/log")
 @roles_required(*READERS)
 def delivery_log(alert_id: int):
-    alert = _alert(alert_id)
+    alert = alert_or_404(alert_id)
     wanted = LogFilter(**{name: request.args.get(name) or None for name in ("county", "channel", "status", "phone")})
     if wanted.phone and current_user.role != Role.ADMIN:
         abort(403, "Only an admin may search by phone number.")
