@@ -1,0 +1,125 @@
+"""The period report: what was warned about between two dates (Beijing time, both days included),
+by hazard, level, agency and county; how many each alert targeted, what share it reached and how
+fast its gateways took it; exercises and tests apart from actual alerts so drills never pass for
+warnings. An alert belongs to the period in which its fan-out finished (`Alert.published_at`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Alert, CapStatus, Delivery
+from .report import REACHED, latency, published_at
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+class PeriodError(ValueError):
+    """The dates asked for do not make a period; the message says why."""
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date  # included
+
+    @classmethod
+    def parse(cls, first: str | None, last: str | None, today: date) -> "Period":
+        """From the form's YYYY-MM-DD texts; the last DEFAULT_DAYS up to `today` when none is given."""
+        try:
+            last_day = date.fromisoformat(last) if last else today
+            first_day = date.fromisoformat(first) if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
+        except ValueError:
+            raise PeriodError("Dates are written YYYY-MM-DD, e.g. 2026-11-01.") from None
+        if first_day > last_day:
+            raise PeriodError("The period's first day comes after its last.")
+        if (last_day - first_day).days + 1 > MAX_DAYS:
+            raise PeriodError(f"A period is at most {MAX_DAYS} days.")
+        return cls(first_day, last_day)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: midnight Beijing time of the first day and of the day after the last."""
+        start = datetime.combine(self.first, time(), BEIJING)
+        end = datetime.combine(self.last + timedelta(days=1), time(), BEIJING)
+        return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def today_in_beijing() -> date:
+    return datetime.now(BEIJING).date()
+
+
+@dataclass
+class AlertLine:
+    """One alert's reach and speed."""
+
+    alert: Alert
+    day: date                        # Beijing date it was published
+    targeted: int = 0
+    reached: int = 0
+    to_gateway_p50: float | None = None  # seconds from publish to gateway acceptance, median
+
+    @property
+    def reached_share(self) -> float | None:
+        return self.reached / self.targeted if self.targeted else None
+
+
+@dataclass
+class DayLine:
+    day: date
+    alerts: int = 0
+    targeted: int = 0
+    reached: int = 0
+
+    @property
+    def reached_share(self) -> float | None:
+        return self.reached / self.targeted if self.targeted else None
+
+
+@dataclass
+class PeriodReport:
+    period: Period
+    actual: list[AlertLine] = field(default_factory=list)
+    exercises: list[AlertLine] = field(default_factory=list)  # Exercise, Test, System, Draft
+    # what -> key -> (actual alerts, exercises); the agency key is None for alerts composed in the console
+    breakdown: dict[str, dict[str | None, list[int]]] = field(default_factory=dict)
+    days: list[DayLine] = field(default_factory=list)        # actual alerts only
+
+
+def period_report(session: Session, period: Period) -> PeriodReport:
+    start, end = period.bounds()
+    alerts = list(session.scalars(
+        select(Alert).where(Alert.published_at >= start, Alert.published_at < end)
+        .options(selectinload(Alert.agency), selectinload(Alert.counties)).order_by(Alert.published_at, Alert.id)))
+    reach = {alert_id: (targeted, reached) for alert_id, targeted, reached in session.execute(
+        select(Delivery.alert_id, func.count(), func.sum(case((Delivery.status.in_(REACHED), 1), else_=0)))
+        .where(Delivery.alert_id.in_([alert.id for alert in alerts])).group_by(Delivery.alert_id))}
+    report = PeriodReport(period, breakdown={"hazard": {}, "level": {}, "agency": {}, "county": {}})
+    days: dict[date, DayLine] = {}
+    for alert in alerts:
+        targeted, reached = reach.get(alert.id, (0, 0))
+        line = AlertLine(alert, alert.published_at.astimezone(BEIJING).date(), targeted, int(reached or 0))
+        if targeted:
+            line.to_gateway_p50 = latency(session, alert.id, Delivery.sent_at,
+                                          published_at(session, alert.id)).at.get(0.5)
+        is_actual = alert.status == CapStatus.ACTUAL
+        (report.actual if is_actual else report.exercises).append(line)
+        keys = {"hazard": [alert.hazard_code], "level": [alert.level.value if alert.level else None],
+                "agency": [alert.agency.name if alert.agency else None], "county": alert.county_codes}
+        for what, values in keys.items():
+            for value in values:
+                report.breakdown[what].setdefault(value, [0, 0])[0 if is_actual else 1] += 1
+        if is_actual:
+            day = days.setdefault(line.day, DayLine(line.day))
+            day.alerts += 1
+            day.targeted += line.targeted
+            day.reached += line.reached
+    report.breakdown = {what: dict(sorted(rows.items(), key=lambda item: (-sum(item[1]), str(item[0]))))
+                        for what, rows in report.breakdown.items()}
+    report.days = [days[day] for day in sorted(days)]
+    return report
