@@ -5,8 +5,9 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 
-# The browser tests drive Debian's Chromium; the fonts render Tibetan and Chinese in it.
-BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei
+# The browser tests drive Debian's Chromium; the fonts render Tibetan and Chinese in it and in the
+# PDF reports, which WeasyPrint lays out with Pango; the PDF tests read them with poppler-utils.
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import select, update
 
 from tests.console.conftest import post_form, sign_in, waiting_alert, work
+from tests.console.pdf import DPI, dark_pixels, embedded_fonts, run, tibetan_boxes
 from warning_service.audit.ledger import verify
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
-from warning_service.models import AuditEvent, Channel, Delivery, DeliveryStatus, Recipient, utcnow
+from warning_service.models import Alert, AuditEvent, CapStatus, Channel, Delivery, DeliveryStatus, Recipient, utcnow
 
 
 def test_phone_numbers_are_masked_as_auditors_see_them():
@@ -100,3 +102,83 @@ def test_unmasking_needs_a_reason_and_is_recorded(app, client, people):
     [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "recipient.unmask")).all()
     assert event.actor_type == "user" and event.detail["reason"].startswith("the recipient called")
     assert verify(db.session)[1] is None
+
+
+def failed_sms(alert_id: int) -> tuple[Delivery, str]:
+    """The alert's SMS that failed (published_alert makes one) and its recipient's number."""
+    delivery = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == Channel.SMS,
+                                                        Delivery.status == DeliveryStatus.FAILED))
+    return delivery, db.session.get(Recipient, delivery.target_id).phone
+
+
+def test_townships_have_their_reach_their_gaps_and_their_log(app, client, people):
+    alert_id = published_alert(app, client)
+    failed, phone = failed_sms(alert_id)
+    for recipient in db.session.scalars(select(Recipient)):
+        recipient.township_code = recipient.county_code + "001000"
+    db.session.get(Recipient, failed.target_id).township_code = failed.county_code + "200000"  # it alone there
+    db.session.commit()
+    sign_in(client, "auditor")
+    page = client.get(f"/reports/alerts/{alert_id}").get_data(as_text=True)
+    assert 'id="township-sms"' in page and "513301001000" in page and "513322001000" in page
+    gap = re.search(r'<tr class="township-gap">.*?</tr>', page, re.S).group(0)
+    assert failed.county_code + "200000" in gap and "001000" not in page.split('id="gaps"')[1].split("</table>")[0]
+
+    found = client.get(f"/reports/alerts/{alert_id}/log?township={failed.county_code}200000").get_data(as_text=True)
+    assert found.count("<td>failed</td>") == 1 and mask_phone(phone) in found and "<td>delivered</td>" not in found
+    assert "<td>sms</td>" in client.get(f"/reports/alerts/{alert_id}/log?township={failed.county_code}001000").text
+    assert "<td>sms</td>" not in client.get(f"/reports/alerts/{alert_id}/log?township=999999999999").text
+
+
+def test_the_report_draws_delivery_over_time_without_javascript(app, client, people):
+    alert_id = published_alert(app, client)
+    sign_in(client, "auditor")
+    page = client.get(f"/reports/alerts/{alert_id}").get_data(as_text=True)
+    chart = page.split('id="chart-sms"')[1].split("</figure>")[0]
+    assert "<svg" in chart and '<polyline class="accepted"' in chart and '<polyline class="delivered"' in chart
+    assert "<script" not in page.split("</head>")[1]
+
+
+def test_the_pdf_report_shapes_tibetan_masks_numbers_and_is_in_the_ledger(app, client, people, tmp_path):
+    alert_id = published_alert(app, client)
+    _, phone = failed_sms(alert_id)
+    sign_in(client, "auditor")
+    response = client.get(f"/reports/alerts/{alert_id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert f"alert-{alert_id}-report.pdf" in response.headers["Content-Disposition"]
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(response.data)
+    check_pdf_report(pdf, phone, tmp_path)
+    exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.export")).all()
+    assert [(e.subject_id, e.detail["format"], e.detail["masked"]) for e in exports] == [(alert_id, "pdf", True)]
+    assert verify(db.session)[1] is None
+
+
+def check_pdf_report(pdf, phone: str, workdir) -> None:
+    """The report's PDF: Tibetan drawn with an embedded Tibetan font (no empty boxes), ink where it
+    stands on the rendered page, Chinese too, and the failed recipient's number masked."""
+    assert any("Tibetan" in name for name in embedded_fonts(pdf)) and any("WenQuanYi" in n for n in embedded_fonts(pdf))
+    text = run("pdftotext", str(pdf), "-")
+    assert "康定" in text and "泸定" in text and mask_phone(phone) in text and phone[3:] not in text
+    boxes = [(page, box) for page, box in tibetan_boxes(pdf) if box[2] - box[0] > 2]
+    assert boxes, "no Tibetan text in the PDF"
+    for page, box in boxes[:6]:
+        area = (box[2] - box[0]) * (box[3] - box[1]) * (DPI / 72) ** 2
+        assert dark_pixels(pdf, page, box, workdir) > 0.03 * area, f"blank where the Tibetan is, page {page} {box}"
+
+
+def test_the_period_report_lists_the_alert_and_refuses_bad_dates(app, client, people):
+    alert_id = published_alert(app, client)
+    exercise = waiting_alert(status=CapStatus.EXERCISE)
+    db.session.get(Alert, exercise).published_at = utcnow()
+    db.session.commit()
+    sign_in(client, "auditor")
+    page = client.get("/reports/period").get_data(as_text=True)
+    actual = page.split('id="actual-alerts"')[1].split("</table>")[0]
+    drills = page.split('id="exercise-alerts"')[1].split("</table>")[0]
+    assert f"/reports/alerts/{alert_id}\"" in actual and f"/reports/alerts/{exercise}\"" not in actual
+    assert f"/reports/alerts/{exercise}\"" in drills and "83.3 %" in actual  # 5 of the 6 deliveries reached
+    assert 'id="by-hazard"' in page and 'id="by-county"' in page and "康定" in page
+    response = client.get("/reports/period?from=2026-11-05&to=2026-11-01")
+    assert response.status_code == 400 and "comes after" in response.get_data(as_text=True)
+    assert client.get("/reports/period?from=someday").status_code == 400

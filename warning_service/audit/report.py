@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Alert, AuditEvent, Channel, County, Delivery, DeliveryStatus, Recipient
+from .townships import TOWNSHIP, with_townships
 
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # accepted by the gateway and not reported lost
@@ -132,6 +133,7 @@ class LogFilter:
     channel: str | None = None
     status: str | None = None
     phone: str | None = None
+    township: str | None = None
 
 
 def search_log(session: Session, alert_id: int, wanted: LogFilter, limit: int = 200) -> list[tuple]:
@@ -147,6 +149,9 @@ def search_log(session: Session, alert_id: int, wanted: LogFilter, limit: int = 
         query = query.where(Delivery.status == DeliveryStatus(wanted.status))
     if wanted.phone:
         query = query.where(Recipient.phone.contains(wanted.phone.strip(), autoescape=True))
+    if wanted.township:
+        query = query.where(Delivery.id.in_(with_townships(select(Delivery.id)).where(
+            Delivery.alert_id == alert_id, TOWNSHIP == wanted.township.strip())))
     ids = set(session.scalars(query.order_by(Delivery.id).limit(limit)))
     return [row for row in delivery_rows(session, alert_id, only=ids)] if ids else []
 

@@ -1,6 +1,7 @@
-"""Auditors' reports: an alert's reach per channel and county, its speed, its gaps, its delivery log
-(searchable; as CSV, streamed). Phone numbers are masked; an admin may search by number and unmask
-one, giving a reason. Exports and unmaskings are recorded in the audit ledger."""
+"""Auditors' reports: an alert's reach per channel, county and township, its speed and delivery over
+time, its gaps, its delivery log (searchable; as CSV, streamed), the report as PDF; and the period
+report across alerts. Phone numbers are masked; an admin may search by number and unmask one,
+giving a reason. Exports and unmaskings are recorded in the audit ledger."""
 from __future__ import annotations
 
 import csv
@@ -10,12 +11,16 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 
+from ..audit.charts import channel_charts, delivery_over_time
 from ..audit.events import record
+from ..audit.pdf import html_to_pdf
+from ..audit.period import Period, PeriodError, period_report, today_in_beijing
 from ..audit.report import (
-    ACCEPTED, LogFilter, counts, county_names, delivery_rows, gaps, latency, published_at, search_log,
+    ACCEPTED, REACHED, LogFilter, counts, county_names, delivery_rows, gaps, latency, published_at, search_log,
 )
+from ..audit.townships import township_counts, unreached_townships
 from ..extensions import db
-from ..models import Channel, Delivery, Recipient, Role
+from ..models import Alert, Channel, Delivery, Recipient, Role
 from .auth import roles_required
 from .console import READERS, alert_or_404
 
@@ -38,22 +43,60 @@ def summarise(statuses: dict[str, int]) -> dict[str, int]:
     }
 
 
+def summarise_places(table: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str, dict[str, int]]]:
+    """channel -> place -> statuses, as channel -> place -> the report's columns."""
+    return {channel: {place: summarise(statuses) for place, statuses in places.items()}
+            for channel, places in table.items()}
+
+
+def report_figures(alert: Alert) -> dict:
+    """Everything the alert report shows, for the page and for the PDF alike."""
+    by_channel = summarise_places(counts(db.session, alert.id))
+    totals = {channel: {column: sum(row[column] for row in rows.values()) for column in COLUMNS}
+              for channel, rows in by_channel.items()}
+    townships = township_counts(db.session, alert.id)
+    since = published_at(db.session, alert.id)
+    return dict(
+        alert=alert, by_channel=by_channel, totals=totals, columns=COLUMNS, since=since,
+        accepted=latency(db.session, alert.id, Delivery.sent_at, since),
+        delivered=latency(db.session, alert.id, Delivery.delivered_at, since),
+        charts=channel_charts(delivery_over_time(db.session, alert.id, since),
+                              {channel: row["targeted"] for channel, row in totals.items()}),
+        by_township=summarise_places(townships), township_gaps=list(unreached_townships(townships, REACHED)),
+        gaps=list(gaps(db.session, alert)), places=county_names(db.session, alert.county_codes),
+    )
+
+
 @reports.get("/alerts/<int:alert_id>")
 @roles_required(*READERS)
 def alert_report(alert_id: int):
+    return render_template("reports/alert.html", **report_figures(alert_or_404(alert_id)))
+
+
+@reports.get("/alerts/<int:alert_id>/report.pdf")
+@roles_required(*READERS)
+def alert_report_pdf(alert_id: int):
+    """The report as PDF, numbers masked as on the page; recorded in the ledger like the CSV export."""
     alert = alert_or_404(alert_id)
-    table = counts(db.session, alert.id)
-    by_channel = {channel: {county: summarise(statuses) for county, statuses in counties.items()}
-                  for channel, counties in table.items()}
-    totals = {channel: {column: sum(row[column] for row in rows.values()) for column in COLUMNS}
-              for channel, rows in by_channel.items()}
-    since = published_at(db.session, alert.id)
-    return render_template(
-        "reports/alert.html", alert=alert, by_channel=by_channel, totals=totals, columns=COLUMNS, since=since,
-        accepted=latency(db.session, alert.id, Delivery.sent_at, since),
-        delivered=latency(db.session, alert.id, Delivery.delivered_at, since),
-        gaps=list(gaps(db.session, alert)), places=county_names(db.session, alert.county_codes),
-    )
+    pdf = html_to_pdf(render_template("reports/alert_print.html", **report_figures(alert)))
+    record(db.session, current_user._get_current_object(), "report.export", alert, format="pdf", masked=True)
+    db.session.commit()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="alert-{alert.id}-report.pdf"'})
+
+
+@reports.get("/period")
+@roles_required(*READERS)
+def period():
+    """Alerts published between two dates (Beijing time): by hazard, level, agency and county; reach
+    and speed per alert and per day; exercises apart."""
+    try:
+        wanted = Period.parse(request.args.get("from"), request.args.get("to"), today_in_beijing())
+    except PeriodError as error:
+        abort(400, str(error))
+    report = period_report(db.session, wanted)
+    return render_template("reports/period.html", report=report,
+                           places=county_names(db.session, report.breakdown["county"]))
 
 
 @reports.get("/alerts/<int:alert_id>/deliveries.csv")
@@ -83,7 +126,7 @@ def deliveries_csv(alert_id: int):
 @roles_required(*READERS)
 def delivery_log(alert_id: int):
     alert = alert_or_404(alert_id)
-    wanted = LogFilter(**{name: request.args.get(name) or None for name in ("county", "channel", "status", "phone")})
+    wanted = LogFilter(**{name: request.args.get(name) or None for name in ("county", "township", "channel", "status", "phone")})
     if wanted.phone and current_user.role != Role.ADMIN:
         abort(403, "Only an admin may search by phone number.")
     return render_template("reports/log.html", alert=alert, wanted=wanted, columns=CSV_HEADER,
