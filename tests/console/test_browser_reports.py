@@ -1,5 +1,6 @@
-"""The auditor's path in a real browser: from a published alert to its report and the CSV log,
-with masked numbers throughout."""
+"""The auditor's path in a real browser: from a published alert to its report (reach per channel and
+county, speed, delivery over time, gaps), the CSV log and the PDF report, with masked numbers
+throughout; and the period report."""
 from __future__ import annotations
 
 import csv
@@ -9,21 +10,28 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.console.browser import shot, sign_in
-from tests.console.test_reports import published_alert
+from tests.console.browser import SHOTS, shot, sign_in
+from tests.console.test_reports import check_pdf_report, failed_sms, published_alert
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
 from warning_service.models import Recipient
 
 
-def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, page, people, request):
+def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, page, people, request, tmp_path):
     alert_id = published_alert(app, client)
+    _, failed_phone = failed_sms(alert_id)
     phones = list(db.session.scalars(select(Recipient.phone)))
     sign_in(page, "auditor")
     page.goto(f"/alerts/{alert_id}")
     page.click("#report-link")
     expect(page.locator("#reach-sms")).to_contain_text("康定")
+    expect(page.locator("#reach-sms")).to_contain_text("泸定")
+    expect(page.locator("#reach-sms tr.total")).to_contain_text("6")
     expect(page.locator("#speed")).to_contain_text(re.compile(r"\d+\.\d s"))
+    chart = page.locator("#chart-sms svg")
+    expect(chart).to_be_visible()
+    expect(chart.locator("polyline.accepted")).to_have_count(1)
+    assert chart.bounding_box()["height"] > 100
     gaps = page.locator("#gaps")
     expect(gaps).to_contain_text("21211")
     expect(gaps).to_contain_text(re.compile(r"\d{3}\*{4}\d{4}"))
@@ -37,3 +45,26 @@ def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, 
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows and all(row["target"] in {mask_phone(p) for p in phones} for row in rows if row["channel"] == "sms")
     assert not any(phone[3:] in text for phone in phones)
+
+    with page.expect_download() as download:
+        page.click("#export-pdf")
+    assert download.value.suggested_filename == f"alert-{alert_id}-report.pdf"
+    pdf = SHOTS / f"report-{request.node.callspec.id}.pdf"
+    download.value.save_as(pdf)
+    check_pdf_report(pdf, failed_phone, tmp_path)
+
+
+def test_browser_an_auditor_reads_the_period_report(app, client, page, people, request):
+    alert_id = published_alert(app, client)
+    sign_in(page, "auditor")
+    page.click("#nav-period")
+    expect(page.locator("#actual-alerts")).to_contain_text(f"#{alert_id}")
+    expect(page.locator("#actual-alerts")).to_contain_text("83.3 %")
+    expect(page.locator("#by-county")).to_contain_text("康定")
+    expect(page.locator("#exercise-alerts")).to_contain_text("—")
+    shot(page, f"period-{request.node.callspec.id}")
+    page.fill("input[name=from]", "2020-01-01")
+    page.fill("input[name=to]", "2020-01-31")
+    page.click("#period-form button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("2020-01-01")
+    expect(page.locator("#actual-alerts")).not_to_contain_text(f"#{alert_id}")
