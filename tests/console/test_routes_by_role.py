@@ -29,7 +29,8 @@ def console_routes(app) -> list[tuple[str, str, str]]:
 def test_every_console_route_declares_its_roles(app):
     routes = console_routes(app)
     assert {endpoint for endpoint, _, _ in routes} >= {"console.inbox", "console.alert_page", "console.publish_alert",
-                                                       "console.cancel_alert", "auth.logout"}
+                                                       "console.cancel_alert", "auth.logout", "reports.alert_report",
+                                                       "reports.alert_report_pdf", "reports.period"}
     for endpoint, _, _ in routes:
         if endpoint != "auth.logout":  # any signed-in user may sign out
             assert getattr(app.view_functions[endpoint], "roles", None), f"{endpoint} declares no roles"
