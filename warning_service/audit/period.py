@@ -54,31 +54,29 @@ def today_in_beijing() -> date:
     return datetime.now(BEIJING).date()
 
 
+@dataclass(kw_only=True)
+class Reach:
+    targeted: int = 0                # deliveries
+    reached: int = 0                 # of them accepted by the gateway and not reported lost
+
+    @property
+    def reached_share(self) -> float | None:
+        return self.reached / self.targeted if self.targeted else None
+
+
 @dataclass
-class AlertLine:
+class AlertLine(Reach):
     """One alert's reach and speed."""
 
     alert: Alert
     day: date                        # Beijing date it was published
-    targeted: int = 0
-    reached: int = 0
     to_gateway_p50: float | None = None  # seconds from publish to gateway acceptance, median
-
-    @property
-    def reached_share(self) -> float | None:
-        return self.reached / self.targeted if self.targeted else None
 
 
 @dataclass
-class DayLine:
+class DayLine(Reach):
     day: date
     alerts: int = 0
-    targeted: int = 0
-    reached: int = 0
-
-    @property
-    def reached_share(self) -> float | None:
-        return self.reached / self.targeted if self.targeted else None
 
 
 @dataclass
@@ -103,7 +101,8 @@ def period_report(session: Session, period: Period) -> PeriodReport:
     days: dict[date, DayLine] = {}
     for alert in alerts:
         targeted, reached = reach.get(alert.id, (0, 0))
-        line = AlertLine(alert, alert.published_at.astimezone(BEIJING).date(), targeted, int(reached or 0))
+        line = AlertLine(alert, alert.published_at.astimezone(BEIJING).date(), targeted=targeted,
+                         reached=int(reached or 0))
         if targeted:
             line.to_gateway_p50 = latency(session, alert.id, Delivery.sent_at,
                                           published_at(session, alert.id)).at.get(0.5)
