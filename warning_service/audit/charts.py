@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, cast, func, literal_column, select, union_all
+from sqlalchemy import Float, Integer, cast, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Delivery
@@ -28,7 +28,8 @@ Series = list[tuple[int, int]]  # (minutes since publish, deliveries reached by 
 def _minute_since(column, since: datetime, dialect: str):
     """The whole minutes from `since` to the column's time, in the backend's own arithmetic."""
     if dialect == "postgresql":
-        seconds = func.extract("epoch", column) - since.timestamp()
+        # EXTRACT gives numeric, whose arithmetic is several times slower than float8's over a million rows.
+        seconds = cast(func.extract("epoch", column), Float) - since.timestamp()
         return cast(func.floor(seconds / BUCKET_SECONDS), Integer)
     # SQLite keeps UTC text; julianday() reads it (fractions of a second included). The CAST
     # truncates, which is the floor for the times after publishing that are counted here.
