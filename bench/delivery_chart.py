@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -26,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 
 from warning_service import create_app  # noqa: E402
-from warning_service.audit.charts import channel_charts, delivery_over_time  # noqa: E402
+from warning_service.audit.charts import channel_charts, delivery_over_time, over_time_statement  # noqa: E402
 from warning_service.extensions import db  # noqa: E402
 from warning_service.models import (  # noqa: E402
     Alert, AlertState, CapStatus, County, Delivery, Level, MsgType, utcnow,
@@ -94,23 +95,9 @@ def main() -> None:
 
 
 def compiled_sql(alert_id: int, since) -> str:
-    """The chart's query as PostgreSQL runs it, with its values inlined for EXPLAIN."""
-    from sqlalchemy.dialects import postgresql
-
-    from warning_service.audit import charts
-
-    captured = []
-
-    class Capture:
-        def execute(self, statement):
-            captured.append(statement)
-            return []
-
-        def get_bind(self):
-            return db.session.get_bind()
-
-    charts.delivery_over_time(Capture(), alert_id, since)
-    return str(captured[0].compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    """The chart's statement as PostgreSQL runs it, with its values inlined for EXPLAIN."""
+    statement = over_time_statement(alert_id, since, "postgresql")
+    return str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 if __name__ == "__main__":

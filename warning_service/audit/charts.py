@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, cast, func, literal_column, select, union_all
+from sqlalchemy import Float, Integer, Select, cast, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Delivery
@@ -37,25 +37,26 @@ def _minute_since(column, since: datetime, dialect: str):
     return cast(seconds / BUCKET_SECONDS, Integer)
 
 
-def delivery_over_time(session: Session, alert_id: int, since: datetime | None) -> dict[str, dict[str, Series]]:
-    """channel -> "accepted"/"delivered" -> cumulative counts at the end of each minute that saw some.
-
-    Accepted is counted at `sent_at` (the gateway took it), delivered at `delivered_at`, as the
-    report's latency figures are. Rows stamped before `since` count in minute 0.
-    """
-    if since is None:
-        return {}
-    dialect = session.get_bind().dialect.name
+def over_time_statement(alert_id: int, since: datetime, dialect: str) -> Select:
+    """(channel, kind, minute, deliveries): the accepted rows by the minute of `sent_at`, the
+    delivered ones by that of `delivered_at`, as the report's latency figures count them."""
     events = union_all(*(
         select(Delivery.channel.label("channel"), literal_column(f"'{kind}'").label("kind"),
                _minute_since(column, since, dialect).label("minute"))
         .where(Delivery.alert_id == alert_id, column.is_not(None))
         for kind, column in (("accepted", Delivery.sent_at), ("delivered", Delivery.delivered_at))
     )).subquery()
-    rows = session.execute(
-        select(events.c.channel, events.c.kind, events.c.minute, func.count())
-        .group_by(events.c.channel, events.c.kind, events.c.minute)
-        .order_by(events.c.channel, events.c.kind, events.c.minute))
+    return (select(events.c.channel, events.c.kind, events.c.minute, func.count())
+            .group_by(events.c.channel, events.c.kind, events.c.minute)
+            .order_by(events.c.channel, events.c.kind, events.c.minute))
+
+
+def delivery_over_time(session: Session, alert_id: int, since: datetime | None) -> dict[str, dict[str, Series]]:
+    """channel -> "accepted"/"delivered" -> cumulative counts at the end of each minute that saw some.
+    Rows stamped before `since` count in minute 0."""
+    if since is None:
+        return {}
+    rows = session.execute(over_time_statement(alert_id, since, session.get_bind().dialect.name))
     per_minute: dict[str, dict[str, dict[int, int]]] = defaultdict(lambda: {kind: defaultdict(int) for kind in KINDS})
     for channel, kind, minute, count in rows:
         per_minute[getattr(channel, "value", channel)][kind][max(int(minute), 0)] += count
