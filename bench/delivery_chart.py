@@ -30,7 +30,7 @@ from warning_service import create_app  # noqa: E402
 from warning_service.audit.charts import channel_charts, delivery_over_time, over_time_statement  # noqa: E402
 from warning_service.extensions import db  # noqa: E402
 from warning_service.models import (  # noqa: E402
-    Alert, AlertState, CapStatus, County, Delivery, Level, MsgType, utcnow,
+    Alert, AlertState, CapStatus, County, Level, MsgType, utcnow,
 )
 from warning_service.reference_data import load_regions  # noqa: E402
 
