@@ -1,10 +1,12 @@
-"""`flask audit ...`: check the tamper-evident ledger, and print its head for an outside auditor."""
+"""`flask audit ...`: check the tamper-evident ledger, seal settled deliveries into it, and print its head."""
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from ..audit.ledger import head, verify
+from ..audit.seals import seal_settled
 from ..extensions import db
 
 audit_cli = AppGroup("audit", help="Check the tamper-evident audit ledger.")
@@ -12,12 +14,20 @@ audit_cli = AppGroup("audit", help="Check the tamper-evident audit ledger.")
 
 @audit_cli.command("verify")
 def verify_ledger() -> None:
-    """Walk the chain; exit 1 naming the first entry that was changed, deleted or inserted."""
+    """Walk the chain and recompute every delivery seal; exit 1 naming the first entry (or delivery)
+    that was changed, deleted or inserted."""
     checked, finding = verify(db.session)
     if finding is not None:
         click.echo(f"audit ledger BROKEN after {checked} good entries: {finding}", err=True)
         raise SystemExit(1)
     click.echo(f"audit ledger intact: {checked} entries")
+
+
+@audit_cli.command("seal")
+def seal_deliveries() -> None:
+    """Seal every settled delivery not sealed yet (the reconciler does this a bounded amount per pass)."""
+    report = seal_settled(db.session, current_app.config)
+    click.echo(str(report))
 
 
 @audit_cli.command("head")

@@ -49,6 +49,8 @@ class Delivery(db.Model):
               sqlite_where=text("status IN ('pending', 'sending')")),
         # Delivery receipts (Twilio's status callbacks) find their row by the gateway's id.
         Index("ix_deliveries_gateway_id", "gateway_id"),
+        # The sealer (audit/seals.py) reads one alert's rows on one channel in id order.
+        Index("ix_deliveries_alert_channel_id", "alert_id", "channel", "id"),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
