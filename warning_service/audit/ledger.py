@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
@@ -117,7 +118,20 @@ def _hash_before(session: Session, entry_id: int) -> str | None:
     return session.scalar(select(AuditEvent.prev_hash).where(AuditEvent.id == entry_id))
 
 
-def head(session: Session) -> tuple[int, str] | None:
-    """The last entry's id and hash, to be exported and signed for an outside auditor."""
-    row = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    return (row.id, row.hash) if row else None
+@dataclass(frozen=True)
+class Head:
+    entry_id: int
+    hash: str
+    at: datetime
+
+
+def head(session: Session) -> Head | None:
+    """The last entry's id, hash and time, to be exported and signed for an outside auditor."""
+    row = session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.at).order_by(AuditEvent.id.desc())
+                          .limit(1)).first()
+    return Head(row.id, row.hash, row.at) if row else None
+
+
+def stored_hash(session: Session, entry_id: int) -> str | None:
+    """The hash the ledger holds for an entry now (None: no such entry)."""
+    return session.scalar(select(AuditEvent.hash).where(AuditEvent.id == entry_id))
