@@ -52,7 +52,7 @@ def alert_report(alert_id: int):
         "reports/alert.html", alert=alert, by_channel=by_channel, totals=totals, columns=COLUMNS, since=since,
         accepted=latency(db.session, alert.id, Delivery.sent_at, since),
         delivered=latency(db.session, alert.id, Delivery.delivered_at, since),
-        gaps=list(gaps(db.session, alert)), places=county_names(db.session, alert.county_codes),
+        gaps=list(gaps(db.session, alert, table)), places=county_names(db.session, alert.county_codes),
     )
 
 
