@@ -63,6 +63,16 @@ class Settings:
     # SMS still unsent this long after it was planned also goes to the recipient's BeiDou card
     # (a county whose SMS lags); 0 turns it off.
     SMS_FAILOVER_AFTER_SECONDS: float = 300.0
+    # Sealing settled deliveries into the audit ledger (audit/seals.py): rows per seal, rows per
+    # reconciler pass, how long a sent SMS waits for its status callback before it counts as settled,
+    # and how old a row must be before it is sealed (no transaction still writing rows around it).
+    DELIVERY_SEAL_CHUNK: int = 10_000
+    SEAL_ROWS_PER_PASS: int = 100_000
+    SEAL_SMS_AFTER_SECONDS: float = 2 * 24 * 3600.0
+    SEAL_MIN_AGE_SECONDS: float = 60.0
+    # The Ed25519 private key `flask audit head --sign` signs the ledger's head with (PEM); empty:
+    # audit-signing-key.pem in the instance folder. `flask audit generate-key` writes one.
+    AUDIT_SIGNING_KEY: str = ""
     # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
     TWILIO_ACCOUNT_SID: str = ""
     TWILIO_AUTH_TOKEN: str = ""

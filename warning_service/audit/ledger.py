@@ -4,7 +4,7 @@ its own canonical content, so changing, deleting or inserting an entry breaks th
 Entries are chained as they are written, each writer taking its turn until its transaction ends
 (PostgreSQL: a transaction-scoped advisory lock; SQLite: its write lock), so entry ids and the
 chain have one order. Audit entries are people's and agencies' actions, a handful a second at
-most; the fan-out writes none.
+most; the fan-out writes none (its deliveries are sealed afterwards, in runs: audit/seals.py).
 `verify` walks the chain and names the first entry that does not fit. No Flask here.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
@@ -43,14 +44,14 @@ def chain(session: Session, entry: AuditEvent) -> None:
     """Link a new entry to the ledger's head (call before it is flushed)."""
     previous = session.info.get(_HEAD)
     if previous is None:
-        _take_turn(session)
+        take_turn(session)
         previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
     entry.prev_hash = previous
     entry.hash = entry_hash(previous, entry)
     session.info[_HEAD] = entry.hash
 
 
-def _take_turn(session: Session) -> None:
+def take_turn(session: Session) -> None:
     """Hold the ledger's write turn until this transaction ends, before reading its head."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
@@ -74,25 +75,30 @@ class Finding:
         return f"entry {self.entry_id}: {self.problem}" if self.entry_id is not None else self.problem
 
 
-def _entries(session: Session) -> Iterator:
+def _entries(session: Session, upto: int | None = None) -> Iterator:
     """The ledger's rows in id order, a chunk at a time, as plain rows (nothing kept in the session)."""
     columns = [AuditEvent.__table__.c[name] for name in
                ("id", "at", "actor_type", "actor_id", "action", "subject_type", "subject_id", "detail", "prev_hash",
                 "hash")]
     after = 0
     while True:
-        rows = session.execute(select(*columns).where(AuditEvent.id > after).order_by(AuditEvent.id)
-                               .limit(SCAN_CHUNK)).all()
+        query = select(*columns).where(AuditEvent.id > after)
+        if upto is not None:
+            query = query.where(AuditEvent.id <= upto)
+        rows = session.execute(query.order_by(AuditEvent.id).limit(SCAN_CHUNK)).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].id
 
 
-def verify(session: Session) -> tuple[int, Finding | None]:
-    """Walk the ledger: (entries checked, the first problem or None)."""
+def verify(session: Session, upto: int | None = None) -> tuple[int, Finding | None]:
+    """Walk the ledger (up to entry `upto`, if given): (entries checked, the first problem or None).
+    An entry sealing deliveries is checked against the deliveries as they are now (audit/seals.py)."""
+    from .seals import SEAL_ACTION, check_seal  # seals writes entries through this module
+
     previous_hash, previous_id, checked = GENESIS, None, 0
-    for entry in _entries(session):
+    for entry in _entries(session, upto):
         if entry.prev_hash != previous_hash:
             if previous_id is not None and entry.prev_hash == _hash_before(session, previous_id):
                 return checked, Finding(previous_id, "was inserted: the next entry links past it")
@@ -101,6 +107,8 @@ def verify(session: Session) -> tuple[int, Finding | None]:
                                               "was deleted, or this one was inserted")
         if entry.hash != entry_hash(entry.prev_hash, entry):
             return checked, Finding(entry.id, "was changed: its content no longer matches its hash")
+        if entry.action == SEAL_ACTION and (problem := check_seal(session, entry.id, entry.detail)) is not None:
+            return checked, Finding(entry.id, f"seals deliveries that no longer match: {problem}")
         previous_hash, previous_id, checked = entry.hash, entry.id, checked + 1
     return checked, None
 
@@ -110,7 +118,20 @@ def _hash_before(session: Session, entry_id: int) -> str | None:
     return session.scalar(select(AuditEvent.prev_hash).where(AuditEvent.id == entry_id))
 
 
-def head(session: Session) -> tuple[int, str] | None:
-    """The last entry's id and hash, to be exported and signed for an outside auditor."""
-    row = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    return (row.id, row.hash) if row else None
+@dataclass(frozen=True)
+class Head:
+    entry_id: int
+    hash: str
+    at: datetime
+
+
+def head(session: Session) -> Head | None:
+    """The last entry's id, hash and time, to be exported and signed for an outside auditor."""
+    row = session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.at).order_by(AuditEvent.id.desc())
+                          .limit(1)).first()
+    return Head(row.id, row.hash, row.at) if row else None
+
+
+def stored_hash(session: Session, entry_id: int) -> str | None:
+    """The hash the ledger holds for an entry now (None: no such entry)."""
+    return session.scalar(select(AuditEvent.hash).where(AuditEvent.id == entry_id))

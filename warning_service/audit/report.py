@@ -2,8 +2,8 @@
 who was not. Queries over the deliveries of one alert; no Flask here.
 
 Times are measured from the moment the alert was published, as the audit ledger recorded it.
-Percentiles are read with ORDER BY … OFFSET, which every backend has; it sorts an alert's rows
-once per figure (see docs/BENCHMARKS.md before relying on it for the largest alerts).
+Percentiles: PostgreSQL's percentile_disc, one sort per time column; SQLite, ORDER BY … OFFSET per
+figure. Figures for an alert of 1.78 M deliveries: docs/BENCHMARKS.md, bench/report.py.
 """
 from __future__ import annotations
 
@@ -60,14 +60,23 @@ class Latency:
 
 
 def latency(session: Session, alert_id: int, column, since: datetime | None) -> Latency:
+    """Nearest-rank percentiles of `column` over the alert's rows that have it. PostgreSQL reads them
+    all in one pass with one sort (percentile_disc is the nearest rank); elsewhere, one ORDER BY ...
+    OFFSET per figure."""
     rows = select(column).where(Delivery.alert_id == alert_id, column.is_not(None))
-    total = session.scalar(select(func.count()).select_from(rows.subquery()))
+    if since is None:
+        return Latency(count=session.scalar(select(func.count()).select_from(rows.subquery())))
+    if session.get_bind().dialect.name == "postgresql":
+        total, *moments = session.execute(
+            select(func.count(column), *[func.percentile_disc(share).within_group(column) for share in PERCENTILES])
+            .where(Delivery.alert_id == alert_id, column.is_not(None))).one()
+    else:
+        total = session.scalar(select(func.count()).select_from(rows.subquery()))
+        moments = [session.scalar(rows.order_by(column).offset(math.ceil(share * total) - 1).limit(1))
+                   for share in PERCENTILES] if total else []
     result = Latency(count=total)
-    if not total or since is None:
-        return result
-    for share in PERCENTILES:
-        moment = session.scalar(rows.order_by(column).offset(math.ceil(share * total) - 1).limit(1))
-        result.at[share] = round((moment - since).total_seconds(), 3)
+    if total:
+        result.at = {share: round((moment - since).total_seconds(), 3) for share, moment in zip(PERCENTILES, moments)}
     return result
 
 
@@ -78,12 +87,19 @@ class Gap:
     reason: str
 
 
-def gaps(session: Session, alert: Alert) -> Iterator[Gap]:
-    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT)."""
-    reached_counties = set(session.scalars(select(Delivery.county_code).where(
-        Delivery.alert_id == alert.id, Delivery.status.in_(REACHED)).distinct()))
+def reached_counties(table: dict[str, dict[str, dict[str, int]]]) -> set[str]:
+    """The counties where some delivery was reached, from `counts`."""
+    reached = {status.value for status in REACHED}
+    return {county for counties in table.values() for county, statuses in counties.items()
+            if any(statuses.get(status) for status in reached)}
+
+
+def gaps(session: Session, alert: Alert, table: dict[str, dict[str, dict[str, int]]] | None = None) -> Iterator[Gap]:
+    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT).
+    `table`: the alert's `counts`, when the caller has them already (they name the counties reached)."""
+    reached = reached_counties(table if table is not None else counts(session, alert.id))
     for county in alert.county_codes:
-        if county not in reached_counties:
+        if county not in reached:
             yield Gap(county, "county", "no delivery on any channel was accepted in this county")
     card_row = aliased(Delivery)
     rescued = select(card_row.id).where(card_row.failover_of_id == Delivery.id, card_row.status.in_(REACHED))

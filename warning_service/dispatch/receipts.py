@@ -7,7 +7,8 @@ webhook commits the early receipt and then looks for the delivery; the job
 commits the gateway ids and then looks for early receipts. Whichever commits
 second sees the other's row, so no "delivered" is lost; the reconciler sweeps
 up after a crash in between. Receipts never move a delivery backwards:
-delivered, undelivered and failed are final, and a late 'sent' changes nothing.
+delivered, undelivered and failed are final, and a late 'sent' changes nothing. Nor does a receipt
+move a delivery already sealed into the audit ledger (audit/seals.py): that would read as tampering.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..audit.seals import sealed
 from ..models import Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, utcnow
 from .sql import ids_in
 
@@ -74,7 +76,8 @@ def _move(session: Session, gateway_id: str, status: DeliveryStatus, code: str |
     if code:
         values["gateway_code"] = code
     moved = session.execute(
-        update(DELIVERIES).where(DELIVERIES.c.gateway_id == gateway_id, DELIVERIES.c.status.in_(MOVES_FROM[status]))
+        update(DELIVERIES).where(DELIVERIES.c.gateway_id == gateway_id, DELIVERIES.c.status.in_(MOVES_FROM[status]),
+                                 ~sealed())
         .values(**values).returning(DELIVERIES.c.id, DELIVERIES.c.attempts)
     ).all()
     if moved:

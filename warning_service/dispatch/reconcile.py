@@ -4,7 +4,8 @@ It returns to the queues whatever a dead worker or an emptied Redis left
 behind: rows claimed long ago with no result, pending rows queued long ago (or
 never, or for a retry now due), and alerts whose planning stopped half-way.
 A row queued twice is harmless: only one job can claim it. It also moves SMS
-that lags too long to the recipients' BeiDou cards (failover.py).
+that lags too long to the recipients' BeiDou cards (failover.py), and seals settled deliveries
+into the audit ledger (audit/seals.py), a bounded number per pass.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rq import Queue
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..audit.seals import seal_settled
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from .failover import fail_over_lagging
@@ -37,10 +39,12 @@ class ReconcileReport:
     jobs: int = 0
     plans: int = 0       # alerts whose planning was queued again
     failed_over: int = 0  # lagging SMS moved to a BeiDou card
+    sealed: int = 0       # settled deliveries sealed into the audit ledger
 
     def __str__(self) -> str:
         return (f"reclaimed {self.reclaimed} stuck deliveries, requeued {self.requeued} in {self.jobs} jobs, "
-                f"restarted {self.plans} plans, moved {self.failed_over} lagging SMS to BeiDou")
+                f"restarted {self.plans} plans, moved {self.failed_over} lagging SMS to BeiDou, "
+                f"sealed {self.sealed} settled deliveries")
 
 
 def queues_are_empty(connection: Redis) -> bool:
@@ -66,6 +70,7 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
     forget_stale_early_receipts(session, now)
     report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
     report.failed_over = fail_over_lagging(session, connection, settings, now)
+    report.sealed = seal_settled(session, settings, now, max_rows=int(settings["SEAL_ROWS_PER_PASS"])).rows
     return report
 
 

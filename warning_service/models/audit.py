@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -23,3 +23,26 @@ class AuditEvent(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DeliverySeal(db.Model):
+    """A sealed run of one alert's deliveries on one channel (audit/seals.py).
+
+    The ledger entry `audit_event_id` holds what is trusted (first and last id, count, Merkle root);
+    this row is an index for the sealer and the receipts, and keeps each row's leaf hash so `verify`
+    can name the delivery that no longer fits (the leaves are checked against the ledger's root first).
+    """
+
+    __tablename__ = "delivery_seals"
+    __table_args__ = (Index("ix_delivery_seals_alert_channel_last", "alert_id", "channel", "last_id"),)
+
+    audit_event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                                ForeignKey("audit_events.id"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    first_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    last_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    count: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))
+    ids: Mapped[bytes] = mapped_column(LargeBinary, doc="the sealed ids, zlib-compressed deltas")
+    leaves: Mapped[bytes] = mapped_column(LargeBinary, doc="32 bytes per sealed row, in id order")

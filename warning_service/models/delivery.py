@@ -41,7 +41,9 @@ class Delivery(db.Model):
     __table_args__ = (
         # A second publish of the same alert writes nothing new.
         UniqueConstraint("alert_id", "channel", "target_id"),
-        Index("ix_deliveries_alert_status", "alert_id", "status"),
+        # Progress and the alert report count an alert's rows by state, channel and county from this
+        # index alone (an index-only scan), without reading the rows.
+        Index("ix_deliveries_alert_status_place", "alert_id", "status", "channel", "county_code"),
         # The reconciler's scan of rows not settled. Partial: a row that settles leaves it
         # without writing to it, and a million settled rows do not weigh on it.
         Index("ix_deliveries_unsettled", "status", "enqueued_at",
@@ -49,6 +51,11 @@ class Delivery(db.Model):
               sqlite_where=text("status IN ('pending', 'sending')")),
         # Delivery receipts (Twilio's status callbacks) find their row by the gateway's id.
         Index("ix_deliveries_gateway_id", "gateway_id"),
+        # The report's gaps: was this failed SMS moved to a card that reached the person?
+        Index("ix_deliveries_failover_of_id", "failover_of_id", postgresql_where=text("failover_of_id IS NOT NULL"),
+              sqlite_where=text("failover_of_id IS NOT NULL")),
+        # The sealer (audit/seals.py) reads one alert's rows on one channel in id order.
+        Index("ix_deliveries_alert_channel_id", "alert_id", "channel", "id"),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)

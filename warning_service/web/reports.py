@@ -51,7 +51,8 @@ def summarise_places(table: dict[str, dict[str, dict[str, int]]]) -> dict[str, d
 
 def report_figures(alert: Alert) -> dict:
     """Everything the alert report shows, for the page and for the PDF alike."""
-    by_channel = summarise_places(counts(db.session, alert.id))
+    table = counts(db.session, alert.id)
+    by_channel = summarise_places(table)
     totals = {channel: {column: sum(row[column] for row in rows.values()) for column in COLUMNS}
               for channel, rows in by_channel.items()}
     townships = township_counts(db.session, alert.id)
@@ -63,7 +64,7 @@ def report_figures(alert: Alert) -> dict:
         charts=channel_charts(delivery_over_time(db.session, alert.id, since),
                               {channel: row["targeted"] for channel, row in totals.items()}),
         by_township=summarise_places(townships), township_gaps=list(unreached_townships(townships, REACHED)),
-        gaps=list(gaps(db.session, alert)), places=county_names(db.session, alert.county_codes),
+        gaps=list(gaps(db.session, alert, table)), places=county_names(db.session, alert.county_codes),
     )
 
 
