@@ -112,6 +112,8 @@ def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
     bad = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
                                                "hazards": ["all", "landslide"]})
     assert bad.status_code == 422 and "cannot be combined" in bad.get_data(as_text=True)
+    none = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology"})
+    assert none.status_code == 422 and "at least one hazard" in none.get_data(as_text=True)
     made = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
                                                 "hazards": ["landslide", "debris_flow"]})
     assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"

@@ -57,7 +57,8 @@ class PasswordForm(FlaskForm):
 class AgencyForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=registry.MAX_AGENCY_NAME)])
     kind = SelectField(_l("Kind"), choices=[SelectChoice(kind.value, kind.value) for kind in AgencyKind])
-    hazards = MultiCheckboxField(_l("Hazards it may issue"), validators=[DataRequired()])
+    hazards = MultiCheckboxField(_l("Hazards it may issue"))  # none ticked: the registry says so (a required
+    # attribute here would make the browser demand every box)
     auto_publish = BooleanField(_l("Publishes at once, without a duty officer (earthquake early warning)"))
     sender = StringField(_l("CAP sender (empty: made up, or kept)"),
                          validators=[Optional(), Length(max=registry.MAX_SENDER)])
