@@ -151,3 +151,27 @@ def test_browser_the_session_ends_after_the_idle_time(app, page, people, monkeyp
     page.goto("/compose")
     expect(page).to_have_url(re.compile(r"/login"))
     expect(page.locator(".who")).to_have_count(0)
+
+
+def test_browser_counties_found_by_pinyin_and_the_hazards_parameters_shown(page, people):
+    sign_in(page, "officer")
+    page.click("#nav-compose")
+    luding, kangding = (page.locator(f"#county-list li:has(input[value='{code}'])") for code in ("513322", "513301"))
+    for typed in ("lu ding", "Lúdìng", "ludingxian"):  # spaces, tone marks, the whole name
+        page.fill("#county-search", typed)
+        expect(luding).to_be_visible()
+        expect(kangding).to_be_hidden()
+    page.fill("#county-search", "kāngdìng")
+    expect(kangding).to_be_visible()
+    expect(luding).to_be_hidden()
+
+    magnitude = page.locator("label.parameter:has(input[name=magnitude])")
+    rain = page.locator("label.parameter:has(input[name=rain_mm])")
+    page.select_option("select[name=hazard]", "earthquake")
+    expect(magnitude).to_be_visible()
+    expect(rain).to_be_hidden()
+    page.select_option("select[name=hazard]", "rainstorm")
+    expect(rain).to_be_visible()
+    expect(magnitude).to_be_hidden()
+    page.select_option("select[name=hazard]", "fog")
+    expect(page.locator("#parameters")).to_be_hidden()  # fog defines none
