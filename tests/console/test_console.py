@@ -172,6 +172,10 @@ def test_compose_refuses_what_intake_refuses_and_stores_nothing(client, people):
 
 
 def test_compose_offers_the_hazards_parameters_and_intake_checks_them(client, people):
+    from warning_service.hazards import PARAMETER_RULES
+    from warning_service.web.forms import PARAMETER_LABELS
+
+    assert set(PARAMETER_LABELS) == set(PARAMETER_RULES)  # every parameter a hazard may define has its label
     sign_in(client, "officer")
     page = client.get("/compose").get_data(as_text=True)
     magnitude = re.search(r'<label class="parameter" data-hazards="([^"]*)">[^<]*<input[^>]*name="magnitude"', page)
