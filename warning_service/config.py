@@ -102,7 +102,7 @@ class Settings:
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"
     SESSION_COOKIE_SECURE: bool = False  # True in production, behind HTTPS
-    CONSOLE_IDLE_MINUTES: int = 30
+    CONSOLE_IDLE_MINUTES: float = 30.0  # fractions allowed: 0.05 is 3 s (tests)
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_LOCKOUT_SECONDS: int = 300
     # A red Actual warning needs a second duty officer's approval (earthquake early warning may override).

@@ -17,6 +17,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -52,6 +53,26 @@ _SEPARATORS_RE = re.compile(r"[\s_\-]+")
 _HAZARD_KEYS = frozenset({
     "code", "names", "bo_status", "bo_source", "bo_candidates", "cap_category", "cap_events", "zh_aliases",
     "oasis_event_codes", "national_event_codes", "agency_kinds", "levels", "priority", "priority_default", "actions",
+    "parameters",
+})
+
+
+@dataclass(frozen=True)
+class ParameterRule:
+    """A numeric CAP parameter the message templates read (as `numbers.<name>`), and its plausible range."""
+
+    minimum: Decimal
+    maximum: Decimal
+    unit: str  # "" (magnitude), "km", "mm", "°"
+
+
+# The parameters a hazard may define (hazards.toml `parameters`); intake checks their values.
+PARAMETER_RULES: Mapping[str, ParameterRule] = MappingProxyType({
+    "magnitude": ParameterRule(Decimal(0), Decimal(10), ""),
+    "depth_km": ParameterRule(Decimal(0), Decimal(700), "km"),
+    "latitude": ParameterRule(Decimal(-90), Decimal(90), "°"),
+    "longitude": ParameterRule(Decimal(-180), Decimal(180), "°"),
+    "rain_mm": ParameterRule(Decimal(0), Decimal(2000), "mm"),
 })
 _ACTION_KEYS = frozenset({"zh", "en", "bo", "bo_source"})
 
@@ -77,6 +98,7 @@ class Hazard:
     priority: Mapping[str, str]                # level -> queue
     priority_default: str                      # queue for alerts without one of the hazard's levels
     actions: Mapping[str, Mapping[str, str]]   # level or "default" -> lang -> text
+    parameters: tuple[str, ...] = ()           # keys of PARAMETER_RULES its alerts carry (magnitude, rain_mm, ...)
 
     def queue_for(self, level: str | None) -> str:
         """The RQ queue for an alert of this hazard at this level.
@@ -348,6 +370,7 @@ def _hazard(entry: Any, index: int) -> Hazard:
         priority=MappingProxyType(priority),
         priority_default=priority_default,
         actions=_actions(f, levels),
+        parameters=f.choices("parameters", tuple(PARAMETER_RULES)),
     )
 
 

@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 
 from tests.console.conftest import csrf_token, sign_in
 from warning_service.extensions import db
-from warning_service.models import Agency, AgencyKind, ApiKey, AuditEvent, BeidouTerminal, Recipient, User
+from warning_service.models import (
+    Agency, AgencyKind, ApiKey, AuditEvent, BeidouTerminal, BroadcastEndpoint, Recipient, User,
+)
 from warning_service.security.api_keys import agency_for_key
 
 GOOD = ("phone,county,languages,channels,exercise,beidou_card\n"
@@ -94,3 +96,136 @@ def test_an_admin_issues_a_key_shown_once_and_revokes_it(client, people):
     assert agency_for_key(db.session, key) is None
     again = client.post(f"/admin/keys/{api_key.id}/revoke", data={"csrf_token": csrf_token(client, "/admin/")})
     assert again.status_code == 422
+
+
+def audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def admin_id() -> int:
+    return db.session.scalar(select(User.id).where(User.username == "admin"))
+
+
+def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
+    sign_in(client, "admin")
+    token = csrf_token(client, "/admin/agencies")
+    bad = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
+                                               "hazards": ["all", "landslide"]})
+    assert bad.status_code == 422 and "cannot be combined" in bad.get_data(as_text=True)
+    none = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology"})
+    assert none.status_code == 422 and "at least one hazard" in none.get_data(as_text=True)
+    made = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
+                                                "hazards": ["landslide", "debris_flow"]})
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+    key = re.search(r"<code>(ews_[^<]+)</code>", made.get_data(as_text=True)).group(1)
+    agency = agency_for_key(db.session, key)
+    assert agency.name == "阿坝州地质局" and agency.hazards == ["landslide", "debris_flow"]
+    assert key not in client.get("/admin/agencies").get_data(as_text=True)
+    [created] = audit("agency.create")
+    assert (created.actor_type, created.actor_id, created.detail["via"]) == ("user", admin_id(), "console")
+
+    taken = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
+                                                 "hazards": ["landslide"]})
+    assert taken.status_code == 409 and "already exists" in taken.get_data(as_text=True)
+
+    edit = f"/admin/agencies/{agency.id}"
+    assert "阿坝州地质局" in client.get(edit).get_data(as_text=True)
+    saved = client.post(edit, data={"csrf_token": token, "name": "阿坝州自然资源局", "kind": "geology",
+                                    "hazards": ["landslide"], "auto_publish": "y", "sender": "nr.aba@test"})
+    assert saved.status_code == 303
+    db.session.expire_all()
+    agency = db.session.get(Agency, agency.id)
+    assert (agency.name, agency.hazards, agency.auto_publish, agency.cap_sender) == (
+        "阿坝州自然资源局", ["landslide"], True, "nr.aba@test")
+    assert audit("agency.update")[0].detail["name"] == "阿坝州自然资源局"
+    assert client.post(edit, data={"csrf_token": token, "name": "x", "kind": "geology", "hazards": ["landslide"],
+                                   "sender": "has space"}).status_code == 422
+
+    assert client.post(f"{edit}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert agency_for_key(db.session, key) is None  # its keys stop working at once
+    assert client.post(f"{edit}/deactivate", data={"csrf_token": token}).status_code == 409
+    assert client.get("/admin/agencies/999999").status_code == 404
+
+
+def test_a_generated_signing_secret_is_shown_once_and_a_typed_one_never(client, people):
+    sign_in(client, "admin")
+    token = csrf_token(client, "/admin/endpoints")
+    fields = {"csrf_token": token, "broadcast-county": "513301", "broadcast-url": "https://ebm.kangding.test/ebm"}
+    made = client.post("/admin/broadcast", data=fields)
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+    endpoint = db.session.scalar(select(BroadcastEndpoint))
+    assert len(endpoint.secret) >= 32 and endpoint.secret in made.get_data(as_text=True)
+    assert endpoint.name == "康定市应急广播平台"
+    assert endpoint.secret not in client.get("/admin/endpoints").get_data(as_text=True)
+    assert endpoint.secret not in client.get(f"/admin/broadcast/{endpoint.id}").get_data(as_text=True)
+    [added] = audit("broadcast_endpoint.add")
+    assert added.actor_id == admin_id() and endpoint.secret not in str(added.detail)
+
+    again = client.post("/admin/broadcast", data=fields)  # the same URL on an active endpoint
+    assert again.status_code == 409 and "already has the URL" in again.get_data(as_text=True)
+    bad = client.post("/admin/broadcast", data={**fields, "broadcast-url": "ftp://x.test/"})
+    assert bad.status_code == 422 and "http:// or https://" in bad.get_data(as_text=True)
+
+    typed = client.post(f"/admin/broadcast/{endpoint.id}", data={
+        **fields, "broadcast-secret": "typed-secret-42", "broadcast-exercise": "y"})
+    assert typed.status_code == 303
+    db.session.expire_all()
+    endpoint = db.session.get(BroadcastEndpoint, endpoint.id)
+    assert endpoint.secret == "typed-secret-42" and endpoint.exercise
+    assert "typed-secret-42" not in client.get(f"/admin/broadcast/{endpoint.id}").get_data(as_text=True)
+    [updated] = audit("broadcast_endpoint.update")
+    assert updated.detail["secret"] == "replaced" and "typed-secret-42" not in str(updated.detail)
+
+    regenerated = client.post(f"/admin/broadcast/{endpoint.id}", data={**fields, "broadcast-generate_secret": "y"})
+    db.session.expire_all()
+    secret = db.session.get(BroadcastEndpoint, endpoint.id).secret
+    assert regenerated.status_code == 200 and secret != "typed-secret-42"
+    assert secret in regenerated.get_data(as_text=True) and regenerated.headers["Cache-Control"] == "no-store"
+
+    assert client.post(f"/admin/broadcast/{endpoint.id}/deactivate", data={"csrf_token": token}).status_code == 303
+    db.session.expire_all()
+    assert not db.session.get(BroadcastEndpoint, endpoint.id).active
+    assert audit("broadcast_endpoint.deactivate")[0].actor_id == admin_id()
+
+
+def test_an_admin_adds_edits_and_deactivates_a_beidou_terminal(client, people):
+    sign_in(client, "admin")
+    token = csrf_token(client, "/admin/endpoints")
+    fields = {"csrf_token": token, "beidou-county": "513322", "beidou-card": "0412345",
+              "beidou-township": "513322100000", "beidou-is_group": "y"}
+    assert client.post("/admin/beidou", data=fields).status_code == 303
+    terminal = db.session.scalar(select(BeidouTerminal))
+    assert (terminal.card_address, terminal.county_code, terminal.is_group) == ("0412345", "513322", True)
+    assert client.post("/admin/beidou", data=fields).status_code == 409  # the card is taken
+    wrong = client.post("/admin/beidou", data={**fields, "beidou-card": "0412346", "beidou-township": "513301100000"})
+    assert wrong.status_code == 422 and "begins with its county" in wrong.get_data(as_text=True)
+    unticked = {name: value for name, value in fields.items() if name != "beidou-is_group"}
+    edited = client.post(f"/admin/beidou/{terminal.id}", data={**unticked, "beidou-name": "泸定牧区组播"})
+    assert edited.status_code == 303
+    db.session.expire_all()
+    terminal = db.session.get(BeidouTerminal, terminal.id)
+    assert terminal.name == "泸定牧区组播" and not terminal.is_group  # the unticked box is saved too
+    assert client.post(f"/admin/beidou/{terminal.id}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert [event.action for event in audit("beidou_terminal.add") + audit("beidou_terminal.update")
+            + audit("beidou_terminal.deactivate")] == ["beidou_terminal.add", "beidou_terminal.update",
+                                                       "beidou_terminal.deactivate"]
+
+
+def test_an_admin_changes_a_role_and_resets_a_password(client, people):
+    sign_in(client, "admin")
+    token = csrf_token(client, "/admin/")
+    auditor = db.session.scalar(select(User).where(User.username == "auditor"))
+    assert client.post(f"/admin/users/{auditor.id}/role", data={"csrf_token": token,
+                                                                "role": "duty_officer"}).status_code == 303
+    assert client.post(f"/admin/users/{auditor.id}/password", data={"csrf_token": token,
+                                                                    "password": "short"}).status_code == 422
+    assert client.post(f"/admin/users/{auditor.id}/password", data={"csrf_token": token,
+                                                                    "password": "a brand new password"}).status_code == 303
+    assert client.post(f"/admin/users/{admin_id()}/role", data={"csrf_token": token,
+                                                               "role": "auditor"}).status_code == 422  # not oneself
+    db.session.expire_all()
+    auditor = db.session.get(User, auditor.id)
+    assert auditor.role.value == "duty_officer" and auditor.check_password("a brand new password")
+    [role_change], [reset] = audit("user.set_role"), audit("user.reset_password")
+    assert role_change.actor_id == reset.actor_id == admin_id()
+    assert "a brand new password" not in str(reset.detail)

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.console.browser import shot, sign_in
 from tests.console.conftest import waiting_alert, work
+from warning_service.web.auth import idle_lifetime
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, CapStatus, Level
 
@@ -127,3 +128,50 @@ def test_browser_the_tibetan_interface_renders_in_a_tibetan_font(page, people, r
     shot(page, f"tibetan-interface-{request.node.callspec.id}")
     page.click("#language-form button[value=zh]")
     expect(page.locator("html")).to_have_attribute("lang", "zh")
+
+
+def test_browser_the_session_ends_after_the_idle_time(app, page, people, monkeypatch):
+    monkeypatch.setitem(app.config, "CONSOLE_IDLE_MINUTES", 0.05)  # 3 s, as CONSOLE_IDLE_MINUTES=0.05 would set it
+    monkeypatch.setitem(app.config, "PERMANENT_SESSION_LIFETIME", idle_lifetime(app.config))
+    sign_in(page, "officer")
+    for _ in range(3):  # a page opened now and then keeps the session well past the idle time
+        page.wait_for_timeout(1500)
+        page.goto("/compose")
+        expect(page.locator(".who")).to_contain_text("officer")
+    page.goto("/")
+    # The inbox polling by itself is not activity: after the idle time its requests are sent to sign in.
+    statuses = page.evaluate("""async () => {
+        const seen = [];
+        for (let i = 0; i < 5; i++) {
+            await new Promise(done => setTimeout(done, 1000));
+            seen.push((await fetch("/inbox/rows", {redirect: "manual"})).status);
+        }
+        return seen; }""")
+    assert statuses[0] == 200 and statuses[-1] == 0, statuses  # 0: an opaque redirect, to the sign-in page
+    page.goto("/compose")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.locator(".who")).to_have_count(0)
+
+
+def test_browser_counties_found_by_pinyin_and_the_hazards_parameters_shown(page, people):
+    sign_in(page, "officer")
+    page.click("#nav-compose")
+    luding, kangding = (page.locator(f"#county-list li:has(input[value='{code}'])") for code in ("513322", "513301"))
+    for typed in ("lu ding", "Lúdìng", "ludingxian"):  # spaces, tone marks, the whole name
+        page.fill("#county-search", typed)
+        expect(luding).to_be_visible()
+        expect(kangding).to_be_hidden()
+    page.fill("#county-search", "kāngdìng")
+    expect(kangding).to_be_visible()
+    expect(luding).to_be_hidden()
+
+    magnitude = page.locator("label.parameter:has(input[name=magnitude])")
+    rain = page.locator("label.parameter:has(input[name=rain_mm])")
+    page.select_option("select[name=hazard]", "earthquake")
+    expect(magnitude).to_be_visible()
+    expect(rain).to_be_hidden()
+    page.select_option("select[name=hazard]", "rainstorm")
+    expect(rain).to_be_visible()
+    expect(magnitude).to_be_hidden()
+    page.select_option("select[name=hazard]", "fog")
+    expect(page.locator("#parameters")).to_be_hidden()  # fog defines none

@@ -58,7 +58,7 @@ def test_publishing_needs_the_matching_confirmation(app, client, people):
     page = f"/alerts/{alert_id}"
     refused = post_form(client, f"{page}/publish", page, confirm_status="Actual")
     assert refused.status_code == 303 and state_of(alert_id) == AlertState.PENDING_REVIEW
-    assert "Nothing was published" in client.get(page).get_data(as_text=True)
+    assert "未发布任何内容" in client.get(page).get_data(as_text=True)  # the officer's language, Chinese
     assert post_form(client, f"{page}/publish", page, confirm_status="Exercise").status_code == 303
     assert state_of(alert_id) == AlertState.PUBLISHING
     work(app)
@@ -171,6 +171,47 @@ def test_compose_refuses_what_intake_refuses_and_stores_nothing(client, people):
     assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
 
 
+def test_compose_offers_the_hazards_parameters_and_intake_checks_them(client, people):
+    from warning_service.hazards import PARAMETER_RULES
+    from warning_service.web.forms import PARAMETER_LABELS
+
+    assert set(PARAMETER_LABELS) == set(PARAMETER_RULES)  # every parameter a hazard may define has its label
+    sign_in(client, "officer")
+    page = client.get("/compose").get_data(as_text=True)
+    magnitude = re.search(r'<label class="parameter" data-hazards="([^"]*)">[^<]*<input[^>]*name="magnitude"', page)
+    assert magnitude and set(magnitude.group(1).split()) == {"earthquake", "earthquake_early_warning", "aftershock"}
+    assert re.search(r'data-hazards="[^"]*\brainstorm\b[^"]*">[^<]*<input[^>]*name="rain_mm"', page)
+    quake = {"hazard": "earthquake", "level": None}
+    too_big = compose(client, **quake, magnitude="11")
+    assert too_big.status_code == 422 and "parameters.magnitude" in too_big.get_data(as_text=True)
+    assert compose(client, **quake, depth_km="deep").status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
+    saved = compose(client, **quake, magnitude="6.8", depth_km="16", latitude="29.59", longitude="102.08",
+                    rain_mm="80")  # rain is not an earthquake's: dropped
+    assert saved.status_code == 303
+    alert = db.session.scalar(select(Alert))
+    assert alert.parameters == {"magnitude": "6.8", "depth_km": "16", "latitude": "29.59", "longitude": "102.08"}
+    preview = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "6.8级" in preview and "16公里" in preview
+
+
+def test_the_county_list_offers_pinyin_with_tone_marks(client, people):
+    sign_in(client, "officer")
+    page = client.get("/compose").get_data(as_text=True)
+    assert "kāng dìng shì" in page and "lú dìng xiàn" in page and "mǎ ěr kāng shì" in page
+
+
+def test_a_refusal_is_in_the_officers_language(client, people):
+    sign_in(client, "officer")
+    alert_id = waiting_alert(status=CapStatus.EXERCISE)
+    page = f"/alerts/{alert_id}"
+    for language, phrase in (("zh", "未发布任何内容"), ("bo", "未发布任何内容"), ("en", "Nothing was published")):
+        assert post_form(client, "/language", "/", language=language).status_code == 303
+        post_form(client, f"{page}/publish", page, confirm_status="Actual")
+        assert phrase in client.get(page).get_data(as_text=True), language
+    assert state_of(alert_id) == AlertState.PENDING_REVIEW
+
+
 def test_an_auditor_cannot_compose(client, people):
     sign_in(client, "auditor")
     assert client.get("/compose").status_code == 403
@@ -226,3 +267,12 @@ def test_people_get_error_pages_and_machines_problem_documents(client, people):
     assert client.get("/alerts/999", headers={"Accept": "text/html"}).mimetype == "text/html"
     api = client.get("/api/v1/alerts/999", headers={"Accept": "text/html"})
     assert api.status_code == 401 and api.mimetype == "application/problem+json"
+
+
+def test_every_refusal_of_the_domain_has_its_console_text(app):
+    from warning_service.dispatch.review import REFUSAL_TEXTS
+    from warning_service.web.console import REFUSALS
+
+    assert set(REFUSALS) == set(REFUSAL_TEXTS)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert {code: str(text) for code, text in REFUSALS.items()} == REFUSAL_TEXTS  # English is the msgid

@@ -5,41 +5,26 @@ with `tail -n 1`; only its digest is stored.
 """
 from __future__ import annotations
 
-import secrets
-
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..audit.events import record
+from .. import registry
 from ..extensions import db
-from ..hazards import catalogue
-from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey
+from ..models import Agency, AgencyKind, ApiKey
 from ..security.api_keys import issue_agency_key, revoke_agency_key
-
-# CAP forbids spaces, commas and the XML-restricted < and & in <sender>.
-_SENDER_FORBIDDEN = set(" \t\r\n,<&")
 
 agency_cli = AppGroup("agency", help="Register agencies and manage their API keys.")
 
+# Which option each field of a RegistryError comes from.
+_OPTIONS = {"name": "NAME", "kind": "--kind", "hazards": "--hazards", "sender": "--sender"}
 
-def parse_hazards(text: str) -> list[str]:
-    """Either "all" alone, or a comma list of known hazard codes."""
-    codes = list(dict.fromkeys(code.strip() for code in text.split(",") if code.strip()))
-    if not codes:
-        raise click.BadParameter("give at least one hazard code, or 'all'", param_hint="--hazards")
-    if ALL_HAZARDS in codes:
-        if len(codes) > 1:
-            raise click.BadParameter("'all' cannot be combined with other codes", param_hint="--hazards")
-        return codes
-    known = catalogue()
-    unknown = [code for code in codes if known.get(code) is None]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown hazard code(s): {', '.join(unknown)}. "
-            f"Known codes: {', '.join(hazard.code for hazard in known)}, or 'all'",
-            param_hint="--hazards")
-    return codes
+
+def refused(error: registry.RegistryError, options: dict[str, str]) -> click.ClickException:
+    """The registry's refusal as click says it: a bad option, or a clash with what is registered."""
+    if error.conflict:
+        return click.ClickException(error.message)
+    return click.BadParameter(error.message, param_hint=options.get(error.field))
 
 
 def _agency(name: str) -> Agency:
@@ -64,26 +49,12 @@ def _live_keys(agency: Agency) -> list[ApiKey]:
 @click.option("--sender", help="CAP <sender> for its JSON alerts [default: KIND.RANDOM@agencies.ews.local].")
 def create_agency(name: str, kind: str, hazards_text: str, auto_publish: bool, sender: str | None) -> None:
     """Register an agency and print its first API key (shown once)."""
-    name = name.strip()
-    if not 0 < len(name) <= 120:
-        raise click.BadParameter("an agency name has 1 to 120 characters", param_hint="NAME")
-    hazards = parse_hazards(hazards_text)
-    if sender is not None and (not 0 < len(sender) <= 255 or _SENDER_FORBIDDEN & set(sender)):
-        raise click.BadParameter("a CAP sender has 1 to 255 characters, without spaces, commas, '<' or '&'",
-                                 param_hint="--sender")
-    if db.session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
-        raise click.ClickException(f"an agency named {name!r} already exists")
-    if sender and db.session.scalar(select(Agency.id).where(Agency.cap_sender == sender)) is not None:
-        raise click.ClickException(f"another agency already uses the CAP sender {sender!r}")
-
-    agency = Agency(name=name, kind=AgencyKind(kind), hazards=hazards, auto_publish=auto_publish,
-                    cap_sender=sender or f"{kind}.{secrets.token_hex(4)}@agencies.ews.local")
-    db.session.add(agency)
-    db.session.flush()
-    record(db.session, None, "agency.create", agency, via="cli", name=name, kind=kind, hazards=hazards,
-           auto_publish=auto_publish, cap_sender=agency.cap_sender)
-    key = issue_agency_key(db.session, agency)
+    try:
+        agency, key = registry.create_agency(db.session, None, "cli", name, kind, hazards_text, auto_publish, sender)
+    except registry.RegistryError as error:
+        raise refused(error, _OPTIONS) from None
     db.session.commit()
+    hazards = agency.hazards
     click.echo(f"agency {agency.name!r} created (id {agency.id}, kind {kind}, "
                f"auto-publish {'yes' if auto_publish else 'no'})")
     click.echo(f"hazards: {', '.join(hazards)}")

@@ -15,6 +15,7 @@ from ..audit.events import record
 from ..extensions import db
 from ..models import Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
+from ..security import accounts
 
 ROLE_CHOICE = click.Choice([role.value for role in Role])
 
@@ -68,12 +69,9 @@ def create_user(username: str, role: str) -> None:
 @click.argument("role", type=ROLE_CHOICE)
 def set_role(username: str, role: str) -> None:
     """Change a user's role."""
-    user = _user(username)
-    previous = user.role.value
-    user.role = Role(role)
-    record(db.session, None, "user.set_role", user, via="cli", username=username, previous=previous, role=role)
+    previous = accounts.set_role(db.session, None, "cli", _user(username), Role(role))
     db.session.commit()
-    click.echo(f"user {username!r}: role {previous} -> {role}")
+    click.echo(f"user {username!r}: role {previous.value} -> {role}")
 
 
 @user_cli.command("deactivate")

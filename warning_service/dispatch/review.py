@@ -24,8 +24,25 @@ from .publish import publish
 OVERRIDABLE_HAZARDS = frozenset({"earthquake_early_warning"})
 
 
+# Why a decision is refused: a stable code, and its English text with the details' names.
+# The console translates by code (web/console.py REFUSALS); keep the two in step.
+REFUSAL_TEXTS: Mapping[str, str] = {
+    "publish_not_waiting": "This alert is %(state)s; only an alert waiting for review can be published.",
+    "status_mismatch": "The confirmation says %(confirmed)s, but this alert is %(status)s. Nothing was published.",
+    "override_not_allowed": "Only an earthquake early warning may skip the second officer.",
+    "already_approved": "You have approved this alert already; a second duty officer must approve it.",
+    "reject_not_waiting": "This alert is %(state)s; only an alert waiting for review can be rejected.",
+    "cancel_not_published": "This alert is %(state)s; only a published alert can be cancelled.",
+}
+
+
 class ReviewRefused(Exception):
-    """The decision cannot be taken; the text says why, for the officer."""
+    """The decision cannot be taken: `code` (a key of REFUSAL_TEXTS) says why, `details` fill its text."""
+
+    def __init__(self, code: str, **details: str) -> None:
+        self.code = code
+        self.details = details
+        super().__init__(REFUSAL_TEXTS[code] % details)
 
 
 def needs_second_officer(alert: Alert, settings: Mapping[str, object]) -> bool:
@@ -45,16 +62,15 @@ def decide_publish(session: Session, alert: Alert, officer: User, confirmed_stat
     Does not commit; the caller commits and then queues the fan-out.
     """
     if alert.state != AlertState.PENDING_REVIEW:
-        raise ReviewRefused(f"This alert is {alert.state.value}; only an alert waiting for review can be published.")
+        raise ReviewRefused("publish_not_waiting", state=alert.state.value)
     if confirmed_status != alert.status.value:
-        raise ReviewRefused(f"The confirmation says {confirmed_status or 'nothing'}, but this alert is "
-                            f"{alert.status.value}. Nothing was published.")
+        raise ReviewRefused("status_mismatch", confirmed=confirmed_status or "—", status=alert.status.value)
     if emergency_override and alert.hazard_code not in OVERRIDABLE_HAZARDS:
-        raise ReviewRefused("Only an earthquake early warning may skip the second officer.")
+        raise ReviewRefused("override_not_allowed")
     if needs_second_officer(alert, settings) and not emergency_override:
         earlier = approvals(session, alert)
         if officer.id in earlier:
-            raise ReviewRefused("You have approved this alert already; a second duty officer must approve it.")
+            raise ReviewRefused("already_approved")
         if not earlier:
             record(session, officer, "alert.approve", alert, status=alert.status.value)
             return False
@@ -67,7 +83,7 @@ def decide_publish(session: Session, alert: Alert, officer: User, confirmed_stat
 
 def reject(session: Session, alert: Alert, officer: User) -> None:
     if alert.state != AlertState.PENDING_REVIEW:
-        raise ReviewRefused(f"This alert is {alert.state.value}; only an alert waiting for review can be rejected.")
+        raise ReviewRefused("reject_not_waiting", state=alert.state.value)
     alert.move_to(AlertState.REJECTED)
     record(session, officer, "alert.reject", alert)
 
@@ -77,7 +93,7 @@ def cancel(session: Session, alert: Alert, officer: User, settings: Mapping[str,
     """Make and publish a Cancel of a published alert: its pending deliveries stop, and whoever it
     reached is told it is cancelled. Returns the Cancel. Does not commit."""
     if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
-        raise ReviewRefused(f"This alert is {alert.state.value}; only a published alert can be cancelled.")
+        raise ReviewRefused("cancel_not_published", state=alert.state.value)
     now = now or utcnow()
     cancellation = Alert(
         identifier=str(uuid.uuid4()), sender=str(settings["CONSOLE_CAP_SENDER"]), sent=now.replace(microsecond=0),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..hazards import Hazard, HazardCatalogue, level_from_severity, level_from_text
+from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue, level_from_severity, level_from_text
+from ..rendering.formatting import parse_number
 from ..targeting.areas import resolve_areas
 from .errors import FieldError, invalid
 from .message import AlertMessage, AreaBlock, InfoBlock
@@ -69,6 +70,7 @@ def interpret(message: AlertMessage, catalogue: HazardCatalogue, now: datetime |
     hazard, level = _hazard_and_level(message.infos, catalogue, errors, required=not is_cancel)
     draft = AlertDraft(message=message, hazard=hazard, level=level)
     _fill_from_infos(draft, message.infos)
+    _check_parameters(draft, errors)
     _check_times(draft, now, errors)
     _resolve_area(draft, message.infos, errors, required=not is_cancel)
     if errors:
@@ -146,6 +148,23 @@ def _fill_from_infos(draft: AlertDraft, infos: list[InfoBlock]) -> None:
             draft.parameters.setdefault(value_name, value)
     if draft.hazard and not draft.categories:
         draft.categories = [draft.hazard.cap_category]
+
+
+def _check_parameters(draft: AlertDraft, errors: list[FieldError]) -> None:
+    """The hazard's own parameters (hazards.toml) are numbers in range, as the templates read them;
+    a magnitude the renderer cannot read would vanish from the warning. Other parameters pass freely."""
+    if draft.hazard is None:
+        return
+    for name in draft.hazard.parameters:
+        if name not in draft.parameters:
+            continue
+        rule, value = PARAMETER_RULES[name], draft.parameters[name]
+        number = parse_number(value)
+        if number is None:
+            errors.append(FieldError(f"parameters.{name}", f"{name} must be a number, not {value!r}"))
+        elif not rule.minimum <= number <= rule.maximum:
+            errors.append(FieldError(f"parameters.{name}",
+                                     f"{name} {value} is outside {rule.minimum} to {rule.maximum} {rule.unit}".rstrip()))
 
 
 def _check_times(draft: AlertDraft, now: datetime, errors: list[FieldError]) -> None:

@@ -25,7 +25,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyn
 from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ..hazards import DEFAULT_ACTION, LEVELS, Hazard, HazardCatalogue, catalogue
+from ..hazards import DEFAULT_ACTION, LEVELS, PARAMETER_RULES, Hazard, HazardCatalogue, catalogue
 from . import formatting
 from .budgets import (
     BDS3_REGIONAL_BITS,
@@ -51,7 +51,7 @@ SEPARATORS: Mapping[str, str] = MappingProxyType({"zh": "", "bo": " "})
 # Between the two languages of one combined message.
 COMBINED_SEPARATOR = "\n"
 # CAP parameters the templates get as numbers (unparsable values are left out).
-NUMERIC_PARAMETERS: tuple[str, ...] = ("magnitude", "depth_km", "latitude", "longitude", "rain_mm")
+NUMERIC_PARAMETERS: tuple[str, ...] = tuple(PARAMETER_RULES)
 LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({"bo": "Tibetan", "zh": "Chinese"})
 
 # Budget defaults; each can be overridden by the settings key named in budget_for().

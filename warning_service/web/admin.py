@@ -1,29 +1,36 @@
-"""The administrators' pages: console users, agencies' API keys, and recipients imported from CSV.
+"""The administrators' pages: console users (role, password), agencies and their API keys, county
+broadcast endpoints, BeiDou terminals, and recipients imported from CSV.
 
-Only admins; every change is in the audit log. A new key is shown once, in the
-response itself (never in a redirect's flash, which travels in the cookie). A
-recipients file is imported whole or not at all: one bad line and nothing
-changes, with every problem listed. (Registering agencies, broadcast endpoints
-and BeiDou terminals is done with `flask agency ...` and `flask endpoints ...` for now.)
+Only admins; every change is in the audit log with the acting admin, through the same
+domain functions as the `flask` commands (registry.py, security/). A new key or a generated
+signing secret is shown once, in the response itself (never in a redirect's flash, which
+travels in the cookie), and never again; a secret an admin typed is never shown back. A
+recipients file is imported whole or not at all: one bad line and nothing changes, with
+every problem listed. Bad input redisplays the form with the reason (4xx).
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
-from wtforms import PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..audit.events import record
 from ..extensions import db
-from ..models import Agency, ApiKey, BeidouTerminal, County, Recipient, Role, User
+from .. import registry
+from ..hazards import catalogue
+from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, BeidouTerminal, BroadcastEndpoint, County, Recipient, Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
+from ..security import accounts
 from ..security.api_keys import issue_agency_key, revoke_agency_key
 from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
 from .auth import roles_required
+from .forms import MultiCheckboxField
 
 admin = Blueprint("admin", __name__)
 
@@ -36,6 +43,62 @@ class UserForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=80)])
     role = SelectField("role", choices=[SelectChoice(role.value, role.value) for role in Role])
     password = PasswordField("password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, role.value) for role in Role])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"),
+                             validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
+
+
+class AgencyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=registry.MAX_AGENCY_NAME)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(kind.value, kind.value) for kind in AgencyKind])
+    hazards = MultiCheckboxField(_l("Hazards it may issue"))  # none ticked: the registry says so (a required
+    # attribute here would make the browser demand every box)
+    auto_publish = BooleanField(_l("Publishes at once, without a duty officer (earthquake early warning)"))
+    sender = StringField(_l("CAP sender (empty: made up, or kept)"),
+                         validators=[Optional(), Length(max=registry.MAX_SENDER)])
+
+    def offer(self) -> AgencyForm:
+        self.hazards.choices = [SelectChoice(ALL_HAZARDS, _("all hazards"))] + [
+            SelectChoice(hazard.code, f"{hazard.names['zh']} {hazard.names['en']}") for hazard in catalogue()]
+        return self
+
+
+class _PlaceForm(FlaskForm):
+    county = SelectField(_l("County"), validators=[DataRequired()])
+    name = StringField(_l("Name (empty: from the county)"), validators=[Optional(), Length(max=registry.MAX_NAME)])
+    exercise = BooleanField(_l("Exercise target: receives Exercise and Test alerts"))
+
+    def offer(self) -> _PlaceForm:
+        self.county.choices = [SelectChoice(county.code, f"{county.code} {county.name_zh}")
+                               for county in db.session.scalars(select(County).order_by(County.code))]
+        return self
+
+
+class BroadcastForm(_PlaceForm):
+    """Prefixed ("broadcast-url"), as it shares a page with the BeiDou form."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, prefix="broadcast", **kwargs)
+
+    url = StringField(_l("URL of the platform"), validators=[DataRequired(), Length(max=registry.MAX_URL)])
+    secret = PasswordField(_l("Signing secret (empty: generated and shown once; when editing: kept)"),
+                           validators=[Optional(), Length(max=500)])
+    generate_secret = BooleanField(_l("Generate a new signing secret"))
+
+
+class BeidouForm(_PlaceForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, prefix="beidou", **kwargs)
+
+    card = StringField(_l("Card address (7 digits)"), validators=[DataRequired(), Length(max=7)])
+    township = StringField(_l("Township code (12 digits, optional)"), validators=[Optional(), Length(max=12)])
+    is_group = BooleanField(_l("Group (broadcast) address"))
 
 
 class ImportForm(FlaskForm):
@@ -51,7 +114,8 @@ def _page(user_form: UserForm | None = None, import_form: ImportForm | None = No
     counties = db.session.scalars(select(County).order_by(County.code)).all()
     return render_template("admin/index.html", users=users, agencies=agencies, counties=counties,
                            per_county=per_county, user_form=user_form or UserForm(),
-                           import_form=import_form or ImportForm(), problems=list(problems), new_key=new_key)
+                           import_form=import_form or ImportForm(), problems=list(problems), new_key=new_key,
+                           roles=list(Role))
 
 
 @admin.get("/")
@@ -166,3 +230,282 @@ def _store(rows: list[RecipientRow], cards: dict[str, int]) -> tuple[int, int]:
                 added += 1
         db.session.flush()
     return added, updated
+
+
+# --- users: role and password ---------------------------------------------------------------------
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _other_user(user_id: int) -> User | None:
+    """A user an admin may change here: not themself (no admin locks themself out by mistake)."""
+    user = db.session.get(User, user_id)
+    return None if user is None or user.id == current_user.id else user
+
+
+@admin.post("/users/<int:user_id>/role")
+@roles_required(Role.ADMIN)
+def set_user_role(user_id: int):
+    form = RoleForm()
+    user = _other_user(user_id)
+    if user is None or not form.validate_on_submit():
+        return _page(problems=[_("That user's role cannot be changed here.")]), 422
+    previous = accounts.set_role(db.session, _actor(), "console", user, Role(form.role.data))
+    db.session.commit()
+    flash(_("%(name)s: role %(previous)s → %(role)s.", name=user.username, previous=previous.value,
+            role=user.role.value), "ok")
+    return redirect(url_for("admin.index"), 303)
+
+
+@admin.post("/users/<int:user_id>/password")
+@roles_required(Role.ADMIN)
+def reset_user_password(user_id: int):
+    form = PasswordForm()
+    user = _other_user(user_id)
+    if user is None:
+        return _page(problems=[_("That user's password cannot be reset here.")]), 422
+    if not form.validate_on_submit():
+        return _page(problems=[_("A password has at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)]), 422
+    accounts.reset_password(db.session, _actor(), "console", user, form.password.data)
+    db.session.commit()
+    flash(_("Password of %(name)s reset; tell them in person.", name=user.username), "ok")
+    return redirect(url_for("admin.index"), 303)
+
+
+# --- agencies, broadcast endpoints, BeiDou terminals ----------------------------------------------
+
+NO_STORE = {"Cache-Control": "no-store"}  # a page showing a key or a secret once
+
+
+def _row_or_404(model: type, row_id: int):
+    row = db.session.get(model, row_id)
+    if row is None:
+        abort(404, f"No {model.__name__} {row_id}.")
+    return row
+
+
+def _refused(form: FlaskForm, error: registry.RegistryError) -> tuple[list[str], int]:
+    """The registry's reason, under the field it names (or above the form); 409 for a clash."""
+    db.session.rollback()
+    field = getattr(form, error.field, None)
+    problems = [error.message]
+    if field is not None and isinstance(field.errors, list):
+        field.errors.append(error.message)
+        problems = []
+    return problems, 409 if error.conflict else 422
+
+
+def _agencies_page(form: AgencyForm | None = None, problems: list[str] = (),
+                   new_key: tuple[Agency, str] | None = None) -> str:
+    agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
+    return render_template("admin/agencies.html", agencies=agencies, form=form or AgencyForm().offer(),
+                           problems=list(problems), new_key=new_key)
+
+
+def _edit_page(title: str, form: FlaskForm, action: str, deactivate: str | None, problems: list[str] = (),
+               new_secret: str | None = None) -> str:
+    return render_template("admin/edit.html", title=title, form=form, action=action, deactivate=deactivate,
+                           problems=list(problems), new_secret=new_secret)
+
+
+@admin.get("/agencies")
+@roles_required(Role.ADMIN)
+def agencies():
+    return _agencies_page()
+
+
+@admin.post("/agencies")
+@roles_required(Role.ADMIN)
+def create_agency():
+    """Register an agency; its first API key is on the answer, once."""
+    form = AgencyForm().offer()
+    if not form.validate_on_submit():
+        return _agencies_page(form), 422
+    try:
+        agency, key = registry.create_agency(db.session, _actor(), "console", form.name.data, form.kind.data,
+                                             form.hazards.data, form.auto_publish.data, form.sender.data)
+    except registry.RegistryError as error:
+        problems, status = _refused(form, error)
+        return _agencies_page(form, problems), status
+    db.session.commit()
+    return _agencies_page(new_key=(agency, key)), 201, NO_STORE
+
+
+def _agency_form(agency: Agency) -> AgencyForm:
+    return AgencyForm(data={"name": agency.name, "kind": agency.kind.value, "hazards": list(agency.hazards),
+                            "auto_publish": agency.auto_publish, "sender": agency.cap_sender}).offer()
+
+
+def _agency_page(agency: Agency, form: AgencyForm, problems: list[str] = ()) -> str:
+    return _edit_page(_("Agency %(name)s", name=agency.name), form, url_for("admin.edit_agency", agency_id=agency.id),
+                      url_for("admin.deactivate_agency", agency_id=agency.id) if agency.active else None, problems)
+
+
+@admin.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_agency(agency_id: int):
+    agency = _row_or_404(Agency, agency_id)
+    form = _agency_form(agency)
+    if not form.validate_on_submit():
+        return _agency_page(agency, form), 422 if form.is_submitted() else 200
+    try:
+        registry.update_agency(db.session, _actor(), "console", agency, form.name.data, form.kind.data,
+                               form.hazards.data, form.auto_publish.data, form.sender.data)
+    except registry.RegistryError as error:
+        problems, status = _refused(form, error)
+        return _agency_page(agency, form, problems), status
+    db.session.commit()
+    flash(_("Agency %(name)s saved.", name=agency.name), "ok")
+    return redirect(url_for("admin.agencies"), 303)
+
+
+@admin.post("/agencies/<int:agency_id>/deactivate")
+@roles_required(Role.ADMIN)
+def deactivate_agency(agency_id: int):
+    """Its keys stop working at once; its alerts and history stay."""
+    agency = _row_or_404(Agency, agency_id)
+    try:
+        registry.deactivate_agency(db.session, _actor(), "console", agency)
+    except registry.RegistryError as error:
+        db.session.rollback()
+        return _agencies_page(problems=[error.message]), 409
+    db.session.commit()
+    flash(_("Agency %(name)s deactivated: its keys no longer work.", name=agency.name), "ok")
+    return redirect(url_for("admin.agencies"), 303)
+
+
+def _endpoints_page(broadcast_form: BroadcastForm | None = None, beidou_form: BeidouForm | None = None,
+                    problems: list[str] = (), new_secret: tuple[BroadcastEndpoint, str] | None = None) -> str:
+    endpoints = db.session.scalars(select(BroadcastEndpoint).order_by(BroadcastEndpoint.county_code,
+                                                                      BroadcastEndpoint.id)).all()
+    terminals = db.session.scalars(select(BeidouTerminal).order_by(BeidouTerminal.county_code,
+                                                                   BeidouTerminal.id)).all()
+    return render_template("admin/endpoints.html", endpoints=endpoints, terminals=terminals,
+                           broadcast_form=broadcast_form or BroadcastForm().offer(),
+                           beidou_form=beidou_form or BeidouForm().offer(), problems=list(problems),
+                           new_secret=new_secret)
+
+
+@admin.get("/endpoints")
+@roles_required(Role.ADMIN)
+def endpoints():
+    return _endpoints_page()
+
+
+@admin.post("/broadcast")
+@roles_required(Role.ADMIN)
+def add_broadcast():
+    """Add a county's broadcast platform; a secret left empty is generated and shown on the answer, once."""
+    form = BroadcastForm().offer()
+    if not form.validate_on_submit():
+        return _endpoints_page(broadcast_form=form), 422
+    try:
+        endpoint, generated = registry.add_broadcast_endpoint(
+            db.session, _actor(), "console", form.county.data, form.url.data, form.secret.data or None,
+            form.name.data, form.exercise.data)
+    except registry.RegistryError as error:
+        problems, status = _refused(form, error)
+        return _endpoints_page(broadcast_form=form, problems=problems), status
+    db.session.commit()
+    if generated:
+        return _endpoints_page(new_secret=(endpoint, generated)), 201, NO_STORE
+    flash(_("Broadcast endpoint %(name)s added.", name=endpoint.name), "ok")
+    return redirect(url_for("admin.endpoints"), 303)
+
+
+def _broadcast_page(endpoint: BroadcastEndpoint, form: BroadcastForm, problems: list[str] = (),
+                    new_secret: str | None = None) -> str:
+    return _edit_page(_("Broadcast endpoint %(name)s", name=endpoint.name), form,
+                      url_for("admin.edit_broadcast", endpoint_id=endpoint.id),
+                      url_for("admin.deactivate_broadcast", endpoint_id=endpoint.id) if endpoint.active else None,
+                      problems, new_secret)
+
+
+@admin.route("/broadcast/<int:endpoint_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_broadcast(endpoint_id: int):
+    """Edit a platform; its secret is never shown: a typed one replaces it, a generated one is shown once."""
+    endpoint = _row_or_404(BroadcastEndpoint, endpoint_id)
+    form = BroadcastForm(data={"county": endpoint.county_code, "name": endpoint.name, "url": endpoint.url,
+                               "exercise": endpoint.exercise}).offer()
+    if not form.validate_on_submit():
+        return _broadcast_page(endpoint, form), 422 if form.is_submitted() else 200
+    try:
+        generated = registry.update_broadcast_endpoint(
+            db.session, _actor(), "console", endpoint, form.county.data, form.url.data, form.name.data,
+            form.exercise.data, new_secret=form.secret.data or None, generate_secret=form.generate_secret.data)
+    except registry.RegistryError as error:
+        problems, status = _refused(form, error)
+        return _broadcast_page(endpoint, form, problems), status
+    db.session.commit()
+    if generated:
+        return _broadcast_page(endpoint, BroadcastForm(formdata=None, data={
+            "county": endpoint.county_code, "name": endpoint.name, "url": endpoint.url,
+            "exercise": endpoint.exercise}).offer(), new_secret=generated), 200, NO_STORE
+    flash(_("Broadcast endpoint %(name)s saved.", name=endpoint.name), "ok")
+    return redirect(url_for("admin.endpoints"), 303)
+
+
+@admin.post("/broadcast/<int:endpoint_id>/deactivate")
+@roles_required(Role.ADMIN)
+def deactivate_broadcast(endpoint_id: int):
+    return _deactivate(_row_or_404(BroadcastEndpoint, endpoint_id))
+
+
+@admin.post("/beidou")
+@roles_required(Role.ADMIN)
+def add_beidou():
+    form = BeidouForm().offer()
+    if not form.validate_on_submit():
+        return _endpoints_page(beidou_form=form), 422
+    try:
+        terminal = registry.add_beidou_terminal(db.session, _actor(), "console", form.county.data, form.card.data,
+                                                form.township.data, form.name.data, form.is_group.data,
+                                                form.exercise.data)
+    except registry.RegistryError as error:
+        problems, status = _refused(form, error)
+        return _endpoints_page(beidou_form=form, problems=problems), status
+    db.session.commit()
+    flash(_("BeiDou terminal %(name)s added.", name=terminal.name), "ok")
+    return redirect(url_for("admin.endpoints"), 303)
+
+
+@admin.route("/beidou/<int:terminal_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_beidou(terminal_id: int):
+    terminal = _row_or_404(BeidouTerminal, terminal_id)
+    form = BeidouForm(data={"county": terminal.county_code, "name": terminal.name, "card": terminal.card_address,
+                            "township": terminal.township_code, "is_group": terminal.is_group,
+                            "exercise": terminal.exercise}).offer()
+    title = _("BeiDou terminal %(name)s", name=terminal.name)
+    action = url_for("admin.edit_beidou", terminal_id=terminal.id)
+    deactivate = url_for("admin.deactivate_beidou", terminal_id=terminal.id) if terminal.active else None
+    if not form.validate_on_submit():
+        return _edit_page(title, form, action, deactivate), 422 if form.is_submitted() else 200
+    try:
+        registry.update_beidou_terminal(db.session, _actor(), "console", terminal, form.county.data, form.card.data,
+                                        form.township.data, form.name.data, form.is_group.data, form.exercise.data)
+    except registry.RegistryError as error:
+        problems, status = _refused(form, error)
+        return _edit_page(title, form, action, deactivate, problems), status
+    db.session.commit()
+    flash(_("BeiDou terminal %(name)s saved.", name=terminal.name), "ok")
+    return redirect(url_for("admin.endpoints"), 303)
+
+
+@admin.post("/beidou/<int:terminal_id>/deactivate")
+@roles_required(Role.ADMIN)
+def deactivate_beidou(terminal_id: int):
+    return _deactivate(_row_or_404(BeidouTerminal, terminal_id))
+
+
+def _deactivate(target: BroadcastEndpoint | BeidouTerminal):
+    try:
+        registry.deactivate_target(db.session, _actor(), "console", target)
+    except registry.RegistryError as error:
+        db.session.rollback()
+        return _endpoints_page(problems=[error.message]), 409
+    db.session.commit()
+    flash(_("%(name)s deactivated: no new alert reaches it; its history is kept.", name=target.name), "ok")
+    return redirect(url_for("admin.endpoints"), 303)

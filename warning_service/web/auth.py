@@ -1,7 +1,9 @@
 """Console sign-in: Flask-Login sessions, role checks, and failed logins slowed down.
 
 A session ends after CONSOLE_IDLE_MINUTES without a request (the cookie is
-permanent and refreshed on each request, so its lifetime is the idle time).
+permanent and refreshed on each request, so its lifetime is the idle time). The
+pages' background polling (`passive` views) does not count as activity: an inbox
+left open overnight still signs its officer out.
 After LOGIN_MAX_FAILURES wrong passwords for one username the login is locked
 for LOGIN_LOCKOUT_SECONDS, counted in Redis so every web process sees it.
 """
@@ -11,7 +13,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -35,10 +38,33 @@ class LoginForm(FlaskForm):
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
 
 
+class IdleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a passive request never renews the cookie."""
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        return not g.get("passive_request") and super().should_set_cookie(app, session)
+
+
+def passive(view: Callable) -> Callable:
+    """A view the page calls by itself (polling): answering it does not push the idle deadline back."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.passive_request = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def idle_lifetime(config) -> timedelta:
+    return timedelta(minutes=float(config["CONSOLE_IDLE_MINUTES"]))
+
+
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=int(app.config["CONSOLE_IDLE_MINUTES"]))
+    app.config["PERMANENT_SESSION_LIFETIME"] = idle_lifetime(app.config)
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    app.session_interface = IdleSessionInterface()
 
 
 @login_manager.user_loader

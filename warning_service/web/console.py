@@ -10,6 +10,7 @@ import json
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,8 +29,8 @@ from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
 from ..rendering.views import view_of
 from ..targeting.county_map import county_map
-from .auth import roles_required
-from .forms import ComposeForm
+from .auth import passive, roles_required
+from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES
 
 console = Blueprint("console", __name__)
@@ -37,6 +38,19 @@ console = Blueprint("console", __name__)
 READERS = (Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
 OFFICERS = (Role.DUTY_OFFICER,)
 INBOX_SIZE = 50
+# The domain's refusals (dispatch/review.py REFUSAL_TEXTS) in the officer's language, by code.
+REFUSALS = {
+    "publish_not_waiting": _l("This alert is %(state)s; only an alert waiting for review can be published."),
+    "status_mismatch": _l("The confirmation says %(confirmed)s, but this alert is %(status)s. Nothing was published."),
+    "override_not_allowed": _l("Only an earthquake early warning may skip the second officer."),
+    "already_approved": _l("You have approved this alert already; a second duty officer must approve it."),
+    "reject_not_waiting": _l("This alert is %(state)s; only an alert waiting for review can be rejected."),
+    "cancel_not_published": _l("This alert is %(state)s; only a published alert can be cancelled."),
+}
+
+
+def refusal_text(refused: ReviewRefused) -> str:
+    return str(REFUSALS[refused.code]) % refused.details
 
 
 def alert_or_404(alert_id: int) -> Alert:
@@ -63,6 +77,7 @@ def inbox():
 
 @console.get("/inbox/rows")
 @roles_required(*READERS)
+@passive
 def inbox_rows():
     """The inbox's tables alone, which the page fetches every few seconds."""
     waiting, recent = _inbox_alerts()
@@ -98,8 +113,10 @@ def compose():
 
 def _compose_page(form: ComposeForm, problems: list[str], correcting: Alert | None = None) -> str:
     labels = {choice.value: choice.label for choice in form.counties.choices}
+    uses = {name: [hazard.code for hazard in form.hazards if name in hazard.parameters] for name in PARAMETER_FIELDS}
     return render_template("console/compose.html", form=form, problems=problems, correcting=correcting,
-                           county_map=county_map(), county_labels=labels)
+                           county_map=county_map(), county_labels=labels, parameter_labels=PARAMETER_LABELS,
+                           parameter_uses=uses)
 
 
 @console.get("/alerts/<int:alert_id>/correct")
@@ -133,6 +150,7 @@ def alert_page(alert_id: int):
 
 @console.get("/alerts/<int:alert_id>/progress")
 @roles_required(*READERS)
+@passive
 def alert_progress(alert_id: int):
     alert = alert_or_404(alert_id)
     table = counts(db.session, alert.id)
@@ -150,7 +168,7 @@ def publish_alert(alert_id: int):
                                    current_app.config, emergency_override=request.form.get("emergency_override") == "1")
     except ReviewRefused as refused:
         db.session.rollback()
-        flash(str(refused), "error")
+        flash(refusal_text(refused), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     db.session.commit()
     if published:
@@ -169,7 +187,7 @@ def reject_alert(alert_id: int):
         reject(db.session, alert, current_user)
     except ReviewRefused as refused:
         db.session.rollback()
-        flash(str(refused), "error")
+        flash(refusal_text(refused), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     db.session.commit()
     flash(_("Rejected: nothing was sent."), "ok")
@@ -184,7 +202,7 @@ def cancel_alert(alert_id: int):
         cancellation = cancel(db.session, alert, current_user, current_app.config)
     except ReviewRefused as refused:
         db.session.rollback()
-        flash(str(refused), "error")
+        flash(refusal_text(refused), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     db.session.commit()
     start_fanout(redis_client(), cancellation)

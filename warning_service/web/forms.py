@@ -5,22 +5,27 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField, DecimalField, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
+    DateTimeLocalField, DecimalField, Field, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
     StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..hazards import HazardCatalogue
+from ..hazards import PARAMETER_RULES, HazardCatalogue
 from ..models import Alert, County
+from ..targeting.pinyin import pinyin
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # officers type local times
 LEVEL_CHOICES = [SelectChoice("", "无 none"), SelectChoice("red", "红色 red"), SelectChoice("orange", "橙色 orange"),
                  SelectChoice("yellow", "黄色 yellow"), SelectChoice("blue", "蓝色 blue")]
-# Hazard parameters the templates use, as the console asks for them.
-PARAMETER_FIELDS = ("magnitude", "depth_km", "rain_mm")
+# Hazard parameters (hazards.toml `parameters`): one text field each, checked by intake's rules.
+PARAMETER_FIELDS: tuple[str, ...] = tuple(PARAMETER_RULES)
+PARAMETER_LABELS = {"magnitude": _l("Magnitude"), "depth_km": _l("Depth (km)"),
+                    "latitude": _l("Epicentre latitude (°N)"), "longitude": _l("Epicentre longitude (°E)"),
+                    "rain_mm": _l("Rain (mm)")}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -42,19 +47,21 @@ class ComposeForm(FlaskForm):
     circle_radius_km = DecimalField("radius (km)", places=1, validators=[Optional(), NumberRange(0, 300)])
     onset = DateTimeLocalField("onset", validators=[Optional()])
     expires = DateTimeLocalField("expires", validators=[DataRequired("Give the time the warning ends.")])
-    magnitude = DecimalField("magnitude", places=1, validators=[Optional(), NumberRange(0, 10)])
-    depth_km = DecimalField("depth (km)", places=0, validators=[Optional(), NumberRange(0, 700)])
-    rain_mm = DecimalField("rain (mm)", places=0, validators=[Optional(), NumberRange(0, 2000)])
     headline = StringField("headline (zh)", validators=[Optional(), Length(max=160)])
     description = TextAreaField("description (zh)", validators=[Optional(), Length(max=2000)])
     instruction = TextAreaField("instruction (zh)", validators=[Optional(), Length(max=2000)])
     references = HiddenField()
 
+    def parameter_fields(self) -> list[Field]:
+        return [getattr(self, name) for name in PARAMETER_FIELDS]
+
     def offer(self, hazards: HazardCatalogue, counties: list[County]) -> ComposeForm:
+        self.hazards = hazards
         self.hazard.choices = [SelectChoice(hazard.code, f"{hazard.names['zh']} {hazard.names['en']}")
                                for hazard in hazards]
-        self.counties.choices = [SelectChoice(county.code, f"{county.name_zh} {county.name_bo} {county.name_en}")
-                                 for county in counties]
+        self.counties.choices = [
+            SelectChoice(county.code, f"{county.name_zh} {county.name_bo} {county.name_en} · {pinyin(county.name_zh)}")
+            for county in counties]
         return self
 
     def fill_from(self, alert: Alert) -> None:
@@ -66,7 +73,7 @@ class ComposeForm(FlaskForm):
         self.onset.data = _local(alert.onset)
         self.expires.data = _local(alert.expires)
         for name in PARAMETER_FIELDS:
-            getattr(self, name).data = alert.parameters.get(name)
+            getattr(self, name).data = alert.parameters.get(name, "")
         for name in ("headline", "description", "instruction"):
             getattr(self, name).data = getattr(alert, name).get("zh", "")
         self.references.data = alert.cap_reference
@@ -82,8 +89,7 @@ class ComposeForm(FlaskForm):
         body: dict[str, Any] = {
             "status": self.status.data, "hazard": self.hazard.data, "area": area,
             "expires": _aware(self.expires.data),
-            "parameters": {name: str(getattr(self, name).data) for name in PARAMETER_FIELDS
-                           if getattr(self, name).data is not None},
+            "parameters": self._parameters(),
         }
         if self.level.data:
             body["level"] = self.level.data
@@ -96,6 +102,17 @@ class ComposeForm(FlaskForm):
             body["msg_type"] = "Update"
             body["references"] = [self.references.data]
         return body
+
+    def _parameters(self) -> dict[str, str]:
+        """The chosen hazard's own parameters that were filled in (a field hidden for another hazard is dropped)."""
+        hazard = self.hazards.get(self.hazard.data or "")
+        defined = hazard.parameters if hazard else ()
+        return {name: text for name in defined if (text := (getattr(self, name).data or "").strip())}
+
+
+for _name in PARAMETER_FIELDS:  # ComposeForm.magnitude, .depth_km, ...: text, as intake reads CAP parameters
+    setattr(ComposeForm, _name, StringField(_name, validators=[Optional(), Length(max=20)]))
+del _name
 
 
 def _aware(local: datetime) -> str:

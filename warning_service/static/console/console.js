@@ -2,10 +2,18 @@
 // an alert page follows its delivery progress until the fan-out settles.
 "use strict";
 
+function signedOut(response) {
+  // The session ended (idle): polling was sent to the sign-in page, so the page goes there too.
+  if (!response.redirected) return false;
+  window.location.assign(response.url);
+  return true;
+}
+
 function refreshInbox(box) {
   const every = Number(box.dataset.every || 10) * 1000;
   setInterval(async () => {
     const response = await fetch(box.dataset.refresh, { credentials: "same-origin" });
+    if (signedOut(response)) return;
     if (response.ok) box.innerHTML = await response.text();
   }, every);
 }
@@ -35,6 +43,7 @@ function renderProgress(box, data) {
 function followProgress(box) {
   const timer = setInterval(async () => {
     const response = await fetch(box.dataset.source, { credentials: "same-origin" });
+    if (signedOut(response)) return clearInterval(timer);
     if (!response.ok) return;
     const data = await response.json();
     renderProgress(box, data);
@@ -45,11 +54,17 @@ function followProgress(box) {
   }, 2000);
 }
 
+function searchKey(text) {
+  // "Kāng dìng" and "kangding" alike: Latin tone marks, spaces and apostrophes dropped
+  // (only U+0300-036F: Tibetan vowel signs are marks too and must stay).
+  return text.normalize("NFD").replace(/[\u0300-\u036f\s'’]/g, "").toLowerCase();
+}
+
 function filterCounties(search, list) {
   search.addEventListener("input", () => {
-    const wanted = search.value.trim().toLowerCase();
+    const wanted = searchKey(search.value);
     for (const item of list.querySelectorAll("li")) {
-      item.hidden = wanted !== "" && !item.textContent.toLowerCase().includes(wanted);
+      item.hidden = wanted !== "" && !searchKey(item.textContent).includes(wanted);
     }
   });
 }
@@ -81,9 +96,26 @@ function showKind(form, banner) {
   });
 }
 
+function showParameters(hazard, fieldset) {
+  // Only the chosen hazard's parameters (hazards.toml). Without JavaScript every field shows,
+  // labelled with its hazards, and the server keeps only the chosen hazard's.
+  const update = () => {
+    let shown = 0;
+    for (const label of fieldset.querySelectorAll("label.parameter")) {
+      label.hidden = !label.dataset.hazards.split(" ").includes(hazard.value);
+      if (!label.hidden) shown += 1;
+    }
+    fieldset.hidden = shown === 0;
+  };
+  hazard.addEventListener("change", update);
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const compose = document.getElementById("compose-form");
   if (compose) showKind(compose, document.getElementById("kind-banner"));
+  const parameters = document.getElementById("parameters");
+  if (parameters) showParameters(document.querySelector("select[name=hazard]"), parameters);
   const search = document.getElementById("county-search");
   if (search) filterCounties(search, document.getElementById("county-list"));
   const map = document.getElementById("county-map");

@@ -1,0 +1,266 @@
+"""Registering who sends alerts and what carries them: agencies, county broadcast platforms and
+BeiDou terminals. The `flask agency` / `flask endpoints` commands and the admin pages both call
+these, so the rules and the audit entries are the same whichever way an admin works.
+
+No Flask here. Bad input raises RegistryError naming the field at fault; nothing is committed.
+A broadcast platform's signing secret is stored (the adapter signs with it) but never put in an
+audit entry; one generated here is returned once for the caller to show. Removing deactivates:
+the row stays, so delivery history still names it.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .audit.events import Actor, record
+from .hazards import catalogue
+from .models import ALL_HAZARDS, Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, County
+from .security.api_keys import issue_agency_key
+
+MAX_AGENCY_NAME = 120
+MAX_NAME = 120
+MAX_URL = 500
+MAX_SENDER = 255
+# CAP forbids spaces, commas and the XML-restricted < and & in <sender>.
+_SENDER_FORBIDDEN = set(" \t\r\n,<&")
+_CARD_RE = re.compile(r"\d{7}")
+_TOWNSHIP_RE = re.compile(r"\d{12}")
+# Per kind of target: its audit action prefix and what messages call it.
+TARGET_KINDS = {BroadcastEndpoint: ("broadcast_endpoint", "broadcast endpoint"),
+                BeidouTerminal: ("beidou_terminal", "BeiDou terminal")}
+
+
+class RegistryError(ValueError):
+    """Input the registry refuses; `field` names the input (name, kind, hazards, sender, county, url, ...).
+
+    `conflict`: the input is well-formed but clashes with what is registered (a name or card taken).
+    """
+
+    def __init__(self, field: str, message: str, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.conflict = conflict
+
+
+# --- agencies -------------------------------------------------------------------------------------
+
+def parse_hazards(codes: str | Iterable[str]) -> list[str]:
+    """Either "all" alone, or known hazard codes (a comma list or an iterable)."""
+    items = codes.split(",") if isinstance(codes, str) else codes
+    wanted = list(dict.fromkeys(code.strip() for code in items if code.strip()))
+    if not wanted:
+        raise RegistryError("hazards", "give at least one hazard code, or 'all'")
+    if ALL_HAZARDS in wanted:
+        if len(wanted) > 1:
+            raise RegistryError("hazards", "'all' cannot be combined with other codes")
+        return wanted
+    known = catalogue()
+    unknown = [code for code in wanted if known.get(code) is None]
+    if unknown:
+        raise RegistryError("hazards", f"unknown hazard code(s): {', '.join(unknown)}. "
+                                       f"Known codes: {', '.join(hazard.code for hazard in known)}, or 'all'")
+    return wanted
+
+
+def _agency_fields(session: Session, name: str, kind: str, hazards: str | Iterable[str], sender: str | None,
+                   agency: Agency | None = None) -> tuple[str, AgencyKind, list[str], str | None]:
+    name = name.strip()
+    if not 0 < len(name) <= MAX_AGENCY_NAME:
+        raise RegistryError("name", f"an agency name has 1 to {MAX_AGENCY_NAME} characters")
+    try:
+        agency_kind = AgencyKind(kind)
+    except ValueError:
+        raise RegistryError("kind", f"unknown kind {kind!r}; one of {', '.join(k.value for k in AgencyKind)}") from None
+    codes = parse_hazards(hazards)
+    sender = (sender or "").strip() or None
+    if sender is not None and (len(sender) > MAX_SENDER or _SENDER_FORBIDDEN & set(sender)):
+        raise RegistryError("sender", f"a CAP sender has 1 to {MAX_SENDER} characters, without spaces, commas, "
+                                      "'<' or '&'")
+    others = select(Agency.id).where(Agency.id != agency.id) if agency is not None else select(Agency.id)
+    if session.scalar(others.where(Agency.name == name)) is not None:
+        raise RegistryError("name", f"an agency named {name!r} already exists", conflict=True)
+    if sender and session.scalar(others.where(Agency.cap_sender == sender)) is not None:
+        raise RegistryError("sender", f"another agency already uses the CAP sender {sender!r}", conflict=True)
+    return name, agency_kind, codes, sender
+
+
+def create_agency(session: Session, actor: Actor, via: str, name: str, kind: str, hazards: str | Iterable[str],
+                  auto_publish: bool = False, sender: str | None = None) -> tuple[Agency, str]:
+    """Register an agency with its first API key; returns the agency and the key (shown once)."""
+    name, agency_kind, codes, sender = _agency_fields(session, name, kind, hazards, sender)
+    agency = Agency(name=name, kind=agency_kind, hazards=codes, auto_publish=auto_publish,
+                    cap_sender=sender or f"{agency_kind.value}.{secrets.token_hex(4)}@agencies.ews.local")
+    session.add(agency)
+    session.flush()
+    record(session, actor, "agency.create", agency, via=via, name=name, kind=agency_kind.value, hazards=codes,
+           auto_publish=auto_publish, cap_sender=agency.cap_sender)
+    return agency, issue_agency_key(session, agency, actor, via=via)
+
+
+def update_agency(session: Session, actor: Actor, via: str, agency: Agency, name: str, kind: str,
+                  hazards: str | Iterable[str], auto_publish: bool, sender: str | None) -> dict[str, object]:
+    """Change an agency's details (an empty sender keeps its own); returns what changed, as audited."""
+    name, agency_kind, codes, sender = _agency_fields(session, name, kind, hazards, sender, agency)
+    changes = _apply(agency, {"name": name, "kind": agency_kind, "hazards": codes, "auto_publish": auto_publish,
+                              "cap_sender": sender or agency.cap_sender})
+    if changes:
+        record(session, actor, "agency.update", agency, via=via, **changes)
+    return changes
+
+
+def deactivate_agency(session: Session, actor: Actor, via: str, agency: Agency) -> None:
+    """Its keys stop working at once (agency_for_key checks `active`); its alerts and keys stay on record."""
+    if not agency.active:
+        raise RegistryError("agency", f"agency {agency.name!r} is already inactive", conflict=True)
+    agency.active = False
+    record(session, actor, "agency.deactivate", agency, via=via, name=agency.name)
+
+
+# --- broadcast endpoints and BeiDou terminals -----------------------------------------------------
+
+def county_of(session: Session, code: str) -> County:
+    county = session.get(County, (code or "").strip())
+    if county is None:
+        raise RegistryError("county", f"{code!r} is not one of the 31 counties of Garzê and Ngawa "
+                                      "(its 6-digit code, e.g. 513301; see `flask seed regions`)")
+    return county
+
+
+def checked_url(url: str) -> str:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
+        raise RegistryError("url", f"give the platform's http:// or https:// URL (at most {MAX_URL} characters)")
+    return url
+
+
+def checked_name(name: str | None, default: str) -> str:
+    name = (name or "").strip() or default
+    if len(name) > MAX_NAME:
+        raise RegistryError("name", f"a name has at most {MAX_NAME} characters")
+    return name
+
+
+def _checked_secret(secret: str) -> str:
+    if not secret.strip():
+        raise RegistryError("secret", "the signing secret cannot be empty")
+    return secret
+
+
+def _unique_url(session: Session, url: str, endpoint: BroadcastEndpoint | None = None) -> None:
+    same_url = select(BroadcastEndpoint.id).where(BroadcastEndpoint.url == url, BroadcastEndpoint.active)
+    if endpoint is not None:
+        same_url = same_url.where(BroadcastEndpoint.id != endpoint.id)
+    if (existing := session.scalar(same_url)) is not None:
+        raise RegistryError("url", f"active broadcast endpoint {existing} already has the URL {url}", conflict=True)
+
+
+def add_broadcast_endpoint(session: Session, actor: Actor, via: str, county_code: str, url: str,
+                           secret: str | None, name: str | None = None,
+                           exercise: bool = False) -> tuple[BroadcastEndpoint, str | None]:
+    """Add a county's platform. With no secret one is generated, and returned (else None) to show once."""
+    county = county_of(session, county_code)
+    url = checked_url(url)
+    generated = secrets.token_urlsafe(32) if secret is None else None
+    secret = generated or _checked_secret(secret or "")
+    name = checked_name(name, f"{county.name_zh}应急广播平台")
+    _unique_url(session, url)
+    endpoint = BroadcastEndpoint(county_code=county.code, name=name, url=url, secret=secret, exercise=exercise)
+    session.add(endpoint)
+    session.flush()
+    record(session, actor, "broadcast_endpoint.add", endpoint, via=via, county=county.code, name=name, url=url,
+           exercise=exercise, secret_generated=generated is not None)
+    return endpoint, generated
+
+
+def update_broadcast_endpoint(session: Session, actor: Actor, via: str, endpoint: BroadcastEndpoint,
+                              county_code: str, url: str, name: str | None, exercise: bool,
+                              new_secret: str | None = None, generate_secret: bool = False) -> str | None:
+    """Change a platform's details; a new secret when given or asked for. Returns a generated secret, else None."""
+    county = county_of(session, county_code)
+    url = checked_url(url)
+    name = checked_name(name, endpoint.name)
+    _unique_url(session, url, endpoint)
+    generated = secrets.token_urlsafe(32) if generate_secret else None
+    secret = generated or (_checked_secret(new_secret) if new_secret else None)
+    changes = _apply(endpoint, {"county_code": county.code, "url": url, "name": name, "exercise": exercise})
+    if secret is not None:
+        endpoint.secret = secret
+        changes["secret"] = "generated" if generated else "replaced"  # the fact, never the value
+    if changes:
+        record(session, actor, "broadcast_endpoint.update", endpoint, via=via, **changes)
+    return generated
+
+
+def _terminal_fields(session: Session, county_code: str, card: str, township: str | None,
+                     terminal: BeidouTerminal | None = None) -> tuple[County, str, str | None]:
+    county = county_of(session, county_code)
+    card = (card or "").strip()
+    if not _CARD_RE.fullmatch(card):
+        raise RegistryError("card", "a BeiDou card address has 7 digits")
+    township = (township or "").strip() or None
+    if township is not None and not (_TOWNSHIP_RE.fullmatch(township) and township.startswith(county.code)):
+        raise RegistryError("township", f"a township code has 12 digits and begins with its county's code "
+                                        f"{county.code}")
+    existing = session.scalar(select(BeidouTerminal).where(BeidouTerminal.card_address == card))
+    if existing is not None and existing is not terminal:
+        raise RegistryError("card", f"card {card} is already terminal {existing.id}{target_flags(existing)}", conflict=True)
+    return county, card, township
+
+
+def add_beidou_terminal(session: Session, actor: Actor, via: str, county_code: str, card: str,
+                        township: str | None = None, name: str | None = None, is_group: bool = False,
+                        exercise: bool = False) -> BeidouTerminal:
+    county, card, township = _terminal_fields(session, county_code, card, township)
+    name = checked_name(name, f"{county.name_zh}北斗终端 {card}")
+    terminal = BeidouTerminal(card_address=card, county_code=county.code, township_code=township, name=name,
+                              is_group=is_group, exercise=exercise)
+    session.add(terminal)
+    session.flush()
+    record(session, actor, "beidou_terminal.add", terminal, via=via, county=county.code, card=card,
+           township=township, name=name, is_group=is_group, exercise=exercise)
+    return terminal
+
+
+def update_beidou_terminal(session: Session, actor: Actor, via: str, terminal: BeidouTerminal, county_code: str,
+                           card: str, township: str | None, name: str | None, is_group: bool,
+                           exercise: bool) -> dict[str, object]:
+    county, card, township = _terminal_fields(session, county_code, card, township, terminal)
+    changes = _apply(terminal, {"county_code": county.code, "card_address": card, "township_code": township,
+                                "name": checked_name(name, terminal.name), "is_group": is_group,
+                                "exercise": exercise})
+    if changes:
+        record(session, actor, "beidou_terminal.update", terminal, via=via, **changes)
+    return changes
+
+
+def deactivate_target(session: Session, actor: Actor, via: str, target: BroadcastEndpoint | BeidouTerminal) -> None:
+    """No new alert reaches it; its deliveries stay on record."""
+    action, label = TARGET_KINDS[type(target)]
+    if not target.active:
+        raise RegistryError("id", f"{label} {target.id} ({target.name}) is already inactive", conflict=True)
+    target.active = False
+    record(session, actor, f"{action}.deactivate", target, via=via, name=target.name)
+
+
+def target_flags(target: BroadcastEndpoint | BeidouTerminal) -> str:
+    """" (group, exercise, inactive)" as it applies, for listings and messages."""
+    flags = [label for label, on in (("group", getattr(target, "is_group", False)), ("exercise", target.exercise),
+                                     ("inactive", not target.active)) if on]
+    return f" ({', '.join(flags)})" if flags else ""
+
+
+def _apply(row: object, values: dict[str, object]) -> dict[str, object]:
+    """Set the values that differ; return them as the audit entry records them (enums by value)."""
+    changes: dict[str, object] = {}
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changes[name] = getattr(value, "value", value)
+    return changes
