@@ -18,6 +18,7 @@ from rq import Queue
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from .. import metrics
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from .failover import fail_over_lagging
@@ -66,6 +67,8 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
     forget_stale_early_receipts(session, now)
     report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
     report.failed_over = fail_over_lagging(session, connection, settings, now)
+    metrics.count_reconciler_actions({"reclaimed": report.reclaimed, "requeued": report.requeued,
+                                      "plans_restarted": report.plans, "failed_over": report.failed_over})
     return report
 
 
