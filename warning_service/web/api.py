@@ -55,7 +55,7 @@ def agency_required(view):
 @api.post("/alerts")
 @agency_required
 def post_alert():
-    body = request.get_data(cache=False)
+    body = _body()
     message = _parse(body)
     try:
         result = ingest(db.session, message, body, g.agency, catalogue())
@@ -75,6 +75,17 @@ def post_alert():
     return _alert_created(result.alert, result.created)
 
 
+def _body() -> bytes:
+    """The request body, whole. Werkzeug answers 413 to a declared Content-Length over MAX_CONTENT_LENGTH,
+    but only cuts a chunked body (no length declared) at the limit: one that fills it is refused too,
+    never parsed cut short (a valid message followed by megabytes of padding would otherwise pass)."""
+    body = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit and len(body) >= limit:
+        abort(413, f"The body is larger than the {limit} bytes this API accepts.")
+    return body
+
+
 def _parse(body: bytes) -> AlertMessage:
     """The request body as a message, CAP XML or JSON by its content type; IntakeError 400/422 as intake."""
     content_type = request.mimetype
@@ -89,7 +100,7 @@ def _parse(body: bytes) -> AlertMessage:
 @agency_required
 def preview_alert():
     """What the message would say on each channel and whom it would reach; nothing is stored."""
-    message = _parse(request.get_data(cache=False))
+    message = _parse(_body())
     return jsonify(preview(db.session, message, g.agency, catalogue(), current_app.config))
 
 
