@@ -95,6 +95,8 @@ class Settings:
     CONSOLE_IDLE_MINUTES: int = 30
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_LOCKOUT_SECONDS: int = 300
+    # Password spraying (one guess for each of many usernames) is slowed per client address instead.
+    LOGIN_MAX_FAILURES_PER_ADDRESS: int = 20
     # A red Actual warning needs a second duty officer's approval (earthquake early warning may override).
     RED_NEEDS_SECOND_OFFICER: bool = True
     # The CAP sender of messages the console makes (cancellations).
