@@ -36,7 +36,9 @@ class DispatchWorker(SimpleWorker):
         try:
             report = run_if_due(db.session, self.connection, self.app.config)
             if report and (report.reclaimed or report.requeued or report.plans or report.failed_over):
-                logger.warning("reconciler: %s", report)
+                logger.warning("reconciler: %s", report, extra={
+                    "reclaimed": report.reclaimed, "requeued": report.requeued, "plans": report.plans,
+                    "failed_over": report.failed_over})
         except Exception:  # a failed pass is retried at the next interval; the worker keeps working
             logger.exception("reconciler pass failed")
             db.session.rollback()

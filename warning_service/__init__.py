@@ -7,6 +7,7 @@ from flask import Flask
 
 from .config import Settings, normalise_database_url
 from .extensions import db, init_redis, migrate
+from .logs import configure_logging
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -20,6 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY must be set outside development (WARNING_SERVICE_ENV)")
 
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True, compare_type=True)
     init_redis(app)

@@ -105,10 +105,21 @@ class Settings:
     CONSOLE_IDLE_MINUTES: float = 30.0  # fractions allowed: 0.05 is 3 s (tests)
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_LOCKOUT_SECONDS: int = 300
+    # Password spraying (one guess for each of many usernames) is slowed per client address instead.
+    LOGIN_MAX_FAILURES_PER_ADDRESS: int = 20
     # A red Actual warning needs a second duty officer's approval (earthquake early warning may override).
     RED_NEEDS_SECOND_OFFICER: bool = True
     # The CAP sender of messages the console makes (cancellations).
     CONSOLE_CAP_SENDER: str = "console@ews.garze-ngawa.example"
+    # Logs: JSON lines (json) or plain text (text) on stderr, from this level up.
+    LOG_FORMAT: str = "json"
+    LOG_LEVEL: str = "INFO"
+    # /metrics: a scraper sends `Authorization: Bearer <token>`; this is the token's SHA-256 in hex
+    # (`printf %s "$TOKEN" | sha256sum`), so the token itself is never in the settings. Empty: admins only.
+    METRICS_TOKEN_SHA256: str = ""
+    # A directory shared by every gunicorn and worker.py process for their metrics, emptied before
+    # they start. prometheus-client reads this same variable itself, at import. Empty: one process.
+    PROMETHEUS_MULTIPROC_DIR: str = ""
     SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=dict)
     SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
     TESTING: bool = False

@@ -138,7 +138,7 @@ class BroadcastAdapter(ChannelAdapter):
         logger.log(logging.INFO if result.outcome == Outcome.ACCEPTED else logging.WARNING,
                    "broadcast alert=%s delivery=%s ebm=%s to=%s: %s %s %s", message.content.alert_id,
                    message.delivery_id, result.gateway_id, message.address, result.outcome.value, result.code,
-                   result.text)
+                   result.text, extra={"alert_id": message.content.alert_id, "delivery_id": message.delivery_id})
         return result
 
     def _post(self, message: OutboundMessage) -> SendResult:

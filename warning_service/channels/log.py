@@ -21,5 +21,6 @@ class LogAdapter(ChannelAdapter):
             logger.info(
                 "would send alert=%s delivery=%s to=%s texts=%r",
                 message.content.alert_id, message.delivery_id, message.address, message.texts,
+                extra={"alert_id": message.content.alert_id, "delivery_id": message.delivery_id},
             )
         return [SendResult(message.delivery_id, Outcome.ACCEPTED, gateway_id=f"log-{message.delivery_id}") for message in messages]

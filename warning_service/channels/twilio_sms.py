@@ -124,7 +124,8 @@ def _failure(message: OutboundMessage, exc: Exception, sids: list[str]) -> SendR
     if sids:
         text = f"{text} (after {len(sids)} of {len(message.texts)} texts accepted: {' '.join(sids)})"
     if outcome == Outcome.TRANSIENT:
-        logger.warning("twilio: delivery %s: %s %s", message.delivery_id, code, text)
+        logger.warning("twilio: delivery %s: %s %s", message.delivery_id, code, text,
+                       extra={"alert_id": message.content.alert_id, "delivery_id": message.delivery_id})
     return SendResult(message.delivery_id, outcome, gateway_id=sids[0] if sids else None, code=code, text=text)
 
 

@@ -66,7 +66,8 @@ def start_fanout(connection: Redis, alert: Alert) -> bool:
         enqueue_plan(connection, alert)
         return True
     except RedisError:
-        logger.exception("could not queue the fan-out of alert %s; the reconciler will", alert.id)
+        logger.exception("could not queue the fan-out of alert %s; the reconciler will", alert.id,
+                         extra={"alert_id": alert.id})
         return False
 
 

@@ -19,6 +19,7 @@ from rq import Queue
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from .. import metrics
 from ..audit.seals import seal_settled
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
@@ -71,6 +72,9 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
     report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
     report.failed_over = fail_over_lagging(session, connection, settings, now)
     report.sealed = seal_settled(session, settings, now, max_rows=int(settings["SEAL_ROWS_PER_PASS"])).rows
+    metrics.count_reconciler_actions({"reclaimed": report.reclaimed, "requeued": report.requeued,
+                                      "plans_restarted": report.plans, "failed_over": report.failed_over,
+                                      "sealed": report.sealed})
     return report
 
 

@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
 
 from redis import Redis
@@ -23,7 +24,9 @@ from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
+from ..audit.report import published_at
 from ..channels.registry import build_adapter
+from .. import metrics
 from ..models import Alert, Channel, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from ..models.types import UTCDateTime
 from .content import addresses, channel_texts, outbound
@@ -62,6 +65,7 @@ class Sender:
         self.connection = connection
         self.limiter = RateLimiter(connection)
         self._adapters: dict[Channel, ChannelAdapter] = {}
+        self._published: dict[int, datetime | None] = {}  # alert id -> when it was published, for the metrics
 
     def adapter(self, channel: Channel) -> ChannelAdapter:
         if channel not in self._adapters:
@@ -86,6 +90,9 @@ class Sender:
         if not alert.is_live:
             _cancel_claimed(session, rows, f"alert {alert.state.value}")
             report.outcomes["cancelled"] += len(rows)
+            metrics.count_send_results(channel.value, {"cancelled": len(rows)})
+            logger.info("alert %s is %s: %d deliveries cancelled", alert.id, alert.state.value, len(rows),
+                        extra={"alert_id": alert.id, "channel": channel.value, "delivery_ids": [row.id for row in rows]})
             return []
         adapter = self.adapter(channel)
         capabilities = adapter.capabilities()
@@ -99,12 +106,18 @@ class Sender:
         if allowed < len(candidates):
             _defer(session, [row for row, _ in candidates[allowed:]], self._wait)
             report.outcomes["deferred"] += len(candidates) - allowed
+            metrics.count_send_results(channel.value, {"deferred": len(candidates) - allowed})
         messages = [message for _, message in candidates[:allowed]]
         for start in range(0, len(messages), capabilities.max_batch):
-            results += self._call(adapter, messages[start:start + capabilities.max_batch])
-        for outcome, count in _count(results).items():
+            results += self._call(adapter, channel, messages[start:start + capabilities.max_batch], alert.id)
+        outcomes = _count(results)
+        for outcome, count in outcomes.items():
             report.outcomes[outcome] += count
+        metrics.count_send_results(channel.value, outcomes)
         self._settle(session, alert, channel, results, attempts, report)
+        logger.info("alert %s %s batch: %s", alert.id, channel.value, dict(outcomes),
+                    extra={"alert_id": alert.id, "channel": channel.value, "outcomes": dict(outcomes),
+                           "delivery_ids": [row.id for row in rows]})
         return [result.gateway_id for result in results if result.gateway_id]
 
     def _within_rate(self, adapter: ChannelAdapter, capabilities: Capabilities, messages: list[OutboundMessage]) -> int:
@@ -121,14 +134,19 @@ class Sender:
             spent, allowed = spent + cost, allowed + 1
         return allowed
 
-    def _call(self, adapter: ChannelAdapter, messages) -> list[SendResult]:
+    def _call(self, adapter: ChannelAdapter, channel: Channel, messages, alert_id: int) -> list[SendResult]:
         """The adapter's results; an adapter that raises fails its batch transiently, it never loses it."""
+        started = time.perf_counter()
         try:
             results = adapter.send_batch(messages)
         except Exception as exc:  # a gateway library's surprise must not leave rows in 'sending'
-            logger.exception("adapter %s raised", adapter.name)
+            metrics.count_gateway_errors(channel.value, "exception", len(messages))
+            logger.exception("adapter %s raised", adapter.name, extra={
+                "alert_id": alert_id, "channel": channel.value, "delivery_ids": [m.delivery_id for m in messages]})
             return [SendResult(m.delivery_id, Outcome.TRANSIENT, code="adapter-error", text=f"{type(exc).__name__}: {exc}")
                     for m in messages]
+        finally:
+            metrics.observe_gateway_call(channel.value, time.perf_counter() - started)
         expected = {m.delivery_id for m in messages}
         first: dict[int, SendResult] = {}
         for result in results:  # one result per message: unknown ids and repeats are ignored
@@ -136,7 +154,11 @@ class Sender:
                 first.setdefault(result.delivery_id, result)
         missing = [SendResult(m.delivery_id, Outcome.TRANSIENT, code="no-result", text="the adapter gave no result")
                    for m in messages if m.delivery_id not in first]
-        return list(first.values()) + missing
+        results = list(first.values()) + missing
+        for outcome in (Outcome.TRANSIENT, Outcome.PERMANENT):
+            metrics.count_gateway_errors(channel.value, outcome.value,
+                                         sum(1 for result in results if result.outcome == outcome))
+        return results
 
     def _settle(self, session, alert, channel, results, attempts, report) -> None:
         max_attempts = int(self.settings["DELIVERY_MAX_ATTEMPTS"])
@@ -151,9 +173,19 @@ class Sender:
         _record(session, by_outcome[Outcome.PERMANENT], attempts, DeliveryStatus.FAILED)
         self._retry_later(session, retry, attempts)
         failed = by_outcome[Outcome.PERMANENT] + give_up
+        accepted = len(by_outcome[Outcome.ACCEPTED])
+        metrics.observe_settled(self.connection, alert.id, self._published_at(session, alert.id), channel.value,
+                                accepted, accepted + len(failed), utcnow())
         if channel == Channel.SMS and failed:
             report.failed_over += fail_over(session, self.connection, alert, [result.delivery_id for result in failed],
                                             int(self.settings["FANOUT_BATCH_SIZE"]))
+
+    def _published_at(self, session: Session, alert_id: int) -> datetime | None:
+        if alert_id not in self._published:
+            if len(self._published) > 1000:  # a long-lived worker forgets old alerts
+                self._published.clear()
+            self._published[alert_id] = published_at(session, alert_id)
+        return self._published[alert_id]
 
     def _retry_later(self, session: Session, results: list[SendResult], attempts: Mapping[int, int]) -> None:
         base, cap = float(self.settings["RETRY_BASE_SECONDS"]), float(self.settings["RETRY_MAX_SECONDS"])

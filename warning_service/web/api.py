@@ -26,7 +26,7 @@ from ..rendering.cap_out import CAP_MIMETYPE, cap_message
 from ..rendering.feed import ATOM_MIMETYPE, atom_feed, is_public, public_alerts
 from ..rendering.preview import hazard_json, preview
 from ..security.api_keys import agency_for_key
-from .openapi import openapi_document
+from .openapi import MAX_ID, MAX_PAGE, openapi_document
 
 api = Blueprint("api", __name__)
 
@@ -55,7 +55,7 @@ def agency_required(view):
 @api.post("/alerts")
 @agency_required
 def post_alert():
-    body = request.get_data(cache=False)
+    body = _body()
     message = _parse(body)
     try:
         result = ingest(db.session, message, body, g.agency, catalogue())
@@ -75,6 +75,17 @@ def post_alert():
     return _alert_created(result.alert, result.created)
 
 
+def _body() -> bytes:
+    """The request body, whole. Werkzeug answers 413 to a declared Content-Length over MAX_CONTENT_LENGTH,
+    but only cuts a chunked body (no length declared) at the limit: one that fills it is refused too,
+    never parsed cut short (a valid message followed by megabytes of padding would otherwise pass)."""
+    body = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit and len(body) >= limit:
+        abort(413, f"The body is larger than the {limit} bytes this API accepts.")
+    return body
+
+
 def _parse(body: bytes) -> AlertMessage:
     """The request body as a message, CAP XML or JSON by its content type; IntakeError 400/422 as intake."""
     content_type = request.mimetype
@@ -89,7 +100,7 @@ def _parse(body: bytes) -> AlertMessage:
 @agency_required
 def preview_alert():
     """What the message would say on each channel and whom it would reach; nothing is stored."""
-    message = _parse(request.get_data(cache=False))
+    message = _parse(_body())
     return jsonify(preview(db.session, message, g.agency, catalogue(), current_app.config))
 
 
@@ -114,7 +125,7 @@ def get_alert_cap(alert_id: int):
 
 @api.get("/public/alerts/<int:alert_id>/cap")
 def get_public_alert_cap(alert_id: int):
-    alert = db.session.get(Alert, alert_id)
+    alert = _find_alert(alert_id)
     if alert is None or not is_public(alert):
         abort(404, f"No published warning {alert_id}.")
     return _cap_response(alert)
@@ -135,8 +146,13 @@ def feed():
     return Response(document, mimetype=ATOM_MIMETYPE)
 
 
+def _find_alert(alert_id: int) -> Alert | None:
+    """The alert, or None; an id no alert can have (past the column's range) is not asked of the database."""
+    return db.session.get(Alert, alert_id) if 0 < alert_id <= MAX_ID else None
+
+
 def _own_alert(alert_id: int) -> Alert:
-    alert = db.session.get(Alert, alert_id)
+    alert = _find_alert(alert_id)
     if alert is None:
         abort(404, f"No alert {alert_id}.")
     if alert.agency_id != g.agency.id:
@@ -151,7 +167,7 @@ def _cap_response(alert: Alert) -> Response:
 @api.get("/alerts")
 @agency_required
 def list_alerts():
-    page = _int_arg("page", default=1, minimum=1)
+    page = _int_arg("page", default=1, minimum=1, maximum=MAX_PAGE)
     per_page = _int_arg("per_page", default=50, minimum=1, maximum=MAX_PER_PAGE)
     query = select(Alert).where(Alert.agency_id == g.agency.id)
     if state := request.args.get("state"):

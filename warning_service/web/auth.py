@@ -5,7 +5,9 @@ permanent and refreshed on each request, so its lifetime is the idle time). The
 pages' background polling (`passive` views) does not count as activity: an inbox
 left open overnight still signs its officer out.
 After LOGIN_MAX_FAILURES wrong passwords for one username the login is locked
-for LOGIN_LOCKOUT_SECONDS, counted in Redis so every web process sees it.
+for LOGIN_LOCKOUT_SECONDS, counted in Redis so every web process sees it; after
+LOGIN_MAX_FAILURES_PER_ADDRESS from one client address (many usernames tried),
+that address is locked out for as long.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 from sqlalchemy import select
 
 from ..audit.events import record
@@ -34,7 +36,8 @@ login_manager.login_message = None  # the sign-in page says enough
 
 
 class LoginForm(FlaskForm):
-    username = StringField("username", validators=[DataRequired(), Length(max=80)])
+    # No control characters: a NUL cannot even be looked up in PostgreSQL (it answered 500).
+    username = StringField("username", validators=[DataRequired(), Length(max=80), Regexp(r"^[^\x00-\x1f\x7f]*$")])
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
 
 
@@ -94,20 +97,28 @@ def _failures_key(username: str) -> str:
     return f"ews:login-failures:{username.lower()}"
 
 
+def _address_failures_key(address: str | None) -> str:
+    return f"ews:login-failures-from:{address or 'unknown'}"
+
+
 @auth.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        key = _failures_key(form.username.data)
+        key, address_key = _failures_key(form.username.data), _address_failures_key(request.remote_addr)
         connection = redis_client()
-        if int(connection.get(key) or 0) >= int(current_app.config["LOGIN_MAX_FAILURES"]):
-            seconds = connection.ttl(key)
+        config = current_app.config
+        user_failures, address_failures = connection.mget(key, address_key)
+        if int(user_failures or 0) >= int(config["LOGIN_MAX_FAILURES"]) or \
+                int(address_failures or 0) >= int(config["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
+            seconds = max(connection.ttl(key), connection.ttl(address_key))
             return render_template("console/login.html", form=form,
                                    error=_("Too many failed sign-ins. Try again in %(seconds)d s.", seconds=max(seconds, 1))), 429
         user = db.session.scalar(select(User).where(User.username == form.username.data))
         if user is None or not user.active or not user.check_password(form.password.data):
             with connection.pipeline() as pipe:
-                pipe.incr(key).expire(key, int(current_app.config["LOGIN_LOCKOUT_SECONDS"])).execute()
+                lockout = int(config["LOGIN_LOCKOUT_SECONDS"])
+                pipe.incr(key).expire(key, lockout).incr(address_key).expire(address_key, lockout).execute()
             record(db.session, user, "user.login_failed", user, username=form.username.data[:80],
                    address=request.remote_addr)
             db.session.commit()

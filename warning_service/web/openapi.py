@@ -10,7 +10,12 @@ LEVELS = ["red", "orange", "yellow", "blue"]
 _problem = {"$ref": "#/components/responses/Problem"}
 _public: list = []  # no key needed
 _cap = {"application/cap+xml": {"schema": {"type": "string", "description": "a CAP 1.2 <alert> document, UTF-8"}}}
-_alert_id = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+# The largest id an Integer column holds (PostgreSQL int4), and the last page a listing serves:
+# beyond them the database would overflow, so the API answers 404 and 400 before asking it.
+MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000
+_alert_id = {"name": "alert_id", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 
 def _json(schema_name: str) -> dict:
@@ -301,7 +306,7 @@ def openapi_document() -> dict:
                     "parameters": [
                         {"name": "state", "in": "query", "schema": {"enum": [state.value for state in AlertState]}},
                         {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
                         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
                     ],
                     "responses": {

@@ -58,7 +58,8 @@ def twilio_status() -> Response:
         logger.info("twilio receipt %s: status %r is not one the service records", sid, reported)
     else:
         if not apply_receipt(db.session, sid, status, request.form.get("ErrorCode") or None):
-            logger.info("twilio receipt %s %s: kept for later or already applied", sid, reported)
+            logger.info("twilio receipt %s %s: kept for later or already applied", sid, reported,
+                        extra={"gateway_id": sid})
     return Response(status=200)
 
 
