@@ -3,11 +3,13 @@ session without a key), forms posted without a CSRF token, and the security head
 The console's routes by role are walked by tests/console/test_routes_by_role.py; its route list is reused."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from tests.api.test_bad_input import good_body, post
-from tests.console.conftest import sign_in, waiting_alert
+from tests.console.conftest import csrf_token, sign_in, waiting_alert
 from tests.console.test_routes_by_role import console_routes
 from warning_service.extensions import db
 from warning_service.models import Alert, ApiKey, AuditEvent, utcnow
@@ -78,8 +80,7 @@ def test_every_form_post_without_a_csrf_token_is_refused(app, client, people, na
     posts = [(endpoint, rule) for endpoint, method, rule in console_routes(app) if method == "POST"]
     assert len(posts) >= 8
     for endpoint, rule in posts + [("auth.login", "/login")]:
-        path = (rule.replace("<int:alert_id>", str(alert_id)).replace("<int:user_id>", "1")
-                .replace("<int:agency_id>", "1").replace("<int:key_id>", "1").replace("<int:delivery_id>", "1"))
+        path = re.sub(r"<int:\w+>", "1", rule.replace("<int:alert_id>", str(alert_id)))
         response = client.post(path, data={"confirm_status": "Actual", "username": "x", "password": "y",
                                            "reason": "forged", "language": "en"})
         assert response.status_code == 400, (endpoint, response.status_code)
@@ -103,3 +104,19 @@ def test_security_headers_on_every_answer(app, client, people, weather, weather_
             assert answer.headers.get(name) == value, (answer.request.path, name)
     assert "frame-ancestors 'none'" in SECURITY_HEADERS["Content-Security-Policy"]
     assert "'unsafe-inline'" not in SECURITY_HEADERS["Content-Security-Policy"]
+
+
+def test_a_nul_character_in_any_form_or_query_is_refused_before_it_reaches_the_database(app, client, people):
+    """PostgreSQL cannot store or compare a NUL: every POST route and a search answer 400, nothing changes."""
+    alert_id = waiting_alert()
+    assert sign_in(client, "admin").status_code == 302
+    token = csrf_token(client, "/admin/")
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    posts = [rule for endpoint, method, rule in console_routes(app) if method == "POST"]
+    for rule in posts:
+        path = re.sub(r"<int:\w+>", "1", rule.replace("<int:alert_id>", str(alert_id)))
+        response = client.post(path, data={"csrf_token": token, "reason": "nul\x00byte", "username": "a\x00"})
+        assert response.status_code == 400, (rule, response.status_code)
+        assert "NUL" in response.get_data(as_text=True)
+    assert client.get(f"/reports/alerts/{alert_id}/log?county=51\x0033").status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events

@@ -2,7 +2,7 @@
 pages, the auditors' reports, the agency API, health checks, gateway webhooks."""
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from flask_wtf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -22,6 +22,15 @@ def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def refuse_nul_characters() -> None:
+    """PostgreSQL text cannot hold a NUL character: a query parameter or form field carrying one is
+    refused here (400) before any handler stores or looks it up (where it would fail with a 500)."""
+    for values in (request.args, request.form):
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                abort(400, "A form field or query parameter holds a NUL character.")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -49,4 +58,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(webhooks)
     register_error_handlers(app)
+    app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)
