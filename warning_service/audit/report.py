@@ -1,16 +1,15 @@
 """What an auditor asks after a warning: who was reached, where, by which channel, how fast, and
 who was not. Queries over the deliveries of one alert; no Flask here.
 
-Times are measured from the moment the alert was published, as the audit ledger recorded it.
-Percentiles: PostgreSQL's percentile_disc, one sort per time column; SQLite, ORDER BY … OFFSET per
-figure. Figures for an alert of 1.78 M deliveries: docs/BENCHMARKS.md, bench/report.py.
+Times are measured from the moment the alert was published, as the audit ledger recorded it; their
+percentiles come from one histogram (audit/timing.py). Figures for an alert of 1.78 M deliveries:
+docs/BENCHMARKS.md, bench/report.py.
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
@@ -23,7 +22,6 @@ ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELI
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # accepted by the gateway and not reported lost
 NOT_REACHED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.PENDING,
                DeliveryStatus.SENDING)
-PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 GAP_LIMIT = 200
 
 
@@ -49,35 +47,6 @@ def counts(session: Session, alert_id: int) -> dict[str, dict[str, dict[str, int
 def published_at(session: Session, alert_id: int) -> datetime | None:
     return session.scalar(select(func.min(AuditEvent.at)).where(
         AuditEvent.action == "alert.publish", AuditEvent.subject_type == "alerts", AuditEvent.subject_id == alert_id))
-
-
-@dataclass
-class Latency:
-    """Seconds from publish to the moment a share of the accepted (or delivered) rows had got there."""
-
-    count: int = 0
-    at: dict[float, float] = field(default_factory=dict)  # percentile -> seconds
-
-
-def latency(session: Session, alert_id: int, column, since: datetime | None) -> Latency:
-    """Nearest-rank percentiles of `column` over the alert's rows that have it. PostgreSQL reads them
-    all in one pass with one sort (percentile_disc is the nearest rank); elsewhere, one ORDER BY ...
-    OFFSET per figure."""
-    rows = select(column).where(Delivery.alert_id == alert_id, column.is_not(None))
-    if since is None:
-        return Latency(count=session.scalar(select(func.count()).select_from(rows.subquery())))
-    if session.get_bind().dialect.name == "postgresql":
-        total, *moments = session.execute(
-            select(func.count(column), *[func.percentile_disc(share).within_group(column) for share in PERCENTILES])
-            .where(Delivery.alert_id == alert_id, column.is_not(None))).one()
-    else:
-        total = session.scalar(select(func.count()).select_from(rows.subquery()))
-        moments = [session.scalar(rows.order_by(column).offset(math.ceil(share * total) - 1).limit(1))
-                   for share in PERCENTILES] if total else []
-    result = Latency(count=total)
-    if total:
-        result.at = {share: round((moment - since).total_seconds(), 3) for share, moment in zip(PERCENTILES, moments)}
-    return result
 
 
 @dataclass(frozen=True)
