@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/report.py --runs 5
     .venv/bin/python bench/report.py --runs 5 --reseed     # write the alert's rows again
+    .venv/bin/python bench/report.py --runs 1 --explain    # and PostgreSQL's plan of the time histogram
 
 Seeds (once, kept between runs; --reseed writes them again) one published alert over the 31
 counties with 1,760,000 SMS (to as many recipients), 20,000 BeiDou and 31 broadcast deliveries
@@ -11,9 +12,10 @@ SMS partly moved to BeiDou cards), counties, gateway ids and times spread over t
 minutes after publishing. Then VACUUM ANALYZE, as autovacuum would after such a load.
 
 Times, per run: the report page (GET /reports/alerts/<id> through the Flask test client, signed in
-as an auditor) and, separately, each domain figure (counts per channel, county and state; the
-publish-to-accepted and publish-to-delivered percentiles; the gaps). Prints one JSON line per run
-and the medians. Uses its own database, ews_bench_report (created if missing).
+as an auditor) and, separately, each domain figure (counts per channel, county and state; the time
+histogram with the percentiles and the delivery-over-time chart derived from it; the township
+counts; the gaps). Prints one JSON line per run and the medians. Uses its own database,
+ews_bench_report (created if missing).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +39,10 @@ from flask_migrate import upgrade  # noqa: E402
 from warning_service import create_app  # noqa: E402
 from warning_service.audit.events import record  # noqa: E402
 from warning_service.audit.ledger import entry_hash  # noqa: E402
-from warning_service.audit.report import counts, gaps, latency, published_at  # noqa: E402
+from warning_service.audit.charts import channel_charts, delivery_over_time  # noqa: E402
+from warning_service.audit.report import counts, gaps, published_at  # noqa: E402
+from warning_service.audit.timing import histogram_statement, latency, time_histogram  # noqa: E402
+from warning_service.audit.townships import township_counts  # noqa: E402
 from warning_service.extensions import db  # noqa: E402
 from warning_service.models import (  # noqa: E402
     Alert, AlertState, CapStatus, County, Delivery, Level, MsgType, Role, User, utcnow,
@@ -159,8 +165,14 @@ def one_run(app, alert_id: int) -> dict:
     alert = db.session.get(Alert, alert_id)
     since = published_at(db.session, alert_id)
     result["ms_counts"] = timed(lambda: counts(db.session, alert_id))
-    result["ms_accepted_percentiles"] = timed(lambda: latency(db.session, alert_id, Delivery.sent_at, since))
-    result["ms_delivered_percentiles"] = timed(lambda: latency(db.session, alert_id, Delivery.delivered_at, since))
+
+    def time_figures() -> None:
+        histogram = time_histogram(db.session, alert_id, since)
+        latency(histogram, "accepted"), latency(histogram, "delivered")
+        channel_charts(delivery_over_time(histogram), {channel: SMS for channel in histogram})
+
+    result["ms_percentiles_and_chart"] = timed(time_figures)
+    result["ms_townships"] = timed(lambda: township_counts(db.session, alert_id))
     result["ms_gaps"] = timed(lambda: list(gaps(db.session, alert)))
     db.session.rollback()
     return result
@@ -170,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--reseed", action="store_true", help="write the alert's deliveries again")
+    parser.add_argument("--explain", action="store_true", help="print the plan of the time histogram's statement")
     args = parser.parse_args()
     app = create_app({"SQLALCHEMY_DATABASE_URI": ensure_database(), "WTF_CSRF_ENABLED": False,
                       "SECRET_KEY": "bench-only", "REDIS_URL": "redis://127.0.0.1:6379/14"})
@@ -185,8 +198,12 @@ def main() -> None:
             result = one_run(app, alert_id)
             print(json.dumps({"run": run + 1, **result}), flush=True)
             results.append(result)
-    medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
-    print(json.dumps({"median_of": len(results), "deliveries": total, **medians}))
+        medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
+        print(json.dumps({"median_of": len(results), "deliveries": total, **medians}))
+        if args.explain:
+            statement = histogram_statement(alert_id, published_at(db.session, alert_id), "postgresql")
+            sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            print("\n".join(db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars()))
 
 
 if __name__ == "__main__":

@@ -64,23 +64,34 @@ def reached_counties(table: dict[str, dict[str, dict[str, int]]]) -> set[str]:
 
 
 def gaps(session: Session, alert: Alert, table: dict[str, dict[str, dict[str, int]]] | None = None) -> Iterator[Gap]:
-    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT).
-    `table`: the alert's `counts`, when the caller has them already (they name the counties reached)."""
-    reached = reached_counties(table if table is not None else counts(session, alert.id))
+    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT, by
+    county and delivery). `table`: the alert's `counts`, when the caller has them already; they name the
+    counties reached and those with SMS not reached, so the recipients are looked up one such county at
+    a time (a few thousand rows each) rather than sorted from all the alert's unreached rows."""
+    table = table if table is not None else counts(session, alert.id)
+    reached = reached_counties(table)
     for county in alert.county_codes:
         if county not in reached:
             yield Gap(county, "county", "no delivery on any channel was accepted in this county")
+    not_reached = {status.value for status in NOT_REACHED}
+    counties = sorted(county for county, statuses in table.get(Channel.SMS.value, {}).items()
+                      if any(statuses.get(status) for status in not_reached))
     card_row = aliased(Delivery)
     rescued = select(card_row.id).where(card_row.failover_of_id == Delivery.id, card_row.status.in_(REACHED))
-    rows = session.execute(
+    unreached = (
         select(Delivery.county_code, Recipient.phone, Delivery.status, Delivery.gateway_code, Delivery.gateway_text)
         .join(Recipient, and_(Recipient.id == Delivery.target_id))
         .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS, Delivery.status.in_(NOT_REACHED),
-               ~rescued.exists())
-        .order_by(Delivery.county_code, Delivery.id).limit(GAP_LIMIT))
-    for county, phone, status, code, text in rows:
-        reason = status.value + (f" ({code})" if code else "") + (f": {text}" if text else "")
-        yield Gap(county, mask_phone(phone), reason)
+               ~rescued.exists()))
+    wanted = GAP_LIMIT
+    for county in counties:
+        rows = session.execute(unreached.where(Delivery.county_code == county).order_by(Delivery.id).limit(wanted)).all()
+        for county_code, phone, status, code, text in rows:
+            reason = status.value + (f" ({code})" if code else "") + (f": {text}" if text else "")
+            yield Gap(county_code, mask_phone(phone), reason)
+        wanted -= len(rows)
+        if not wanted:
+            return
 
 
 def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000, only: set[int] | None = None) -> Iterator[tuple]:

@@ -10,8 +10,8 @@ hash aggregate) and hands back only the buckets.
 
 Resolution: a percentile is the end of the tenth of a second in which the nearest-rank row fell, i.e.
 the first 0.1 s mark by which that share had been reached: the exact moment rounded up to 0.1 s (equal
-to it when it falls on a tenth, never earlier, less than 0.1 s later). Buckets are counted in whole microseconds on PostgreSQL and whole milliseconds on
-SQLite (its date functions keep no finer time), so a bucket's edges are exact on both backends.
+to it when it falls on a tenth, never earlier, less than 0.1 s later). Times are read to the microsecond
+on PostgreSQL and to the millisecond on SQLite (its date functions keep no finer time).
 """
 from __future__ import annotations
 
@@ -51,9 +51,9 @@ def _bucket(moment, since: datetime | None, dialect: str):
         return literal(0, Integer)
     origin = literal(since, UTCDateTime)
     if dialect == "postgresql":
-        # Whole microseconds as float8 (exact below 2⁵³), then a division that is exact on the edges.
-        micros = func.round(func.date_part("epoch", moment - origin) * 1_000_000)
-        return cast(func.ceil(micros / (1_000_000 / BUCKETS_PER_SECOND)), Integer)
+        # float8 seconds of the interval (exact µs / 10⁶), times ten, ceiling: on the tenths exactly for
+        # every tenth of the first days (checked up to 10⁷ tenths); far cheaper than numeric EXTRACT.
+        return cast(func.ceil(func.date_part("epoch", moment - origin) * BUCKETS_PER_SECOND), Integer)
 
     def millis(at):
         return cast(func.round((func.julianday(at) - UNIX_EPOCH_JULIAN_DAY) * 86_400_000), Integer)
