@@ -3,10 +3,12 @@ accepted/delivered, tenth of a second since publish) counted in the database, fr
 percentiles and its delivery-over-time chart are derived here in Python.
 
 Why a histogram: exact percentiles need a sort of each time column and the chart a grouping of both;
-at 1.78 million deliveries each of those passes costs about a second on PostgreSQL. The histogram has
-a few thousand buckets whatever the alert's size (one per tenth of a second that saw a delivery), so
-the database reads the rows once (PostgreSQL: a LATERAL VALUES unpivot of the two time columns, one
-hash aggregate) and hands back only the buckets.
+at 1.78 million deliveries each of those costs about a second on PostgreSQL. The histogram has a few
+thousand buckets whatever the alert's size (one per tenth of a second that saw a delivery): one
+statement, a hash aggregate per time column, and only the buckets come back. Reading the rows once
+through a LATERAL VALUES unpivot of the two columns was measured too and is slower (0.95 s against
+0.70 s at 1.78 M rows, docs/BENCHMARKS.md): the per-row unpivot costs more than a second pass over heap
+pages already in memory.
 
 Resolution: a percentile is the end of the tenth of a second in which the nearest-rank row fell, i.e.
 the first 0.1 s mark by which that share had been reached: the exact moment rounded up to 0.1 s (equal
@@ -20,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Integer, String, case, cast, column, func, literal, select, true, union_all, values
+from sqlalchemy import Integer, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Delivery
@@ -68,26 +70,21 @@ def _time_column(kind: str):
 
 
 def histogram_statement(alert_id: int, since: datetime | None, dialect: str, kinds=KINDS):
-    """(channel, kind, bucket, rows) for the alert's rows that have the kind's time."""
-    moments = values(column("kind", String), column("at", UTCDateTime), name="moment").data(
-        [(kind, _time_column(kind)) for kind in kinds]).lateral()
-    bucket = _bucket(moments.c.at, since, dialect).label("bucket")
-    return (select(Delivery.channel, moments.c.kind, bucket, func.count()).select_from(Delivery)
-            .join(moments, true()).where(Delivery.alert_id == alert_id, moments.c.at.is_not(None))
-            .group_by(Delivery.channel, moments.c.kind, bucket))
+    """(channel, kind, bucket, rows) for the alert's rows that have the kind's time: one grouped SELECT
+    per time column, UNION ALL (PostgreSQL runs the branches side by side; see the module's note)."""
+    def grouped(kind: str):
+        at = _time_column(kind)
+        bucket = _bucket(at, since, dialect).label("bucket")
+        return (select(Delivery.channel, literal(kind).label("kind"), bucket, func.count())
+                .where(Delivery.alert_id == alert_id, at.is_not(None)).group_by(Delivery.channel, bucket))
+
+    return union_all(*(grouped(kind) for kind in kinds))
 
 
 def time_histogram(session: Session, alert_id: int, since: datetime | None, kinds=KINDS) -> Histogram:
     """The alert's deliveries by channel, kind and tenth of a second since `since`, in one statement
     (all in bucket 0 when the ledger has no publish time: then only the counts mean something)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        rows = session.execute(histogram_statement(alert_id, since, dialect, kinds))
-    else:  # SQLite has no LATERAL: the same buckets from one SELECT per time column
-        rows = session.execute(union_all(*(
-            select(Delivery.channel, literal(kind), _bucket(at, since, dialect), func.count())
-            .where(Delivery.alert_id == alert_id, at.is_not(None)).group_by(Delivery.channel, _bucket(at, since, dialect))
-            for kind, at in ((kind, _time_column(kind)) for kind in kinds))))
+    rows = session.execute(histogram_statement(alert_id, since, session.get_bind().dialect.name, kinds))
     histogram: Histogram = defaultdict(lambda: {kind: {} for kind in KINDS})
     for channel, kind, bucket, count in rows:
         histogram[getattr(channel, "value", channel)][kind][int(bucket)] = count
