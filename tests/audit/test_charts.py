@@ -37,6 +37,19 @@ def test_deliveries_are_counted_cumulatively_by_minute_since_publish(app):
     }
 
 
+def test_a_delivery_at_the_end_of_a_minute_counts_in_that_minute(app):
+    alert_id = waiting_alert()
+    since = utcnow().replace(microsecond=250_000)
+    add_delivery(alert_id, Channel.SMS, 1, sent=since + timedelta(seconds=60))       # by the end of minute 0
+    add_delivery(alert_id, Channel.SMS, 2, sent=since + timedelta(seconds=60.001))   # during minute 1
+    add_delivery(alert_id, Channel.SMS, 3, sent=since)                               # at the moment of publishing
+    db.session.commit()
+
+    over_time = delivery_over_time(time_histogram(db.session, alert_id, since))
+
+    assert over_time["sms"]["accepted"] == [(0, 2), (1, 3)]
+
+
 def test_the_chart_scales_minutes_and_deliveries_into_its_box():
     chart = line_chart({"accepted": [(0, 3), (1, 4)], "delivered": []}, y_max=4, minutes=10, width=520, height=180)
     points = [tuple(map(float, point.split(","))) for point in chart.lines["accepted"].split()]
