@@ -2,18 +2,24 @@
 
     .venv/bin/python bench/report.py --runs 5
     .venv/bin/python bench/report.py --runs 5 --reseed     # write the alert's rows again
+    .venv/bin/python bench/report.py --runs 5 --townships  # every SMS recipient in one of 20 townships per county
+    .venv/bin/python bench/report.py --runs 1 --explain    # and PostgreSQL's plan of the time histogram
 
 Seeds (once, kept between runs; --reseed writes them again) one published alert over the 31
 counties with 1,760,000 SMS (to as many recipients), 20,000 BeiDou and 31 broadcast deliveries
 (rounded to 1.78 M), written set-based with generate_series in a few statements: a realistic mix of
 states (most SMS delivered, some only accepted, some undelivered, failed, pending or sending; failed
 SMS partly moved to BeiDou cards), counties, gateway ids and times spread over the first ten
-minutes after publishing. Then VACUUM ANALYZE, as autovacuum would after such a load.
+minutes after publishing. Then VACUUM ANALYZE, as autovacuum would after such a load. With
+--townships every SMS recipient gets a township (the township counts' worst case: a join of all the
+alert's SMS rows); without it, none has one (the seed's default); the change is written when the
+flag differs from the database's state.
 
 Times, per run: the report page (GET /reports/alerts/<id> through the Flask test client, signed in
-as an auditor) and, separately, each domain figure (counts per channel, county and state; the
-publish-to-accepted and publish-to-delivered percentiles; the gaps). Prints one JSON line per run
-and the medians. Uses its own database, ews_bench_report (created if missing).
+as an auditor) and, separately, each domain figure (counts per channel, county and state; the time
+histogram with the percentiles and the delivery-over-time chart derived from it; the township
+counts; the gaps). Prints one JSON line per run and the medians. Uses its own database,
+ews_bench_report (created if missing).
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +43,10 @@ from flask_migrate import upgrade  # noqa: E402
 from warning_service import create_app  # noqa: E402
 from warning_service.audit.events import record  # noqa: E402
 from warning_service.audit.ledger import entry_hash  # noqa: E402
-from warning_service.audit.report import counts, gaps, latency, published_at  # noqa: E402
+from warning_service.audit.charts import channel_charts, delivery_over_time  # noqa: E402
+from warning_service.audit.report import counts, gaps, published_at  # noqa: E402
+from warning_service.audit.timing import histogram_statement, latency, time_histogram  # noqa: E402
+from warning_service.audit.townships import township_counts  # noqa: E402
 from warning_service.extensions import db  # noqa: E402
 from warning_service.models import (  # noqa: E402
     Alert, AlertState, CapStatus, County, Delivery, Level, MsgType, Role, User, utcnow,
@@ -139,6 +149,18 @@ def seed(reseed: bool) -> int:
     return alert.id
 
 
+def set_townships(wanted: bool) -> None:
+    """Every recipient in one of 20 townships of its county, or none in any; written only if it changes."""
+    has = db.session.scalar(text("SELECT EXISTS (SELECT 1 FROM recipients WHERE township_code IS NOT NULL)"))
+    if has == wanted:
+        return
+    db.session.execute(text("UPDATE recipients SET township_code = "
+                            + ("county_code || lpad((id % 20)::text, 3, '0') || '000'" if wanted else "NULL")))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE recipients"))
+
+
 def timed(action) -> float:
     started = time.perf_counter()
     action()
@@ -158,10 +180,17 @@ def one_run(app, alert_id: int) -> dict:
     result["ms_report_page"] = timed(page)
     alert = db.session.get(Alert, alert_id)
     since = published_at(db.session, alert_id)
-    result["ms_counts"] = timed(lambda: counts(db.session, alert_id))
-    result["ms_accepted_percentiles"] = timed(lambda: latency(db.session, alert_id, Delivery.sent_at, since))
-    result["ms_delivered_percentiles"] = timed(lambda: latency(db.session, alert_id, Delivery.delivered_at, since))
-    result["ms_gaps"] = timed(lambda: list(gaps(db.session, alert)))
+    table = {}
+    result["ms_counts"] = timed(lambda: table.update(counts(db.session, alert_id)))
+
+    def time_figures() -> None:
+        histogram = time_histogram(db.session, alert_id, since)
+        latency(histogram, "accepted"), latency(histogram, "delivered")
+        channel_charts(delivery_over_time(histogram), {channel: SMS for channel in histogram})
+
+    result["ms_percentiles_and_chart"] = timed(time_figures)
+    result["ms_townships"] = timed(lambda: township_counts(db.session, alert_id))
+    result["ms_gaps"] = timed(lambda: list(gaps(db.session, alert, table)))  # from the counts, as the page does
     db.session.rollback()
     return result
 
@@ -170,6 +199,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--reseed", action="store_true", help="write the alert's deliveries again")
+    parser.add_argument("--townships", action="store_true", help="give every SMS recipient a township")
+    parser.add_argument("--explain", action="store_true", help="print the plan of the time histogram's statement")
     args = parser.parse_args()
     app = create_app({"SQLALCHEMY_DATABASE_URI": ensure_database(), "WTF_CSRF_ENABLED": False,
                       "SECRET_KEY": "bench-only", "REDIS_URL": "redis://127.0.0.1:6379/14"})
@@ -179,14 +210,19 @@ def main() -> None:
             load_regions(db.session)
             db.session.commit()
         alert_id = seed(args.reseed)
+        set_townships(args.townships)
         total = db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.alert_id == alert_id))
         results = []
         for run in range(args.runs):
             result = one_run(app, alert_id)
             print(json.dumps({"run": run + 1, **result}), flush=True)
             results.append(result)
-    medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
-    print(json.dumps({"median_of": len(results), "deliveries": total, **medians}))
+        medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
+        print(json.dumps({"median_of": len(results), "deliveries": total, "townships": args.townships, **medians}))
+        if args.explain:
+            statement = histogram_statement(alert_id, published_at(db.session, alert_id), "postgresql")
+            sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            print("\n".join(db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars()))
 
 
 if __name__ == "__main__":

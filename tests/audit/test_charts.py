@@ -1,10 +1,11 @@
-"""Delivery over time: the grouped query's minute buckets on both backends, and the chart's geometry."""
+"""Delivery over time: minutes summed from the time histogram on both backends, and the chart's geometry."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from tests.console.conftest import waiting_alert
 from warning_service.audit.charts import channel_charts, delivery_over_time, line_chart, nice_step
+from warning_service.audit.timing import time_histogram
 from warning_service.extensions import db
 from warning_service.models import Channel, Delivery, DeliveryStatus, utcnow
 
@@ -28,13 +29,25 @@ def test_deliveries_are_counted_cumulatively_by_minute_since_publish(app):
     add_delivery(waiting_alert(), Channel.SMS, 1, sent=since + 5 * second)  # another alert's
     db.session.commit()
 
-    over_time = delivery_over_time(db.session, alert_id, since)
+    over_time = delivery_over_time(time_histogram(db.session, alert_id, since))
 
     assert over_time == {
         "sms": {"accepted": [(0, 3), (1, 4)], "delivered": [(1, 1), (3, 2)]},
         "broadcast": {"accepted": [(0, 1)], "delivered": []},
     }
-    assert delivery_over_time(db.session, alert_id, None) == {}
+
+
+def test_a_delivery_at_the_end_of_a_minute_counts_in_that_minute(app):
+    alert_id = waiting_alert()
+    since = utcnow().replace(microsecond=250_000)
+    add_delivery(alert_id, Channel.SMS, 1, sent=since + timedelta(seconds=60))       # by the end of minute 0
+    add_delivery(alert_id, Channel.SMS, 2, sent=since + timedelta(seconds=60.001))   # during minute 1
+    add_delivery(alert_id, Channel.SMS, 3, sent=since)                               # at the moment of publishing
+    db.session.commit()
+
+    over_time = delivery_over_time(time_histogram(db.session, alert_id, since))
+
+    assert over_time["sms"]["accepted"] == [(0, 2), (1, 3)]
 
 
 def test_the_chart_scales_minutes_and_deliveries_into_its_box():

@@ -53,6 +53,7 @@ def test_the_report_shows_reach_speed_and_gaps_with_masked_numbers(app, client, 
     assert mask_phone(phone) in page and phone not in page and phone[3:] not in page
     assert "failed (21211): not a valid phone number" in page
     assert 'id="speed"' in page and " s</td>" in page  # percentiles in seconds
+    assert "向上取整到 0.1 秒" in page  # their resolution, said on the page (in Chinese, the default)
 
 
 def test_the_csv_log_streams_every_delivery_masked_and_the_export_is_in_the_ledger(app, client, people):

@@ -1,67 +1,37 @@
 """Delivery over time: how many of an alert's deliveries each channel had got accepted by its gateway,
 and delivered, by each minute after publishing; and the geometry of the line chart that shows it.
 
-The counts come from one grouped query: every row's minute since publish is computed in SQL and
-counted per channel, so the database hands back a few numbers per minute whatever the alert's size
-(1.78 million rows on PostgreSQL read once through the alert's index, no rows shipped to Python).
-The chart is plain SVG drawn on the server, readable without JavaScript and printable in the PDF.
+The counts come from the report's time histogram (audit/timing.py: the alert's rows read once, counted
+per channel, kind and tenth of a second since publish), summed here into minutes: nothing per row
+reaches Python. The chart is plain SVG drawn on the server, readable without JavaScript and printable
+in the PDF.
 """
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import Float, Integer, Select, cast, func, literal_column, select, union_all
-from sqlalchemy.orm import Session
-
-from ..models import Delivery
+from .timing import BUCKETS_PER_SECOND, KINDS, Histogram
 
 BUCKET_SECONDS = 60
-UNIX_EPOCH_JULIAN_DAY = 2440587.5  # SQLite's julianday() of 1970-01-01T00:00Z
-KINDS = ("accepted", "delivered")
 
 Series = list[tuple[int, int]]  # (minutes since publish, deliveries reached by then), rising
 
 
-def _minute_since(column, since: datetime, dialect: str):
-    """The whole minutes from `since` to the column's time, in the backend's own arithmetic."""
-    if dialect == "postgresql":
-        # EXTRACT gives numeric, whose arithmetic is several times slower than float8's over a million rows.
-        seconds = cast(func.extract("epoch", column), Float) - since.timestamp()
-        return cast(func.floor(seconds / BUCKET_SECONDS), Integer)
-    # SQLite keeps UTC text; julianday() reads it (fractions of a second included). The CAST
-    # truncates, which is the floor for the times after publishing that are counted here.
-    seconds = (func.julianday(column) - UNIX_EPOCH_JULIAN_DAY) * 86400.0 - since.timestamp()
-    return cast(seconds / BUCKET_SECONDS, Integer)
-
-
-def over_time_statement(alert_id: int, since: datetime, dialect: str) -> Select:
-    """(channel, kind, minute, deliveries): the accepted rows by the minute of `sent_at`, the
-    delivered ones by that of `delivered_at`, as the report's latency figures count them."""
-    events = union_all(*(
-        select(Delivery.channel.label("channel"), literal_column(f"'{kind}'").label("kind"),
-               _minute_since(column, since, dialect).label("minute"))
-        .where(Delivery.alert_id == alert_id, column.is_not(None))
-        for kind, column in (("accepted", Delivery.sent_at), ("delivered", Delivery.delivered_at))
-    )).subquery()
-    return (select(events.c.channel, events.c.kind, events.c.minute, func.count())
-            .group_by(events.c.channel, events.c.kind, events.c.minute)
-            .order_by(events.c.channel, events.c.kind, events.c.minute))
-
-
-def delivery_over_time(session: Session, alert_id: int, since: datetime | None) -> dict[str, dict[str, Series]]:
-    """channel -> "accepted"/"delivered" -> cumulative counts at the end of each minute that saw some.
-    Rows stamped before `since` count in minute 0."""
-    if since is None:
-        return {}
-    rows = session.execute(over_time_statement(alert_id, since, session.get_bind().dialect.name))
-    per_minute: dict[str, dict[str, dict[int, int]]] = defaultdict(lambda: {kind: defaultdict(int) for kind in KINDS})
-    for channel, kind, minute, count in rows:
-        per_minute[getattr(channel, "value", channel)][kind][max(int(minute), 0)] += count
-    return {channel: {kind: _cumulative(minutes) for kind, minutes in kinds.items()}
-            for channel, kinds in per_minute.items()}
+def delivery_over_time(histogram: Histogram) -> dict[str, dict[str, Series]]:
+    """channel -> "accepted"/"delivered" -> cumulative counts at the end of each minute that saw some,
+    from `time_histogram`: minute m counts what got there in (m, m + 1] minutes after publishing (a row
+    at exactly one minute counts in minute 0). Rows stamped before the publish time count in minute 0."""
+    per_bucket = BUCKET_SECONDS * BUCKETS_PER_SECOND
+    over_time = {}
+    for channel, kinds in histogram.items():
+        per_minute: dict[str, dict[int, int]] = {kind: defaultdict(int) for kind in KINDS}
+        for kind, buckets in kinds.items():
+            for bucket, count in buckets.items():
+                per_minute[kind][max((bucket - 1) // per_bucket, 0)] += count
+        over_time[channel] = {kind: _cumulative(minutes) for kind, minutes in per_minute.items()}
+    return over_time
 
 
 def _cumulative(per_minute: dict[int, int]) -> Series:

@@ -13,7 +13,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Alert, CapStatus, Delivery
-from .report import REACHED, latency, published_at
+from .report import REACHED, published_at
+from .timing import latency, time_histogram
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DEFAULT_DAYS = 30
@@ -70,7 +71,7 @@ class AlertLine(Reach):
 
     alert: Alert
     day: date                        # Beijing date it was published
-    to_gateway_p50: float | None = None  # seconds from publish to gateway acceptance, median
+    to_gateway_p50: float | None = None  # seconds from publish to gateway acceptance, median (to the next 0.1 s)
 
 
 @dataclass
@@ -103,9 +104,10 @@ def period_report(session: Session, period: Period) -> PeriodReport:
         targeted, reached = reach.get(alert.id, (0, 0))
         line = AlertLine(alert, alert.published_at.astimezone(BEIJING).date(), targeted=targeted,
                          reached=int(reached or 0))
-        if targeted:
-            line.to_gateway_p50 = latency(session, alert.id, Delivery.sent_at,
-                                          published_at(session, alert.id)).at.get(0.5)
+        since = published_at(session, alert.id) if targeted else None
+        if since is not None:
+            accepted = time_histogram(session, alert.id, since, kinds=("accepted",))
+            line.to_gateway_p50 = latency(accepted, "accepted", shares=(0.5,)).at.get(0.5)
         is_actual = alert.status == CapStatus.ACTUAL
         (report.actual if is_actual else report.exercises).append(line)
         keys = {"hazard": [alert.hazard_code], "level": [alert.level.value if alert.level else None],

@@ -1,16 +1,15 @@
 """What an auditor asks after a warning: who was reached, where, by which channel, how fast, and
 who was not. Queries over the deliveries of one alert; no Flask here.
 
-Times are measured from the moment the alert was published, as the audit ledger recorded it.
-Percentiles: PostgreSQL's percentile_disc, one sort per time column; SQLite, ORDER BY … OFFSET per
-figure. Figures for an alert of 1.78 M deliveries: docs/BENCHMARKS.md, bench/report.py.
+Times are measured from the moment the alert was published, as the audit ledger recorded it; their
+percentiles come from one histogram (audit/timing.py). Figures for an alert of 1.78 M deliveries:
+docs/BENCHMARKS.md, bench/report.py.
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
@@ -23,7 +22,6 @@ ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELI
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # accepted by the gateway and not reported lost
 NOT_REACHED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.PENDING,
                DeliveryStatus.SENDING)
-PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 GAP_LIMIT = 200
 
 
@@ -51,35 +49,6 @@ def published_at(session: Session, alert_id: int) -> datetime | None:
         AuditEvent.action == "alert.publish", AuditEvent.subject_type == "alerts", AuditEvent.subject_id == alert_id))
 
 
-@dataclass
-class Latency:
-    """Seconds from publish to the moment a share of the accepted (or delivered) rows had got there."""
-
-    count: int = 0
-    at: dict[float, float] = field(default_factory=dict)  # percentile -> seconds
-
-
-def latency(session: Session, alert_id: int, column, since: datetime | None) -> Latency:
-    """Nearest-rank percentiles of `column` over the alert's rows that have it. PostgreSQL reads them
-    all in one pass with one sort (percentile_disc is the nearest rank); elsewhere, one ORDER BY ...
-    OFFSET per figure."""
-    rows = select(column).where(Delivery.alert_id == alert_id, column.is_not(None))
-    if since is None:
-        return Latency(count=session.scalar(select(func.count()).select_from(rows.subquery())))
-    if session.get_bind().dialect.name == "postgresql":
-        total, *moments = session.execute(
-            select(func.count(column), *[func.percentile_disc(share).within_group(column) for share in PERCENTILES])
-            .where(Delivery.alert_id == alert_id, column.is_not(None))).one()
-    else:
-        total = session.scalar(select(func.count()).select_from(rows.subquery()))
-        moments = [session.scalar(rows.order_by(column).offset(math.ceil(share * total) - 1).limit(1))
-                   for share in PERCENTILES] if total else []
-    result = Latency(count=total)
-    if total:
-        result.at = {share: round((moment - since).total_seconds(), 3) for share, moment in zip(PERCENTILES, moments)}
-    return result
-
-
 @dataclass(frozen=True)
 class Gap:
     county_code: str
@@ -95,23 +64,34 @@ def reached_counties(table: dict[str, dict[str, dict[str, int]]]) -> set[str]:
 
 
 def gaps(session: Session, alert: Alert, table: dict[str, dict[str, dict[str, int]]] | None = None) -> Iterator[Gap]:
-    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT).
-    `table`: the alert's `counts`, when the caller has them already (they name the counties reached)."""
-    reached = reached_counties(table if table is not None else counts(session, alert.id))
+    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT, by
+    county and delivery). `table`: the alert's `counts`, when the caller has them already; they name the
+    counties reached and those with SMS not reached, so the recipients are looked up one such county at
+    a time (a few thousand rows each) rather than sorted from all the alert's unreached rows."""
+    table = table if table is not None else counts(session, alert.id)
+    reached = reached_counties(table)
     for county in alert.county_codes:
         if county not in reached:
             yield Gap(county, "county", "no delivery on any channel was accepted in this county")
+    not_reached = {status.value for status in NOT_REACHED}
+    counties = sorted(county for county, statuses in table.get(Channel.SMS.value, {}).items()
+                      if any(statuses.get(status) for status in not_reached))
     card_row = aliased(Delivery)
     rescued = select(card_row.id).where(card_row.failover_of_id == Delivery.id, card_row.status.in_(REACHED))
-    rows = session.execute(
+    unreached = (
         select(Delivery.county_code, Recipient.phone, Delivery.status, Delivery.gateway_code, Delivery.gateway_text)
         .join(Recipient, and_(Recipient.id == Delivery.target_id))
         .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS, Delivery.status.in_(NOT_REACHED),
-               ~rescued.exists())
-        .order_by(Delivery.county_code, Delivery.id).limit(GAP_LIMIT))
-    for county, phone, status, code, text in rows:
-        reason = status.value + (f" ({code})" if code else "") + (f": {text}" if text else "")
-        yield Gap(county, mask_phone(phone), reason)
+               ~rescued.exists()))
+    wanted = GAP_LIMIT
+    for county in counties:
+        rows = session.execute(unreached.where(Delivery.county_code == county).order_by(Delivery.id).limit(wanted)).all()
+        for county_code, phone, status, code, text in rows:
+            reason = status.value + (f" ({code})" if code else "") + (f": {text}" if text else "")
+            yield Gap(county_code, mask_phone(phone), reason)
+        wanted -= len(rows)
+        if not wanted:
+            return
 
 
 def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000, only: set[int] | None = None) -> Iterator[tuple]:

@@ -16,8 +16,9 @@ from ..audit.events import record
 from ..audit.pdf import html_to_pdf
 from ..audit.period import Period, PeriodError, period_report, today_in_beijing
 from ..audit.report import (
-    ACCEPTED, REACHED, LogFilter, counts, county_names, delivery_rows, gaps, latency, published_at, search_log,
+    ACCEPTED, REACHED, LogFilter, counts, county_names, delivery_rows, gaps, published_at, search_log,
 )
+from ..audit.timing import latency, time_histogram
 from ..audit.townships import township_counts, unreached_townships
 from ..extensions import db
 from ..models import Alert, Channel, Delivery, Recipient, Role
@@ -57,11 +58,12 @@ def report_figures(alert: Alert) -> dict:
               for channel, rows in by_channel.items()}
     townships = township_counts(db.session, alert.id)
     since = published_at(db.session, alert.id)
+    histogram = time_histogram(db.session, alert.id, since)  # every time figure from one pass
     return dict(
         alert=alert, by_channel=by_channel, totals=totals, columns=COLUMNS, since=since,
-        accepted=latency(db.session, alert.id, Delivery.sent_at, since),
-        delivered=latency(db.session, alert.id, Delivery.delivered_at, since),
-        charts=channel_charts(delivery_over_time(db.session, alert.id, since),
+        accepted=latency(histogram, "accepted", timed=since is not None),
+        delivered=latency(histogram, "delivered", timed=since is not None),
+        charts=channel_charts(delivery_over_time(histogram) if since else {},
                               {channel: row["targeted"] for channel, row in totals.items()}),
         by_township=summarise_places(townships), township_gaps=list(unreached_townships(townships, REACHED)),
         gaps=list(gaps(db.session, alert, table)), places=county_names(db.session, alert.county_codes),
