@@ -41,11 +41,12 @@ DATABASE = "ews_bench"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
-def environment(batch_size: int, chunk_size: int) -> dict[str, str]:
+def environment(batch_size: int, chunk_size: int, database: str = DATABASE,
+                redis_url: str = REDIS_URL) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
-        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": redis_url,
         "SMS_GATEWAY": "null", "BROADCAST_GATEWAY": "null", "BEIDOU_GATEWAY": "null",
         "FANOUT_BATCH_SIZE": str(batch_size),
         "FANOUT_CHUNK_SIZE": str(chunk_size),
@@ -53,12 +54,12 @@ def environment(batch_size: int, chunk_size: int) -> dict[str, str]:
     }
 
 
-def prepare(recipients: int, env: dict[str, str]) -> None:
+def prepare(recipients: int, env: dict[str, str], database: str = DATABASE) -> None:
     """A database with the regions and `recipients` demo recipients (kept between runs of the same size)."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["seed", "regions"], ["seed", "demo", "--recipients", str(recipients)]):
         subprocess.run(flask + command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -102,7 +103,7 @@ def one_run(env: dict[str, str], workers: int, recipients_total: int, critical_a
     """One fan-out; with `critical_after` set, a critical alert is published that many seconds into it."""
     db.session.execute(text("TRUNCATE deliveries, delivery_attempts RESTART IDENTITY CASCADE"))
     db.session.commit()
-    Redis.from_url(REDIS_URL).flushdb()
+    Redis.from_url(env["REDIS_URL"]).flushdb()
     counties = only_counties or list(db.session.scalars(select(County.code)))
     big = new_alert(counties, "rainstorm", Level.YELLOW)          # default queue
     critical = new_alert(["513322", "513301"], "earthquake_early_warning", None) if critical_after is not None else None
