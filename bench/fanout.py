@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from service import start_workers  # noqa: E402
 from warning_service import create_app  # noqa: E402
 from warning_service.dispatch.publish import publish  # noqa: E402
 from warning_service.dispatch.queueing import enqueue_plan  # noqa: E402
@@ -109,9 +110,7 @@ def one_run(env: dict[str, str], workers: int, recipients_total: int, critical_a
     critical = new_alert(["513322", "513301"], "earthquake_early_warning", None) if critical_after is not None else None
     alerts = [big] + ([critical] if critical else [])
 
-    processes = [subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
-    time.sleep(2.0)  # workers up and waiting, as in service
+    processes = start_workers(env, workers)  # up and waiting, as in service
     peak_rss = 0
     try:
         published = publish_alert(big)
