@@ -34,11 +34,10 @@ from redis import Redis
 from sqlalchemy import select, text
 
 from fanout import DATABASE, REDIS_URL, environment, new_alert, prepare, publish_alert
-from service import (
-    agency_key, earthquake_cap, free_port, percentile, post_cap, start_gunicorn, start_workers, stop, table,
-)
+from service import agency_key, earthquake_cap, percentile, post_cap, start_gunicorn, start_workers, stop, table
 
 from tests.peers.broadcast_peer import BroadcastPeer
+from tests.peers.ports import free_ports
 from warning_service import create_app
 from warning_service.demo_data import DEMO_SEISMIC_AGENCY, point_demo_endpoints
 from warning_service.extensions import db
@@ -182,7 +181,7 @@ def main() -> None:
         with TimedPeer({}) as peer:
             peer.secrets.update(point_demo_endpoints(db.session, peer.url(LUDING).rsplit("/", 1)[0]))
             db.session.commit()
-            port = free_port()
+            port = free_ports(1)
             server = start_gunicorn(env, args.gunicorn_workers, port)
             try:
                 for run in range(args.runs):

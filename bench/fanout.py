@@ -4,10 +4,12 @@
     .venv/bin/python bench/fanout.py --runs 3 --counties 513338 --no-critical                 # one county, for the ratio
     .venv/bin/python bench/fanout.py --runs 3 --counties 513338 --no-critical --batch-size 1  # the naive design, same county
 
+    .venv/bin/python bench/fanout.py --quick                                                   # a smoke run
+
 Measures, per run: publish -> first delivery handed to the gateway; publish -> last
 delivery settled (deliveries/s); a critical alert published in the middle of the
 run -> its first delivery; the workers' peak resident memory. Prints one JSON line
-per run and the medians. Uses its own database (ews_bench) and Redis database 14.
+per run and the medians. Uses its own database (ews_bench) and Redis database 14 (--redis-url).
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from warning_service.models import (  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DATABASE = "ews_bench"
+QUICK_DATABASE = "ews_bench_quick"  # a few hundred recipients, for --quick
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
@@ -166,10 +169,16 @@ def main() -> None:
     parser.add_argument("--critical-after", type=float, default=5.0, help="seconds into the run")
     parser.add_argument("--no-critical", action="store_true", help="no critical alert during the run")
     parser.add_argument("--counties", help="comma-separated county codes the big alert covers (default: all 31)")
+    parser.add_argument("--database", help=f"default: {DATABASE}, {QUICK_DATABASE} with --quick")
+    parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--quick", action="store_true", help="smoke run: one run, 500 recipients, critical after 0.3 s")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.recipients, args.critical_after = 1, min(args.recipients, 500), 0.3
+    database = args.database or (QUICK_DATABASE if args.quick else DATABASE)
 
-    env = environment(args.batch_size, args.chunk_size)
-    prepare(args.recipients, env)
+    env = environment(args.batch_size, args.chunk_size, database, args.redis_url)
+    prepare(args.recipients, env, database)
     os.environ.update(env)
     app = create_app()
     results = []

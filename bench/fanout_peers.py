@@ -24,8 +24,10 @@ import sys
 
 from sqlalchemy import func, select
 
-from fanout import DATABASE, REDIS_URL, environment, one_run, prepare
-from service import ROOT, free_port, start_gunicorn, stop, table
+from fanout import DATABASE, QUICK_DATABASE, REDIS_URL, environment, one_run, prepare
+from service import ROOT, start_gunicorn, stop, table
+
+from tests.peers.ports import free_ports
 
 from warning_service import create_app
 from warning_service.cli.demo import gateway_peers
@@ -34,7 +36,6 @@ from warning_service.extensions import db
 from warning_service.models import Recipient
 
 CARD_INTERVAL = 0.2  # seconds; a real card's is 30-60
-QUICK_DATABASE = "ews_bench_quick"
 
 
 def main() -> None:
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--sms-rate", type=float, default=10_000,
                         help="TWILIO_MAX_MPS (segments/s); high, so our side is measured, not an account's limit")
-    parser.add_argument("--peers-port", type=int, default=18701, help="first of three ports: broadcast, Twilio, BeiDou")
+    parser.add_argument("--peers-port", type=int, help="first of three ports: broadcast, Twilio, BeiDou (default: free ones)")
     parser.add_argument("--database", help=f"default: {DATABASE} (bench/fanout.py's), {QUICK_DATABASE} with --quick")
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--quick", action="store_true", help="smoke run: one run, a small database")
@@ -56,7 +57,8 @@ def main() -> None:
         args.runs, args.recipients = 1, min(args.recipients, 500)
     args.database = args.database or (QUICK_DATABASE if args.quick else DATABASE)
 
-    web_port = free_port()
+    web_port = free_ports(1)
+    args.peers_port = args.peers_port or free_ports(3)
     config, settings = gateway_peers(args.peers_port, f"http://127.0.0.1:{web_port}")
     config["beidou"]["interval"] = CARD_INTERVAL
     env = {**environment(args.batch_size, 50_000, args.database, args.redis_url), **settings,

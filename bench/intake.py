@@ -22,11 +22,10 @@ import sys
 import threading
 import time
 
-from service import (
-    agency_key, median, percentile, post_cap, rainstorm_cap, start_gunicorn, stop, table, free_port,
-)
 from fanout import DATABASE, REDIS_URL, environment, prepare
+from service import agency_key, median, percentile, post_cap, rainstorm_cap, start_gunicorn, stop, table
 
+from tests.peers.ports import free_ports
 from warning_service import create_app
 from warning_service.demo_data import DEMO_AGENCIES
 
@@ -102,7 +101,7 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         keys = [agency_key(WEATHER_AGENCY) for _ in range(max(client_counts))]
-    port = free_port()
+    port = free_ports(1)
     server = start_gunicorn(env, args.gunicorn_workers, port)
     results: dict[int, list[dict]] = {count: [] for count in client_counts}
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,12 +27,6 @@ from warning_service.security.api_keys import issue_agency_key  # noqa: E402
 
 STARTUP_SECONDS = 60.0
 _serial = itertools.count(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.Popen:
