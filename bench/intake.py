@@ -22,14 +22,40 @@ import sys
 import threading
 import time
 
-from fanout import DATABASE, REDIS_URL, environment, prepare
-from service import agency_key, median, percentile, post_cap, rainstorm_cap, start_gunicorn, stop, table
+from fanout import REDIS_URL, environment, prepare
+from service import (
+    agency_key, children, cpu_seconds, median, percentile, post_cap, rainstorm_cap, start_gunicorn, stop, table,
+)
+from sqlalchemy import text
 
 from tests.peers.ports import free_ports
 from warning_service import create_app
 from warning_service.demo_data import DEMO_AGENCIES
+from warning_service.extensions import db
 
+DATABASE = "ews_bench_intake"
 WEATHER_AGENCY = next(agency.name for agency in DEMO_AGENCIES if agency.kind.value == "weather")
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL server processes of the web workers' connections (all but ours)."""
+    pids = list(db.session.scalars(text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend'")))
+    db.session.commit()
+    return pids
+
+
+def measure(port: int, keys: list[tuple[str, str]], seconds: float, server_pid: int) -> dict:
+    """`load`, with the CPU time the web workers and their database connections spent per alert."""
+    web, backends = children(server_pid), database_backends()
+    before = cpu_seconds(web), cpu_seconds(backends)
+    result = load(port, keys, seconds)
+    after = cpu_seconds(web), cpu_seconds(backends)
+    alerts = max(result["alerts"], 1)
+    result["web_cpu_ms_per_alert"] = round((after[0] - before[0]) * 1000 / alerts, 2)
+    result["postgres_cpu_ms_per_alert"] = round((after[1] - before[1]) * 1000 / alerts, 2)
+    return result
 
 
 def load(port: int, keys: list[tuple[str, str]], seconds: float) -> dict:
@@ -87,7 +113,8 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=3.0, help="seconds of posting before the first measurement")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
-    parser.add_argument("--database", default=DATABASE)
+    parser.add_argument("--database", default=DATABASE,
+                        help="a database of its own: the benchmark counts the CPU time of every connection to it")
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 clients, 1 s, one run")
     args = parser.parse_args()
@@ -99,29 +126,31 @@ def main() -> None:
     prepare(0, env, args.database)  # regions and demo agencies; recipients play no part in intake
     os.environ.update(env)
     app = create_app()
+    results: dict[int, list[dict]] = {count: [] for count in client_counts}
     with app.app_context():
         keys = [agency_key(WEATHER_AGENCY) for _ in range(max(client_counts))]
-    port = free_ports(1)
-    server = start_gunicorn(env, args.gunicorn_workers, port)
-    results: dict[int, list[dict]] = {count: [] for count in client_counts}
-    try:
-        load(port, keys[:max(client_counts)], args.warm_up)  # every gunicorn worker has served
-        for run in range(args.runs):
-            for count in client_counts:
-                result = load(port, keys[:count], args.seconds)
-                print(json.dumps({"run": run + 1, **result}, ensure_ascii=False), flush=True)
-                results[count].append(result)
-    finally:
-        stop(server)
+        port = free_ports(1)
+        server = start_gunicorn(env, args.gunicorn_workers, port)
+        try:
+            load(port, keys[:max(client_counts)], args.warm_up)  # every gunicorn worker has served
+            for run in range(args.runs):
+                for count in client_counts:
+                    result = measure(port, keys[:count], args.seconds, server.pid)
+                    print(json.dumps({"run": run + 1, **result}, ensure_ascii=False), flush=True)
+                    results[count].append(result)
+        finally:
+            stop(server)
 
     rows = []
     for count, runs in results.items():
         rows.append([count, len(runs), round(median([r["alerts_per_second"] for r in runs])),
                      median([r["p50_ms"] for r in runs]), median([r["p99_ms"] for r in runs]),
-                     sum(r["failures"] for r in runs)])
+                     median([r["web_cpu_ms_per_alert"] for r in runs]),
+                     median([r["postgres_cpu_ms_per_alert"] for r in runs]), sum(r["failures"] for r in runs)])
     print(f"\nagency intake, gunicorn -w {args.gunicorn_workers}, {args.seconds:g} s per measurement, "
           f"medians of {args.runs} run(s)")
-    print(table(["clients", "runs", "alerts/s", "p50 ms", "p99 ms", "failures"], rows))
+    print(table(["clients", "runs", "alerts/s", "p50 ms", "p99 ms", "web CPU ms/alert", "PostgreSQL CPU ms/alert",
+                 "failures"], rows))
     if any(r["failures"] for runs in results.values() for r in runs):
         sys.exit(1)
 

@@ -109,6 +109,22 @@ def post_cap(connection: http.client.HTTPConnection, key: str, body: bytes) -> t
     return response.status, response.read()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used (those gone count nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile: p99 of 30 values is the largest, as it should be for so few."""
     ordered = sorted(values)
