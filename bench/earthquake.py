@@ -3,6 +3,7 @@ platform receiving its message, quiet and while a 1.78-million-recipient fan-out
 
     .venv/bin/python bench/earthquake.py --runs 3 --posts 30                         # quiet
     .venv/bin/python bench/earthquake.py --runs 3 --posts 10 --under-fanout          # during the big fan-out
+    .venv/bin/python bench/earthquake.py --runs 3 --posts 10 --under-fanout --critical-workers 1
     .venv/bin/python bench/earthquake.py --quick
 
 The service runs as in production: `gunicorn wsgi:app` takes the POST, two `python worker.py`
@@ -106,11 +107,11 @@ def post_and_wait(connection: http.client.HTTPConnection, key: str, sender: str,
 
 
 def one_run(env: dict[str, str], port: int, key: str, sender: str, peer: TimedPeer, posts: int,
-            workers: int, under_fanout: bool, lead: float, gap: float) -> dict:
+            workers: tuple[int, int], under_fanout: bool, lead: float, gap: float) -> dict:
     db.session.execute(text("TRUNCATE deliveries, delivery_attempts RESTART IDENTITY CASCADE"))
     db.session.commit()
     Redis.from_url(env["REDIS_URL"]).flushdb()
-    processes = start_workers(env, workers)
+    processes = start_workers(env, *workers)
     samples: list[float] = []
     answers: list[float] = []
     late = 0
@@ -157,6 +158,8 @@ def main() -> None:
     parser.add_argument("--database", help=f"default: {SMALL_DATABASE} quiet, {DATABASE} (bench/fanout.py's) under fan-out")
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--critical-workers", type=int, default=0,
+                        help="more workers, started with `worker.py --queues critical`")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--fanout-lead", type=float, default=5.0, help="seconds into the big fan-out of the first post")
@@ -185,7 +188,8 @@ def main() -> None:
             server = start_gunicorn(env, args.gunicorn_workers, port)
             try:
                 for run in range(args.runs):
-                    result = one_run(env, port, key, sender, peer, args.posts, args.workers, args.under_fanout,
+                    result = one_run(env, port, key, sender, peer, args.posts, (args.workers, args.critical_workers),
+                                     args.under_fanout,
                                      args.fanout_lead, args.gap)
                     print(json.dumps({"run": run + 1, **result}), flush=True)
                     results.append(result)
@@ -201,7 +205,8 @@ def main() -> None:
                  round(percentile(pooled, 0.99), 1), round(max(pooled), 1), ""])
     where = f"during a fan-out to {recipients:,} recipients" if args.under_fanout else "quiet"
     print(f"\nearthquake early warning, POST -> Luding broadcast platform accepted the EBM, {where}, "
-          f"{args.workers} workers, gunicorn -w {args.gunicorn_workers}")
+          f"{args.workers} workers" + (f" + {args.critical_workers} critical-only" if args.critical_workers else "")
+          + f", gunicorn -w {args.gunicorn_workers}")
     print(table(["run", "samples", "p50 ms", "p99 ms", "max ms", "POST answered p50 ms"], rows))
     if any(r["fanout_ended_early"] for r in results):
         print("note: the big fan-out ended before the last post of a run; lower --posts")

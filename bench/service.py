@@ -49,13 +49,15 @@ def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.P
     raise SystemExit("gunicorn did not answer /healthz in time")
 
 
-def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen]:
-    """`count` RQ workers as in service, returned once all have registered with Redis (warmed up, waiting)."""
-    processes = [subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(count)]
+def start_workers(env: dict[str, str], count: int, critical_only: int = 0) -> list[subprocess.Popen]:
+    """`count` RQ workers as in service, and `critical_only` more serving only the critical queue,
+    returned once all have registered with Redis (warmed up, waiting)."""
+    commands = [["worker.py"]] * count + [["worker.py", "--queues", "critical"]] * critical_only
+    processes = [subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True) for command in commands]
     connection = Redis.from_url(env["REDIS_URL"])
     deadline = time.monotonic() + STARTUP_SECONDS
-    while Worker.count(connection=connection) < count:
+    while Worker.count(connection=connection) < len(processes):
         if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
             stop(*processes)
             raise SystemExit("the workers did not start")
