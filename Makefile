@@ -1,6 +1,6 @@
 # Quick start:  make run   (set up and run the service with demo data, SQLite)
 #               make test  (the whole test suite; needs PostgreSQL and Redis)
-#               make bench (the benchmarks of docs/BENCHMARKS.md, about 40 minutes; needs both too)
+#               make bench (the benchmarks of docs/BENCHMARKS.md, about 45 minutes; needs both too)
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -49,3 +49,4 @@ bench: install
 	$(PY) bench/intake.py --runs 3
 	$(PY) bench/earthquake.py --runs 3 --posts 30
 	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout
+	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout --critical-workers 1

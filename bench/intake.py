@@ -3,14 +3,16 @@
     .venv/bin/python bench/intake.py --runs 3                    # 2, 8 and 32 clients, 10 s each, 3 runs
     .venv/bin/python bench/intake.py --quick                     # a smoke run of a second or two
 
-`gunicorn wsgi:app` serves on loopback with the real PostgreSQL database and Redis. Each
+`gunicorn wsgi:app` serves on loopback with the real Redis and a PostgreSQL database of the
+benchmark's own (ews_bench_intake: regions and demo agencies; it keeps the alerts). Each
 client is a thread with its own agency API key (issued by security/api_keys.py, as the
 admin page issues them) of the demo weather service, posting distinct valid CAP 1.2 XML
 yellow rainstorm warnings as fast as it gets answers. A weather warning waits for a duty
 officer's review, so no fan-out runs: this is intake alone (parse, schema and region
-rules, authorisation, the alert row, its two ledger entries, the commit). Latency is the
-client's, from sending the request to reading the whole answer. Prints one JSON line per
-measurement and a Markdown table of the medians over the runs.
+rules, authorisation, the alert and its counties, its ledger entry, the commit). Latency is the
+client's, from sending the request to reading the whole answer; the CPU time the gunicorn
+workers and their PostgreSQL connections used is divided by the alerts taken in. Prints one
+JSON line per measurement and a Markdown table of the medians over the runs.
 """
 from __future__ import annotations
 

@@ -38,13 +38,15 @@ def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.P
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"gunicorn exited with code {process.returncode}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
             if connection.getresponse().status < 500:
                 return process
         except OSError:
             time.sleep(0.2)
+        finally:
+            connection.close()
     stop(process)
     raise SystemExit("gunicorn did not answer /healthz in time")
 
