@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-
 from datetime import timedelta
 
 from sqlalchemy import select
