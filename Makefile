@@ -1,5 +1,6 @@
 # Quick start:  make run   (set up and run the service with demo data, SQLite)
 #               make test  (the whole test suite; needs PostgreSQL and Redis)
+#               make bench (the benchmarks of docs/BENCHMARKS.md, about 45 minutes; needs both too)
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -11,7 +12,7 @@ BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei libpango-1.0-0 l
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
 
-.PHONY: install translations browser setup run test
+.PHONY: install translations browser setup run test bench
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +42,12 @@ browser:
 
 test: install browser
 	$(PY) -m pytest
+
+# The commands of docs/BENCHMARKS.md, each printing its summary table; bench/*.py --quick for a smoke run.
+bench: install
+	$(PY) bench/fanout.py --recipients 1780000 --runs 3 --batch-size 2000
+	$(PY) bench/fanout_peers.py --runs 3 --counties 513338
+	$(PY) bench/intake.py --runs 3
+	$(PY) bench/earthquake.py --runs 3 --posts 30
+	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout
+	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout --critical-workers 1

@@ -1,7 +1,8 @@
 """Start an RQ worker on the priority queues, highest first.
 
-    python worker.py           # runs until stopped
-    python worker.py --burst   # works until the queues are empty, then exits
+    python worker.py                    # runs until stopped
+    python worker.py --burst            # works until the queues are empty, then exits
+    python worker.py --queues critical  # only these queues: a worker kept free for warnings that cannot wait
 
 Any number of these, on any number of machines, share one Redis and one
 database. Each also runs the reconciler on a schedule (one at a time across
@@ -20,7 +21,7 @@ from warning_service import create_app
 from warning_service.dispatch.content import warm_up
 from warning_service.dispatch.jobs import sender
 from warning_service.dispatch.reconcile import run_if_due
-from warning_service.extensions import db, queues, redis_client
+from warning_service.extensions import QUEUE_NAMES, db, queues, redis_client
 
 logger = logging.getLogger("warning_service.worker")
 
@@ -46,16 +47,27 @@ class DispatchWorker(SimpleWorker):
             db.session.remove()
 
 
+def queue_names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in QUEUE_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'none given'}: choose among {', '.join(QUEUE_NAMES)}")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--burst", action="store_true", help="exit once the queues are empty")
+    parser.add_argument("--queues", type=queue_names, default=QUEUE_NAMES,
+                        help=f"comma-separated, served highest first (default: {','.join(QUEUE_NAMES)})")
     args = parser.parse_args()
     app = create_app()
     interval = int(app.config["RECONCILE_INTERVAL_SECONDS"])
     with app.app_context():
         warm_up(app.config)
         sender()  # the adapters, built before the first job needs them
-        worker = DispatchWorker(queues(), connection=redis_client(), maintenance_interval=interval,
+        chosen = [queue for queue in queues() if queue.name in args.queues]
+        worker = DispatchWorker(chosen, connection=redis_client(), maintenance_interval=interval,
                                 worker_ttl=interval + 15)  # wakes from an idle wait every `interval` seconds
         worker.app = app
         worker.work(burst=args.burst, logging_level="WARNING")

@@ -4,10 +4,12 @@
     .venv/bin/python bench/fanout.py --runs 3 --counties 513338 --no-critical                 # one county, for the ratio
     .venv/bin/python bench/fanout.py --runs 3 --counties 513338 --no-critical --batch-size 1  # the naive design, same county
 
+    .venv/bin/python bench/fanout.py --quick                                                   # a smoke run
+
 Measures, per run: publish -> first delivery handed to the gateway; publish -> last
 delivery settled (deliveries/s); a critical alert published in the middle of the
 run -> its first delivery; the workers' peak resident memory. Prints one JSON line
-per run and the medians. Uses its own database (ews_bench) and Redis database 14.
+per run and the medians. Uses its own database (ews_bench) and Redis database 14 (--redis-url).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from sqlalchemy import func, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from service import start_workers  # noqa: E402
 from warning_service import create_app  # noqa: E402
 from warning_service.dispatch.publish import publish  # noqa: E402
 from warning_service.dispatch.queueing import enqueue_plan  # noqa: E402
@@ -38,14 +41,16 @@ from warning_service.models import (  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DATABASE = "ews_bench"
+QUICK_DATABASE = "ews_bench_quick"  # a few hundred recipients, for --quick
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
-def environment(batch_size: int, chunk_size: int) -> dict[str, str]:
+def environment(batch_size: int, chunk_size: int, database: str = DATABASE,
+                redis_url: str = REDIS_URL) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
-        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": redis_url,
         "SMS_GATEWAY": "null", "BROADCAST_GATEWAY": "null", "BEIDOU_GATEWAY": "null",
         "FANOUT_BATCH_SIZE": str(batch_size),
         "FANOUT_CHUNK_SIZE": str(chunk_size),
@@ -53,12 +58,12 @@ def environment(batch_size: int, chunk_size: int) -> dict[str, str]:
     }
 
 
-def prepare(recipients: int, env: dict[str, str]) -> None:
+def prepare(recipients: int, env: dict[str, str], database: str = DATABASE) -> None:
     """A database with the regions and `recipients` demo recipients (kept between runs of the same size)."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["seed", "regions"], ["seed", "demo", "--recipients", str(recipients)]):
         subprocess.run(flask + command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -102,15 +107,13 @@ def one_run(env: dict[str, str], workers: int, recipients_total: int, critical_a
     """One fan-out; with `critical_after` set, a critical alert is published that many seconds into it."""
     db.session.execute(text("TRUNCATE deliveries, delivery_attempts RESTART IDENTITY CASCADE"))
     db.session.commit()
-    Redis.from_url(REDIS_URL).flushdb()
+    Redis.from_url(env["REDIS_URL"]).flushdb()
     counties = only_counties or list(db.session.scalars(select(County.code)))
     big = new_alert(counties, "rainstorm", Level.YELLOW)          # default queue
     critical = new_alert(["513322", "513301"], "earthquake_early_warning", None) if critical_after is not None else None
     alerts = [big] + ([critical] if critical else [])
 
-    processes = [subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
-    time.sleep(2.0)  # workers up and waiting, as in service
+    processes = start_workers(env, workers)  # up and waiting, as in service
     peak_rss = 0
     try:
         published = publish_alert(big)
@@ -166,10 +169,16 @@ def main() -> None:
     parser.add_argument("--critical-after", type=float, default=5.0, help="seconds into the run")
     parser.add_argument("--no-critical", action="store_true", help="no critical alert during the run")
     parser.add_argument("--counties", help="comma-separated county codes the big alert covers (default: all 31)")
+    parser.add_argument("--database", help=f"default: {DATABASE}, {QUICK_DATABASE} with --quick")
+    parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--quick", action="store_true", help="smoke run: one run, 500 recipients, critical after 0.3 s")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.recipients, args.critical_after = 1, min(args.recipients, 500), 0.3
+    database = args.database or (QUICK_DATABASE if args.quick else DATABASE)
 
-    env = environment(args.batch_size, args.chunk_size)
-    prepare(args.recipients, env)
+    env = environment(args.batch_size, args.chunk_size, database, args.redis_url)
+    prepare(args.recipients, env, database)
     os.environ.update(env)
     app = create_app()
     results = []

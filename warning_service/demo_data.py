@@ -241,13 +241,16 @@ def ensure_users(session: Session) -> int:
 def ensure_broadcast_endpoints(session: Session) -> int:
     """One endpoint per county, plus exercise endpoints for the two prefecture seats."""
     names = {county.code: county.name_zh for county in session.scalars(select(County))}
-    existing = set(session.scalars(select(BroadcastEndpoint.url)))
+    # By platform, whatever port `point_demo_endpoints` aimed them at since.
+    existing = {match["platform"] for url in session.scalars(select(BroadcastEndpoint.url))
+                if (match := DEMO_ENDPOINT_URL.fullmatch(url))}
     wanted = [(code, False) for code in DEMO_COUNTIES] + [(code, True) for code in EXERCISE_ENDPOINT_COUNTIES]
     added = 0
     for code, exercise in wanted:
-        url = f"{DEMO_BROADCAST_BASE}/{code}" + ("/exercise" if exercise else "")
-        if url in existing:
+        platform = code + ("/exercise" if exercise else "")
+        if platform in existing:
             continue
+        url = f"{DEMO_BROADCAST_BASE}/{platform}"
         label = "应急广播演练平台" if exercise else "应急广播平台"
         session.add(BroadcastEndpoint(county_code=code, name=f"{names[code]}{label} (demo)", url=url,
                                       secret=secrets.token_urlsafe(32), exercise=exercise))

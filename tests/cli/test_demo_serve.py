@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +25,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import create_engine, text
 
+from tests.peers.ports import free_ports
 from warning_service.cli.demo import DEMO_CARD, DEMO_CARD_INTERVAL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,23 +33,6 @@ FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 COUNTIES = ("513301", "513322", "513324")  # Kangding, Luding, Danba
 SETTLED = ("sent", "delivered", "undelivered", "failed", "cancelled")
 PATIENCE = 90.0
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive free loopback ports."""
-    for _ in range(50):
-        first = random.randrange(20_000, 40_000)
-        sockets = [socket.socket() for _ in range(count)]
-        try:
-            for offset, sock in enumerate(sockets):
-                sock.bind(("127.0.0.1", first + offset))
-            return first
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    pytest.fail("no free run of loopback ports")
 
 
 class Output:

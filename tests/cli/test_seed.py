@@ -88,6 +88,18 @@ def test_seed_demo_twice_gives_one_demo_set(app):
     assert set(db.session.scalars(select(AuditEvent.action))) == {"seed.demo"}
 
 
+def test_seed_demo_after_the_endpoints_were_aimed_at_the_peers_adds_none(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed", "demo", "--recipients", "10"]).exit_code == 0
+    secrets = demo_data.point_demo_endpoints(db.session, "http://127.0.0.1:18701/ebm")
+    db.session.commit()
+    result = runner.invoke(args=["seed", "demo", "--recipients", "10"])
+    assert result.exit_code == 0, result.output
+    endpoints = db.session.scalars(select(BroadcastEndpoint)).all()
+    assert len(endpoints) == 31 + 2
+    assert {e.url.removeprefix("http://127.0.0.1:18701/ebm/"): e.secret for e in endpoints} == secrets
+
+
 def test_seed_demo_tops_up_recipients(app):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed", "demo", "--recipients", "40"]).exit_code == 0

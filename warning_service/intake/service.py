@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.events import record
@@ -49,13 +50,15 @@ def ingest(
         raise forbidden(f"agency {agency.name!r} may not issue {draft.hazard.code!r} alerts")
 
     alert = _new_alert(session, draft, referenced, original, author)
+    publishes_at_once = agency is not None and agency.auto_publish
+    if not publishes_at_once:
+        # Before the INSERT, so no UPDATE follows it while this request holds the ledger's turn.
+        alert.move_to(AlertState.PENDING_REVIEW)
     session.add(alert)
     session.flush()
     record(session, author, "alert.receive", alert, msg_type=alert.msg_type.value, format=message.format)
-    if agency is not None and agency.auto_publish:
+    if publishes_at_once:
         publish(session, alert, agency)
-    else:
-        alert.move_to(AlertState.PENDING_REVIEW)
     return IngestResult(alert, created=True)
 
 
@@ -125,5 +128,11 @@ def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], ori
         agency_id=author.id if isinstance(author, Agency) else None,
         created_by_id=author.id if isinstance(author, User) else None,
     )
-    alert.counties = [session.get(County, code) for code in draft.county_codes]
+    alert.counties = _counties(session, draft.county_codes)
     return alert
+
+
+def _counties(session: Session, codes: list[str]) -> list[County]:
+    """The counties in the draft's order, in one query."""
+    by_code = {county.code: county for county in session.scalars(select(County).where(County.code.in_(codes)))}
+    return [by_code[code] for code in codes]

@@ -5,14 +5,18 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..audit.events import Actor, record
 from ..models import Agency, ApiKey, utcnow
 
 KEY_PREFIX = "ews"
+# A key's last use is kept to the minute: writing it on every request would cost each POST an
+# UPDATE, and serialise an agency's concurrent requests on its key's row.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,14 @@ def agency_for_key(session: Session, plaintext: str) -> Agency | None:
     parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    api_key = session.scalar(select(ApiKey).options(joinedload(ApiKey.agency)).where(ApiKey.prefix == parts[1]))
     if api_key is None or api_key.revoked_at is not None:
         return None
     if not hmac.compare_digest(api_key.key_hash, _digest(plaintext)):
         return None
     if not api_key.agency.active:
         return None
-    api_key.last_used_at = utcnow()
+    now = utcnow()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        api_key.last_used_at = now
     return api_key.agency

@@ -59,6 +59,9 @@ def post_alert():
     message = _parse(body)
     try:
         result = ingest(db.session, message, body, g.agency, catalogue())
+        # Answered from what is in hand: after the commit the alert would be read back just for this.
+        answer = _alert_created(result.alert, result.created)
+        publishing = result.created and result.alert.state == AlertState.PUBLISHING
         db.session.commit()
     except IntakeError:
         db.session.rollback()
@@ -70,9 +73,9 @@ def post_alert():
         if existing is None or existing.agency_id != g.agency.id:
             raise
         return _alert_created(existing, created=False)
-    if result.created and result.alert.state == AlertState.PUBLISHING:
+    if publishing:
         start_fanout(redis_client(), result.alert)
-    return _alert_created(result.alert, result.created)
+    return answer
 
 
 def _body() -> bytes:

@@ -1,0 +1,147 @@
+"""What the load benchmarks share: the service as it runs in production (gunicorn serving
+`wsgi:app`, `python worker.py` workers) on loopback, API keys issued the project's way,
+distinct CAP 1.2 messages, and percentiles.
+"""
+from __future__ import annotations
+
+import http.client
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from redis import Redis  # noqa: E402
+from rq import Worker  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from tests.cap_builder import cap_xml, info_xml  # noqa: E402
+from warning_service.extensions import db  # noqa: E402
+from warning_service.models import Agency  # noqa: E402
+from warning_service.security.api_keys import issue_agency_key  # noqa: E402
+
+STARTUP_SECONDS = 60.0
+_serial = itertools.count(1)
+
+
+def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.Popen:
+    """`gunicorn wsgi:app` on 127.0.0.1:port, returned once /healthz answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "wsgi:app"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with code {process.returncode}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status < 500:
+                return process
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            connection.close()
+    stop(process)
+    raise SystemExit("gunicorn did not answer /healthz in time")
+
+
+def start_workers(env: dict[str, str], count: int, critical_only: int = 0) -> list[subprocess.Popen]:
+    """`count` RQ workers as in service, and `critical_only` more serving only the critical queue,
+    returned once all have registered with Redis (warmed up, waiting)."""
+    commands = [["worker.py"]] * count + [["worker.py", "--queues", "critical"]] * critical_only
+    processes = [subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True) for command in commands]
+    connection = Redis.from_url(env["REDIS_URL"])
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while Worker.count(connection=connection) < len(processes):
+        if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
+            stop(*processes)
+            raise SystemExit("the workers did not start")
+        time.sleep(0.1)
+    return processes
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def agency_key(agency_name: str) -> tuple[str, str]:
+    """A fresh API key for a seeded agency, issued as the admin page and the CLI issue it; (key, CAP sender)."""
+    agency = db.session.scalar(select(Agency).where(Agency.name == agency_name))
+    if agency is None:
+        raise SystemExit(f"agency {agency_name!r} is missing: the benchmark database was not seeded")
+    key = issue_agency_key(db.session, agency, via="bench")
+    db.session.commit()
+    return key, agency.cap_sender
+
+
+def rainstorm_cap(sender: str, counties: tuple[str, ...] = ("513301", "513322")) -> bytes:
+    """A yellow rainstorm warning with a new identifier: a weather agency's alert waits for review."""
+    return cap_xml(f"BENCH-RAIN-{os.getpid()}-{time.time_ns()}-{next(_serial)}",
+                   info_xml(event="暴雨黄色预警", severity="Moderate", headline="暴雨黄色预警 (benchmark)",
+                            description="未来6小时降雨量将达50毫米以上。", geocodes=counties, area_desc="康定市 泸定县"),
+                   sender=sender)
+
+
+def earthquake_cap(sender: str, counties: tuple[str, ...] = ("513322",)) -> bytes:
+    """An earthquake early warning with a new identifier: the seismic agency's alerts publish at once."""
+    return cap_xml(f"BENCH-EEW-{os.getpid()}-{time.time_ns()}-{next(_serial)}",
+                   info_xml(category="Geo", event="地震预警", severity="Extreme", headline="地震预警 (benchmark)",
+                            parameters=(("magnitude", "6.1"), ("depth_km", "12")), geocodes=counties,
+                            area_desc="泸定县"),
+                   sender=sender)
+
+
+def post_cap(connection: http.client.HTTPConnection, key: str, body: bytes) -> tuple[int, bytes]:
+    connection.request("POST", "/api/v1/alerts", body=body,
+                       headers={"Authorization": f"Bearer {key}", "Content-Type": "application/cap+xml"})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used (those gone count nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: p99 of 30 values is the largest, as it should be for so few."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), -(-int(fraction * 1000) * len(ordered) // 1000)))
+    return ordered[rank - 1]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table, so a summary can go straight into docs/BENCHMARKS.md."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,48 @@
+"""Each benchmark in bench/ runs end to end in its --quick mode, so the scripts cannot rot.
+
+The figures are not checked here (docs/BENCHMARKS.md holds them); only that each script runs
+the service as it runs in production, measures, and prints its summary. All four share one
+PostgreSQL database of their own (seeded with a few hundred recipients by the first) and
+this session's Redis database.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from redis import Redis
+
+from tests.conftest import POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench_database() -> Iterator[str]:
+    name = f"ews_bench_smoke_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    yield name
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("script, summary", [
+    ("fanout.py", '"median_of": 1'),
+    ("intake.py", "| 2 | 1 |"),
+    ("earthquake.py", "**all runs pooled** | 3 |"),
+    ("fanout_peers.py", "fan-out with the real adapters"),
+])
+def test_benchmark_runs_in_quick_mode(script, summary, bench_database, redis_url):
+    try:
+        finished = subprocess.run(
+            [sys.executable, f"bench/{script}", "--quick", "--database", bench_database, "--redis-url", redis_url],
+            cwd=ROOT, capture_output=True, text=True, timeout=240)
+    finally:
+        Redis.from_url(redis_url).set(REDIS_CLAIM_KEY, os.getpid(), ex=3600)  # the benchmark emptied the database
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert summary in finished.stdout, finished.stdout[-3000:]
