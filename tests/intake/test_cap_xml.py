@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -115,17 +114,15 @@ def test_xxe_on_etc_passwd_is_refused():
     assert "root:" not in repr(error)
 
 
-def test_billion_laughs_is_refused_fast():
+def test_billion_laughs_is_refused_before_any_expansion():
     entities = "".join(
         f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)
     )
     data = (f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{entities}]>'
             f'<alert xmlns="{CAP12}"><note>&lol9;</note></alert>').encode()
 
-    started = time.perf_counter()
     error = refused(data)
 
-    assert time.perf_counter() - started < 0.5
     assert error.status == 400
     assert "DTDs and entity declarations are not accepted" in error.detail
     assert "lollol" not in repr(error)
@@ -237,13 +234,10 @@ def test_schema_error_names_the_element_path():
     assert "{urn:" not in by_location["/alert/info[1]/urgency"]
 
 
-def test_thousands_of_schema_errors_give_a_short_answer_fast():
-    data = cap(*[info(urgency="Soon") for _ in range(3000)])
+def test_thousands_of_schema_errors_give_a_short_answer():
+    """The answer names the first 50 errors and counts the rest (no wall-clock bound: see bench/)."""
+    error = refused(cap(*[info(urgency="Soon") for _ in range(3000)]))
 
-    started = time.perf_counter()
-    error = refused(data)
-
-    assert time.perf_counter() - started < 1.0
     assert len(error.errors) == 50
     assert error.errors[-1].location == "/alert/info[50]/urgency"
     assert "50 of 3000" in error.detail
