@@ -95,6 +95,7 @@ class Supervisor:
 
     def start(self) -> None:
         self.processes = [self._spawn() for _ in range(WORKERS)]
+        self.restarts = 0
 
     def keep_running(self) -> None:
         for index, process in enumerate(self.processes):

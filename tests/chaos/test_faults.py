@@ -159,6 +159,9 @@ def test_fault_during_fanout_loses_nothing(name, service, peers):
         done = time.monotonic()
         web_answers = run.poll(lambda: web.answers(alert.id), 120, "the web process to answer /healthz and the API")
         result = outcome(alert.id, peers)
+        spans = {channel.value: round((last - first).total_seconds(), 1) for channel, first, last in db.session.execute(
+            select(Delivery.channel, func.min(Delivery.created_at), func.max(Delivery.updated_at))
+            .where(Delivery.alert_id == alert.id).group_by(Delivery.channel))}
         cut = db.session.execute(select(Delivery.status, Delivery.gateway_text).join(
             BroadcastEndpoint, BroadcastEndpoint.id == Delivery.target_id).where(
             Delivery.alert_id == alert.id, Delivery.channel == "broadcast",
@@ -167,7 +170,7 @@ def test_fault_during_fanout_loses_nothing(name, service, peers):
         "fault": name, "what": what, "planned": result.planned, "settled": result.settled, "failed": result.failed,
         "lost": result.lost, "duplicates": result.duplicates, "reposted_ebms": result.reposted_ebms,
         "by_status": result.by_status, "fanout_seconds": round(done - started, 1),
-        "settle_seconds_after_fault": round(done - injected, 1), "worker_restarts": supervisor.restarts,
+        "settle_seconds_after_fault": round(done - injected, 1), "worker_restarts": supervisor.restarts, "seconds_by_channel": spans,
         "cut_county_broadcast": [cut.status.value, cut.gateway_text],
     }
     write_row(report_path(), row)
