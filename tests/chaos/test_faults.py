@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -21,7 +22,7 @@ from warning_service.models import Alert, AlertState, BroadcastEndpoint, County,
 
 from .conftest import CUT_COUNTY, report_path
 from .harness import BATCH, FINAL, RECIPIENTS, Peers, Supervisor, outcome, write_row
-from .servers import wait_for
+from .servers import PostgresCluster, RedisServer, wait_for
 
 pytestmark = pytest.mark.chaos  # not in the default run (pytest.ini): `make chaos`
 SETTLE_TIMEOUT = 1200.0   # a 100,000 fan-out takes minutes on two shared cores; a stuck one fails here
@@ -32,9 +33,9 @@ TRIGGER_TIMEOUT = 600.0
 class Run:
     """What a fault may act on."""
 
-    app: object
-    postgres: object
-    redis: object
+    app: Flask
+    postgres: PostgresCluster
+    redis: RedisServer
     supervisor: Supervisor
     peers: Peers
     alert_id: int
@@ -124,7 +125,7 @@ FAULTS: dict[str, tuple[Callable[[Run], str], int]] = {
 }
 
 
-def fresh_start(app, supervisor: Supervisor, peers: Peers, redis) -> None:
+def fresh_start(app: Flask, supervisor: Supervisor, peers: Peers, redis: RedisServer) -> None:
     """No deliveries, empty queues, quiet peers, the workers started anew."""
     supervisor.stop()
     with app.app_context():
