@@ -89,8 +89,9 @@ def peers_fail(mode: str) -> Callable[[Run], str]:
     """Every peer fails in `mode` from the start of the fan-out until each channel has felt it."""
     def inject(run: Run) -> str:
         if mode == "slow":
+            # BeiDou's jobs wait behind the slowed SMS batches: one card attempted is enough.
             felt = lambda: run.sms_received() >= 2 * BATCH and _all_attempted(run, "broadcast") and \
-                _all_attempted(run, "beidou")
+                _attempted(run, "beidou")
         else:
             felt = lambda: all(run.transient_attempts(channel) >= need
                                for channel, need in (("sms", 2 * BATCH), ("broadcast", 30), ("beidou", 1)))
@@ -99,6 +100,11 @@ def peers_fail(mode: str) -> Callable[[Run], str]:
         return f"every peer '{mode}' until each channel had felt it"
     inject.before_publish = mode  # type: ignore[attr-defined]
     return inject
+
+
+def _attempted(run: Run, channel: str) -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.alert_id == run.alert_id, Delivery.channel == channel, Delivery.attempts > 0)))
 
 
 def _all_attempted(run: Run, channel: str) -> bool:
