@@ -12,7 +12,7 @@ BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei libpango-1.0-0 l
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
 
-.PHONY: install translations browser setup run test bench
+.PHONY: install translations browser setup run test bench chaos
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,8 @@ bench: install
 	$(PY) bench/earthquake.py --runs 3 --posts 30
 	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout
 	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout --critical-workers 1
+
+# The fault suite (docs/RELIABILITY.md): its own PostgreSQL and Redis, killed and restarted during
+# 100,000-recipient fan-outs; not in `make test`. CHAOS_RECIPIENTS=… for a smaller run.
+chaos: install
+	$(PY) -m pytest -m chaos tests/chaos -p no:cacheprovider

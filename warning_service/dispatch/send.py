@@ -6,7 +6,8 @@
 2. Check the alert: a cancelled or superseded alert's rows are cancelled.
 3. Take rate tokens; what the bucket cannot cover now goes back to pending.
 4. Send through the channel's adapter; record one result per delivery and one
-   attempt row each; transient failures wait for a jittered back-off, permanent
+   attempt row each (waiting out a database restart: the messages are out);
+   transient failures wait for a jittered back-off, permanent
    SMS failures fall over to the recipient's BeiDou card.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from itertools import groupby
 
 from redis import Redis
 from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
@@ -39,6 +41,9 @@ from .sql import ids_in
 logger = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__
 ATTEMPTS = DeliveryAttempt.__table__
+# How long a batch's results wait for a database that went away, well below SENDING_TIMEOUT_SECONDS.
+RECORD_PATIENCE_SECONDS = 30.0
+RECORD_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ class Sender:
             _defer(session, [row for row, _ in candidates[allowed:]], self._wait)
             report.outcomes["deferred"] += len(candidates) - allowed
             metrics.count_send_results(channel.value, {"deferred": len(candidates) - allowed})
+        session.commit()  # what was decided before sending stands, whatever happens to the database meanwhile
         messages = [message for _, message in candidates[:allowed]]
         for start in range(0, len(messages), capabilities.max_batch):
             results += self._call(adapter, channel, messages[start:start + capabilities.max_batch], alert.id)
@@ -114,11 +120,28 @@ class Sender:
         for outcome, count in outcomes.items():
             report.outcomes[outcome] += count
         metrics.count_send_results(channel.value, outcomes)
-        self._settle(session, alert, channel, results, attempts, report)
+        self._settle_despite_outage(session, alert, channel, results, attempts, report)
         logger.info("alert %s %s batch: %s", alert.id, channel.value, dict(outcomes),
                     extra={"alert_id": alert.id, "channel": channel.value, "outcomes": dict(outcomes),
                            "delivery_ids": [row.id for row in rows]})
         return [result.gateway_id for result in results if result.gateway_id]
+
+    def _settle_despite_outage(self, session, alert, channel, results, attempts, report) -> None:
+        """Record what the gateway answered, waiting out a database that went away while we sent
+        (a restart, a failover). The messages are out: rows left 'sending' would go again, twice,
+        once the reconciler reclaims them."""
+        deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
+        while True:
+            try:
+                self._settle(session, alert, channel, results, attempts, report)
+                session.commit()
+                return
+            except OperationalError:
+                session.rollback()
+                if time.monotonic() > deadline:
+                    raise
+                logger.warning("dispatch: the database is unreachable; recording %d results again shortly", len(results))
+                time.sleep(RECORD_RETRY_SECONDS)
 
     def _within_rate(self, adapter: ChannelAdapter, capabilities: Capabilities, messages: list[OutboundMessage]) -> int:
         """How many leading messages the shared bucket lets go now. A message dearer than the whole
