@@ -120,7 +120,9 @@ class Settings:
     # A directory shared by every gunicorn and worker.py process for their metrics, emptied before
     # they start. prometheus-client reads this same variable itself, at import. Empty: one process.
     PROMETHEUS_MULTIPROC_DIR: str = ""
-    SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=dict)
+    # A database restart leaves every pooled connection dead: test one before use, so the first
+    # request or job after a restart does not fail with it (the fault suite restarts PostgreSQL).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=lambda: {"pool_pre_ping": True})
     SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
     TESTING: bool = False
 

@@ -29,7 +29,9 @@ from tests.peers.twilio_peer import TwilioPeer
 from warning_service.extensions import db
 from warning_service.models import BeidouTerminal, BroadcastEndpoint, County, Delivery, DeliveryStatus, Recipient
 
-from .servers import PostgresCluster, RedisServer, free_port, wait_for
+from tests.peers.ports import free_ports
+
+from .servers import PostgresCluster, RedisServer, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = int(os.environ.get("CHAOS_RECIPIENTS", "100000"))
@@ -128,7 +130,7 @@ class Web:
     """The web app in gunicorn: one process for the whole run, never restarted."""
 
     def __init__(self, env: dict[str, str]):
-        self.port = free_port()
+        self.port = free_ports(1)
         log = open(Path(env["CHAOS_DIR"]) / "web.log", "ab")
         self.process = subprocess.Popen(
             [str(Path(sys.executable).with_name("gunicorn")), "--workers", "1", "--threads", "4",
@@ -175,7 +177,7 @@ def seed(app: Flask, peers: Peers, cut_county: str) -> None:
             "SELECT '+8619' || lpad(i::text, 9, '0'), 'zh', (CAST(:codes AS text[]))[1 + i % :n], CAST('[\"sms\"]' AS json), "
             "false, true, now() FROM generate_series(1, :count) AS i"),
             {"codes": codes, "n": len(codes), "count": RECIPIENTS})
-        gone = f"http://127.0.0.1:{free_port()}/ebm/{cut_county}"
+        gone = f"http://127.0.0.1:{free_ports(1)}/ebm/{cut_county}"
         peers.broadcast.secrets.update({code: PLATFORM_SECRET for code in codes if code != cut_county})
         db.session.add_all([
             BroadcastEndpoint(county_code=code, name=f"{code} 应急广播平台", secret=PLATFORM_SECRET,

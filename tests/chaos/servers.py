@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -20,11 +19,7 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.peers.ports import free_ports
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
@@ -44,7 +39,7 @@ class RedisServer:
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.port = free_port()
+        self.port = free_ports(1)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -81,7 +76,7 @@ class PostgresCluster:
     def __init__(self, directory: Path):
         self.directory = directory
         self.data = directory / "data"
-        self.port = free_port()
+        self.port = free_ports(1)
         self.bin = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
         self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
