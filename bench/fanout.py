@@ -30,7 +30,7 @@ from sqlalchemy import func, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service import start_workers  # noqa: E402
+from service import start_workers, stop  # noqa: E402
 from warning_service import create_app  # noqa: E402
 from warning_service.dispatch.publish import publish  # noqa: E402
 from warning_service.dispatch.queueing import enqueue_plan  # noqa: E402
@@ -132,10 +132,7 @@ def one_run(env: dict[str, str], workers: int, recipients_total: int, critical_a
                 break
             time.sleep(0.5)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        stop(*processes)  # a worker still in a job's warm shutdown is killed after a while
 
     def times(alert_id: int) -> tuple[float, float, int]:
         first, last, count = db.session.execute(
