@@ -7,7 +7,9 @@ this session's Redis database.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -17,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from redis import Redis
+from rq import Worker
 
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY
 
@@ -43,6 +46,12 @@ def test_benchmark_runs_in_quick_mode(script, summary, bench_database, redis_url
             [sys.executable, f"bench/{script}", "--quick", "--database", bench_database, "--redis-url", redis_url],
             cwd=ROOT, capture_output=True, text=True, timeout=240)
     finally:
-        Redis.from_url(redis_url).set(REDIS_CLAIM_KEY, os.getpid(), ex=3600)  # the benchmark emptied the database
+        connection = Redis.from_url(redis_url)
+        # A benchmark cut short leaves its workers behind, listening on this database: they would take
+        # the next benchmark's jobs against a database that is gone.
+        for worker in Worker.all(connection=connection):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+        connection.set(REDIS_CLAIM_KEY, os.getpid(), ex=3600)  # the benchmark emptied the database
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert summary in finished.stdout, finished.stdout[-3000:]
