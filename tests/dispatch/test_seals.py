@@ -13,7 +13,8 @@ from warning_service.audit import seals
 from warning_service.audit.ledger import verify
 from warning_service.audit.seals import SEAL_ACTION, seal_settled
 from warning_service.dispatch.receipts import apply_receipt
-from warning_service.extensions import db
+from warning_service.dispatch.reconcile import reconcile
+from warning_service.extensions import db, redis_client
 from warning_service.models import AuditEvent, Channel, Delivery, DeliverySeal, DeliveryStatus, utcnow
 
 LATER = timedelta(days=3)  # past SEAL_SMS_AFTER_SECONDS: every sent SMS counts as settled
@@ -182,3 +183,14 @@ def test_sealing_does_not_hold_up_settling(app, demo_targets, counting, monkeypa
     assert outcome["report"].rows >= len(ids_of(first.id))
     db.session.expire_all()
     assert verify(db.session)[1] is None
+
+
+def test_the_reconciler_seals_only_while_no_batch_waits(app, demo_targets, counting):
+    """Sealing reads, hashes and writes: it yields to a fan-out in progress and catches up after."""
+    publish_now(new_alert())
+    work(app)
+    publish_now(new_alert(counties=("513322",)))  # its plan waits on a queue
+    later = utcnow() + LATER
+    assert reconcile(db.session, redis_client(), app.config, now=later).sealed == 0
+    work(app)
+    assert reconcile(db.session, redis_client(), app.config, now=later).sealed > 0

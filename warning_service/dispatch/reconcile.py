@@ -63,15 +63,17 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
     report = ReconcileReport()
     report.reclaimed = _reclaim_stuck(session, now - timedelta(seconds=int(settings["SENDING_TIMEOUT_SECONDS"])), now,
                                       int(settings["DELIVERY_MAX_ATTEMPTS"]))
+    idle = queues_are_empty(connection)
     if stale_after is None:
-        stale_after = 0 if queues_are_empty(connection) else float(settings["PENDING_TIMEOUT_SECONDS"])
+        stale_after = 0 if idle else float(settings["PENDING_TIMEOUT_SECONDS"])
     stale_before = now - timedelta(seconds=stale_after)
     report.plans = _restart_plans(session, connection, stale_before)
     apply_early_receipts(session)  # any a crash between a job's commit and its look left behind
     forget_stale_early_receipts(session, now)
     report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
     report.failed_over = fail_over_lagging(session, connection, settings, now)
-    report.sealed = seal_settled(session, settings, now, max_rows=int(settings["SEAL_ROWS_PER_PASS"])).rows
+    if idle and not report.jobs:  # sealing yields to sending: it hashes and writes while no batch waits
+        report.sealed = seal_settled(session, settings, now, max_rows=int(settings["SEAL_ROWS_PER_PASS"])).rows
     metrics.count_reconciler_actions({"reclaimed": report.reclaimed, "requeued": report.requeued,
                                       "plans_restarted": report.plans, "failed_over": report.failed_over,
                                       "sealed": report.sealed})
