@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import g
@@ -13,11 +13,19 @@ from playwright.sync_api import Page, sync_playwright
 
 from tests.dispatch import conftest as dispatch
 from warning_service.extensions import db
+from warning_service.web.forms import LOCAL_ZONE
 from warning_service.models import Alert, AlertState, CapStatus, County, Level, MsgType, Recipient, Role, User, utcnow
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by `make browser`
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+def expiry_in(hours: int = 6) -> tuple[str, datetime]:
+    """An expiry `hours` from now, as an officer types it (Beijing time, to the minute) and as stored (UTC).
+
+    Computed from the clock, never a calendar date: the suite also runs with the clock moved ahead.
+    """
+    local = (datetime.now(LOCAL_ZONE) + timedelta(hours=hours)).replace(second=0, microsecond=0)
+    return local.strftime("%Y-%m-%dT%H:%M"), local.astimezone(timezone.utc)
 
 
 def make_user(name: str, role: Role) -> None:

@@ -11,7 +11,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.console.browser import shot, sign_in
-from tests.console.conftest import waiting_alert, work
+from tests.console.conftest import expiry_in, waiting_alert, work
 from warning_service.web.auth import idle_lifetime
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, CapStatus, Level
@@ -40,7 +40,7 @@ def test_browser_compose_preview_publish_and_watch_progress(app, page, people, r
     page.click("#county-map path[data-code='513322']")  # Luding, on the map
     expect(page.locator("#county-list input[value='513322']")).to_be_checked()
     expect(page.locator("#county-map path[data-code='513301']")).to_have_class(re.compile("selected"))
-    page.fill("input[name=expires]", "2026-12-01T18:00")
+    page.fill("input[name=expires]", expiry_in()[0])
     page.fill("input[name=headline]", "康定市、泸定县暴雨黄色预警")
     page.click("#save-alert")
 
@@ -64,7 +64,7 @@ def test_browser_an_exercise_shows_its_banner_on_every_step(app, page, people):
     sign_in(page, "officer")
     begin_compose(page, "Exercise", "blue")
     pick_county(page, "དར་མདོ")  # Kangding, found by its Tibetan name
-    page.fill("input[name=expires]", "2026-12-01T18:00")
+    page.fill("input[name=expires]", expiry_in()[0])
     page.click("#save-alert")
     expect(page.locator(".banner.exercise")).to_contain_text("EXERCISE")
     expect(page.locator("button.publish")).to_contain_text("EXERCISE")

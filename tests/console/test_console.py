@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.console.conftest import PASSWORD, post_form, sign_in, state_of, waiting_alert, work
+from tests.console.conftest import PASSWORD, expiry_in, post_form, sign_in, state_of, waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import (
     Alert, AlertState, AuditEvent, CapStatus, Delivery, DeliveryStatus, Level, MsgType, Recipient, User,
@@ -141,20 +141,21 @@ def test_the_inbox_lists_waiting_alerts_newest_first(client, people):
 
 def compose(client, **fields):
     form = {"status": "Actual", "hazard": "rainstorm", "level": "yellow", "counties": ["513301", "513322"],
-            "expires": "2026-12-01T18:00", "headline": "康定市、泸定县暴雨黄色预警"}
+            "expires": expiry_in()[0], "headline": "康定市、泸定县暴雨黄色预警"}
     form.update(fields)
     return post_form(client, "/compose", "/compose", **{k: v for k, v in form.items() if v is not None})
 
 
 def test_composing_a_yellow_rainstorm_for_two_counties_waits_for_review(client, people):
     sign_in(client, "officer")
-    response = compose(client)
+    typed, stored = expiry_in(hours=9)
+    response = compose(client, expires=typed)
     assert response.status_code == 303
     alert = db.session.scalar(select(Alert))
     assert response.headers["Location"].endswith(f"/alerts/{alert.id}")
     assert (alert.state, alert.status, alert.level, alert.county_codes) == \
         (AlertState.PENDING_REVIEW, CapStatus.ACTUAL, Level.YELLOW, ["513301", "513322"])
-    assert alert.expires.isoformat() == "2026-12-01T10:00:00+00:00"  # 18:00 Beijing time
+    assert alert.expires == stored  # typed in Beijing time, kept in UTC
     assert alert.agency_id is None and alert.created_by_id is not None
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "康定市、泸定县暴雨黄色预警" in page and re.search(r"[\u0F00-\u0FFF]{4}", page)

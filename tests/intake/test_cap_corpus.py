@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -50,11 +49,7 @@ def test_the_corpus_is_complete_and_unchanged():
 def test_real_message_parses_or_is_refused_cleanly(path):
     data = path.read_bytes()
 
-    started = time.perf_counter()
     result = parse_or_refuse(data)
-    elapsed = time.perf_counter() - started
-
-    assert elapsed < 1.0
     if path.name in EXPECTED_FAILURES:
         assert isinstance(result, IntakeError)
         assert result.status == 422
