@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -96,13 +97,13 @@ def held_against(session: Session, document: dict) -> str | None:
     held = stored_hash(session, entry_id)
     if held is None:
         last = session.scalar(select(func.max(AuditEvent.id)))
-        if last is None or last < entry_id:
-            if last is None:
-                gone = f"every entry up to {entry_id}"
-            else:
-                gone = f"entries {last + 1}..{entry_id}" if last + 1 < entry_id else f"entry {entry_id}"
-            return f"{gone} deleted after the head was signed at {when}: the ledger no longer holds entry {entry_id}"
-        return f"the ledger no longer holds entry {entry_id}, signed as its head at {when}: it was deleted"
+        if last is not None and last > entry_id:
+            return f"the ledger no longer holds entry {entry_id}, signed as its head at {when}: it was deleted"
+        if last is None:
+            gone = f"every entry up to {entry_id}"
+        else:
+            gone = f"entries {last + 1}..{entry_id}" if last + 1 < entry_id else f"entry {entry_id}"
+        return f"{gone} deleted after the head was signed at {when}: the ledger no longer holds entry {entry_id}"
     if held != document["hash"]:
         return (f"entry {entry_id} has another hash than when it was signed as the head at {when}: the ledger was "
                 "rewritten, or a forged entry put in its place")
@@ -135,7 +136,7 @@ def check_tail(session: Session, directory: Path, public_key_path: Path) -> Tail
         if (from_file is not None or path is None) and (from_database is not None or stored is None):
             check.problems += _disagreement(from_file, from_database, directory)  # else: a forgery, named
         genuine = [document for document in (from_file, from_database) if document is not None]
-        check.head = max(genuine, key=lambda document: (document["entry"], document["signed_at"]), default=None)
+        check.head = max(genuine, key=_newness, default=None)
     after = check.head["entry"] if check.head else 0
     if check.head and (problem := held_against(session, check.head)) is not None:
         check.problems.append(problem)
@@ -144,7 +145,12 @@ def check_tail(session: Session, directory: Path, public_key_path: Path) -> Tail
     return check
 
 
-def _genuine(check: TailCheck, read) -> dict | None:
+def _newness(document: dict | None) -> tuple[int, str]:
+    """Later entry first, then later signature (ISO times in UTC sort as text); no document is oldest."""
+    return (document["entry"], document["signed_at"]) if document else (-1, "")
+
+
+def _genuine(check: TailCheck, read: Callable[[], dict]) -> dict | None:
     try:
         return read()
     except SigningError as error:
@@ -154,15 +160,12 @@ def _genuine(check: TailCheck, read) -> dict | None:
 
 def _disagreement(from_file: dict | None, from_database: dict | None, directory: Path) -> list[str]:
     """The two copies of the latest signed head must be the same document; say which one lost what."""
-    def order(document: dict | None) -> tuple[int, str]:
-        return (document["entry"], document["signed_at"]) if document else (-1, "")
-
     if from_file == from_database:
         return []
-    if order(from_database) > order(from_file):
+    if _newness(from_database) > _newness(from_file):
         return [f"{directory} has no file of the head signed at {signed_when(from_database)} (entry "
                 f"{from_database['entry']}) that the database holds: a head file was deleted, or could not be written"]
-    if order(from_file) > order(from_database):
+    if _newness(from_file) > _newness(from_database):
         return [f"the database no longer holds the head signed at {signed_when(from_file)} (entry "
                 f"{from_file['entry']}) that {directory} keeps: its signed heads were deleted or rewritten"]
     return [f"the database's latest signed head and {directory}'s differ for the same entry and time: one was replaced"]
