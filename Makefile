@@ -30,6 +30,8 @@ setup: install
 	$(FLASK) db upgrade
 	$(FLASK) seed regions
 	$(FLASK) seed demo
+	@# the key the workers sign the ledger's head with (docs/OPERATIONS.md); made once, never overwritten
+	@[ -n "$$AUDIT_SIGNING_KEY" ] || [ -f instance/audit-signing-key.pem ] || $(FLASK) audit generate-key
 
 run: setup
 	$(FLASK) demo serve

@@ -40,6 +40,8 @@ class DispatchWorker(SimpleWorker):
                 logger.warning("reconciler: %s", report, extra={
                     "reclaimed": report.reclaimed, "requeued": report.requeued, "plans": report.plans,
                     "failed_over": report.failed_over})
+            if report and report.head_problem:  # at most once per LEDGER_SIGN_INTERVAL_SECONDS
+                logger.error("the audit ledger's head was not signed: %s", report.head_problem)
         except Exception:  # a failed pass is retried at the next interval; the worker keeps working
             logger.exception("reconciler pass failed")
             db.session.rollback()

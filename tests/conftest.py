@@ -107,10 +107,14 @@ def _empty_redis(app: Flask) -> None:
 
 
 @pytest.fixture
-def app(backend_app: Flask) -> Iterator[Flask]:
-    """The app on each backend, with empty tables and queues but the reference data loaded."""
+def app(backend_app: Flask, tmp_path_factory, monkeypatch) -> Iterator[Flask]:
+    """The app on each backend, with empty tables and queues but the reference data loaded, and a
+    signing key path and signed-heads directory of the test's own (no key there unless it makes one)."""
     _empty_tables(backend_app)
     _empty_redis(backend_app)
+    ledger = tmp_path_factory.mktemp("ledger")
+    monkeypatch.setitem(backend_app.config, "AUDIT_SIGNING_KEY", str(ledger / "audit-signing-key.pem"))
+    monkeypatch.setitem(backend_app.config, "LEDGER_HEADS_DIR", str(ledger / "heads"))
     with backend_app.app_context():
         yield backend_app
         db.session.remove()

@@ -70,9 +70,15 @@ class Settings:
     SEAL_ROWS_PER_PASS: int = 100_000
     SEAL_SMS_AFTER_SECONDS: float = 2 * 24 * 3600.0
     SEAL_MIN_AGE_SECONDS: float = 60.0
-    # The Ed25519 private key `flask audit head --sign` signs the ledger's head with (PEM); empty:
-    # audit-signing-key.pem in the instance folder. `flask audit generate-key` writes one.
+    # The Ed25519 private key the ledger's head is signed with (PEM); unset: audit-signing-key.pem in
+    # the instance folder. `flask audit generate-key` writes one, and its public key beside it (.pub).
     AUDIT_SIGNING_KEY: str = ""
+    # The reconciler signs the ledger's head at most once per this many seconds, when it moved, and
+    # keeps each signed head in the database and as a file in LEDGER_HEADS_DIR (unset: ledger-heads in
+    # the instance folder; production: another disk or host, docs/OPERATIONS.md). An attacker who can
+    # write the database can rewrite the entries of the last interval unseen, no older ones.
+    LEDGER_SIGN_INTERVAL_SECONDS: int = 60
+    LEDGER_HEADS_DIR: str = ""
     # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
     TWILIO_ACCOUNT_SID: str = ""
     TWILIO_AUTH_TOKEN: str = ""
@@ -134,6 +140,8 @@ class Settings:
             "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY if env == "development" else ""),
             "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
             or "sqlite:///" + str(Path(instance_path) / "warning_service.sqlite3"),
+            "AUDIT_SIGNING_KEY": str(Path(instance_path) / "audit-signing-key.pem"),
+            "LEDGER_HEADS_DIR": str(Path(instance_path) / "ledger-heads"),
         }
         defaults = cls()
         for setting in fields(cls):

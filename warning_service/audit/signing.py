@@ -80,20 +80,30 @@ def sign_head(key: Ed25519PrivateKey, entry_id: int, entry_hash: str, at: dateti
     return document
 
 
+def public_key_path(private_path: Path) -> Path:
+    """Where `generate_key_pair` puts the public key of a private key: beside it, .pem -> .pub."""
+    return private_path.with_name(private_path.name.removesuffix(".pem") + ".pub")
+
+
 def read_signed_head(path: Path, key: Ed25519PublicKey) -> dict:
     """The document in `path` if its signature is good under `key`; SigningError saying why not."""
     try:
         document = json.loads(_read(path, "signed head"))
     except (ValueError, UnicodeDecodeError):
         raise SigningError(f"{path} is not JSON: not a signed head") from None
+    return checked_head(document, key, str(path))
+
+
+def checked_head(document: object, key: Ed25519PublicKey, where: str) -> dict:
+    """`document` if it is a signed head whose signature is good under `key`; SigningError naming `where`."""
     if not isinstance(document, dict) or document.get("format") != FORMAT or not all(
             name in document for name in (*SIGNED_FIELDS, "signature")):
-        raise SigningError(f"{path} is not a signed head ({FORMAT}: {', '.join(SIGNED_FIELDS)}, signature)")
+        raise SigningError(f"{where} is not a signed head ({FORMAT}: {', '.join(SIGNED_FIELDS)}, signature)")
     if not isinstance(document["entry"], int) or not isinstance(document["hash"], str):
-        raise SigningError(f"{path}: entry must be a number and hash a string")
+        raise SigningError(f"{where}: entry must be a number and hash a string")
     try:
         key.verify(base64.b64decode(document["signature"], validate=True), _message(document))
-    except (InvalidSignature, ValueError):
-        raise SigningError(f"the signature of {path} does not match this public key: the head was altered, "
+    except (InvalidSignature, ValueError, TypeError):
+        raise SigningError(f"the signature of {where} does not match this public key: the head was altered, "
                            "or signed with another key") from None
     return document

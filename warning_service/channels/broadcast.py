@@ -51,12 +51,12 @@ import requests
 from lxml import etree
 
 from ..hazards import catalogue
+from ..rendering.formatting import beijing_time
 from .base import AlertContent, Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
 
 logger = logging.getLogger(__name__)
 
 BEIJING = timezone(timedelta(hours=8))  # China keeps no daylight saving time
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Our languages as the platforms name them, in the order the contents are written.
 LANGUAGE_CODES = {"bo": "tib", "zh": "zho"}
 SEVERITIES = {"red": "1", "orange": "2", "yellow": "3", "blue": "4"}
@@ -246,12 +246,6 @@ def event_type(hazard_code: str | None) -> str:
 
 def area_codes(content: AlertContent) -> list[str]:
     return [f"{code}000000" for code in content.county_codes] + list(content.township_codes)
-
-
-def beijing_time(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # the database keeps UTC
-    return moment.astimezone(BEIJING).strftime(TIME_FORMAT)
 
 
 def recorded_audio(content: AlertContent, county: str | None, directory: Path) -> list[Audio]:

@@ -9,30 +9,45 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..audit.ledger import head, stored_hash, verify
+from ..audit.heads import check_tail, held_against, signed_when
+from ..audit.ledger import head, verify
 from ..audit.seals import seal_settled
-from ..audit.signing import SigningError, generate_key_pair, load_private_key, load_public_key, read_signed_head, sign_head
+from ..audit.signing import (SigningError, generate_key_pair, load_private_key, load_public_key, public_key_path,
+                             read_signed_head, sign_head)
 from ..extensions import db
 from ..models import utcnow
 
 audit_cli = AppGroup("audit", help="Check the tamper-evident audit ledger.")
-KEY_FILE = "audit-signing-key.pem"
 
 
 def signing_key_path() -> Path:
-    """AUDIT_SIGNING_KEY, or audit-signing-key.pem in the instance folder."""
-    return Path(current_app.config["AUDIT_SIGNING_KEY"] or Path(current_app.instance_path) / KEY_FILE)
+    """AUDIT_SIGNING_KEY (audit-signing-key.pem in the instance folder unless set)."""
+    return Path(current_app.config["AUDIT_SIGNING_KEY"])
 
 
 @audit_cli.command("verify")
-def verify_ledger() -> None:
-    """Walk the chain and recompute every delivery seal; exit 1 naming the first entry (or delivery)
-    that was changed, deleted or inserted."""
+@click.option("--public-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="The public key the heads were signed with (default: AUDIT_SIGNING_KEY's .pub beside it).")
+def verify_ledger(public_key: Path | None) -> None:
+    """Walk the chain and recompute every delivery seal, then check the ledger's tail against the latest
+    signed head (LEDGER_HEADS_DIR, compared with the database's copy); exit 1 naming what was changed,
+    deleted, inserted or forged. Entries after that head are counted as not yet covered by a signature."""
     checked, finding = verify(db.session)
+    tail = check_tail(db.session, Path(current_app.config["LEDGER_HEADS_DIR"]),
+                      public_key or public_key_path(signing_key_path()))
     if finding is not None:
         click.echo(f"audit ledger BROKEN after {checked} good entries: {finding}", err=True)
+    for problem in tail.problems:
+        click.echo(f"audit ledger BROKEN at its tail: {problem}", err=True)
+    if finding is not None or tail.problems:
         raise SystemExit(1)
-    click.echo(f"audit ledger intact: {checked} entries")
+    if tail.head is None:
+        click.echo(f"audit ledger intact: {checked} entries, but no signed head yet: all {tail.uncovered} are not yet "
+                   "covered by a signature")
+        return
+    click.echo(f"audit ledger intact: {tail.covered} entries verified up to the head signed at "
+               f"{signed_when(tail.head)} (entry {tail.head['entry']}); {tail.uncovered} entries after it not yet "
+               "covered by a signature")
 
 
 @audit_cli.command("seal")
@@ -76,7 +91,7 @@ def show_head(sign: bool, key_path: Path | None, out: Path | None) -> None:
 def generate_key(out: Path | None) -> None:
     """Make the Ed25519 key pair that signs the ledger's head. Give the .pub file to the auditors."""
     private = out or signing_key_path()
-    public = private.with_name(private.name.removesuffix(".pem") + ".pub")
+    public = public_key_path(private)
     try:
         generate_key_pair(private, public)
     except (SigningError, OSError) as error:
@@ -96,16 +111,12 @@ def check_head(signed_head: Path, public_key: Path) -> None:
     except SigningError as error:
         raise click.ClickException(str(error)) from None
     entry_id = document["entry"]
-    held = stored_hash(db.session, entry_id)
-    if held is None:
-        _fail(f"the ledger no longer holds entry {entry_id}, signed as its head at {document['signed_at']}")
-    if held != document["hash"]:
-        _fail(f"entry {entry_id} has another hash than when it was signed at {document['signed_at']}: the ledger "
-              "was rewritten")
+    if (problem := held_against(db.session, document)) is not None:
+        _fail(problem)
     checked, finding = verify(db.session, upto=entry_id)
     if finding is not None:
         _fail(f"the ledger up to the signed head is BROKEN after {checked} good entries: {finding}")
-    click.echo(f"signed head good: entry {entry_id} still has the hash signed at {document['signed_at']}, "
+    click.echo(f"signed head good: entry {entry_id} still has the hash signed at {signed_when(document)}, "
                f"and the {checked} entries up to it verify")
 
 

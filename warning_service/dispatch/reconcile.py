@@ -4,8 +4,9 @@ It returns to the queues whatever a dead worker or an emptied Redis left
 behind: rows claimed long ago with no result, pending rows queued long ago (or
 never, or for a retry now due), and alerts whose planning stopped half-way.
 A row queued twice is harmless: only one job can claim it. It also moves SMS
-that lags too long to the recipients' BeiDou cards (failover.py), and seals settled deliveries
-into the audit ledger (audit/seals.py), a bounded number per pass.
+that lags too long to the recipients' BeiDou cards (failover.py), seals settled deliveries
+into the audit ledger (audit/seals.py), a bounded number per pass, and signs the ledger's head
+once per LEDGER_SIGN_INTERVAL_SECONDS when it moved (audit/heads.py).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from redis import Redis
 from rq import Queue
@@ -20,7 +22,9 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import metrics
+from ..audit.heads import sign_if_moved
 from ..audit.seals import seal_settled
+from ..audit.signing import SigningError, load_private_key
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from .failover import fail_over_lagging
@@ -31,6 +35,7 @@ from .sql import ids_in
 DELIVERIES = Delivery.__table__
 SCAN_CHUNK = 10_000
 LOCK_KEY = "ews:reconcile:lock"
+SIGN_KEY = "ews:ledger:signed-recently"
 
 
 @dataclass
@@ -41,11 +46,15 @@ class ReconcileReport:
     plans: int = 0       # alerts whose planning was queued again
     failed_over: int = 0  # lagging SMS moved to a BeiDou card
     sealed: int = 0       # settled deliveries sealed into the audit ledger
+    head_signed: int | None = None  # the ledger entry whose hash was signed as the head
+    head_problem: str | None = None  # why the head could not be signed when it was due
 
     def __str__(self) -> str:
+        signed = (f", signed the ledger's head at entry {self.head_signed}" if self.head_signed is not None else "")
+        unsigned = f", did not sign the ledger's head: {self.head_problem}" if self.head_problem else ""
         return (f"reclaimed {self.reclaimed} stuck deliveries, requeued {self.requeued} in {self.jobs} jobs, "
                 f"restarted {self.plans} plans, moved {self.failed_over} lagging SMS to BeiDou, "
-                f"sealed {self.sealed} settled deliveries")
+                f"sealed {self.sealed} settled deliveries{signed}{unsigned}")
 
 
 def queues_are_empty(connection: Redis) -> bool:
@@ -74,6 +83,7 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
     report.failed_over = fail_over_lagging(session, connection, settings, now)
     if idle and not report.jobs:  # sealing yields to sending: it hashes and writes while no batch waits
         report.sealed = seal_settled(session, settings, now, max_rows=int(settings["SEAL_ROWS_PER_PASS"])).rows
+    _sign_head_if_due(session, connection, settings, now, report)
     metrics.count_reconciler_actions({"reclaimed": report.reclaimed, "requeued": report.requeued,
                                       "plans_restarted": report.plans, "failed_over": report.failed_over,
                                       "sealed": report.sealed})
@@ -86,6 +96,25 @@ def run_if_due(session: Session, connection: Redis, settings: Mapping[str, objec
     if not connection.set(LOCK_KEY, "1", nx=True, ex=interval):
         return None
     return reconcile(session, connection, settings)
+
+
+def _sign_head_if_due(session: Session, connection: Redis, settings: Mapping[str, object], now: datetime,
+                      report: ReconcileReport) -> None:
+    """Once per LEDGER_SIGN_INTERVAL_SECONDS across all workers (a Redis key that expires), sign the
+    ledger's head if it moved. A missing key or an unwritable directory is reported, not raised: the
+    pass's other work is done, and the worker logs it once per interval."""
+    interval = max(int(settings["LEDGER_SIGN_INTERVAL_SECONDS"]), 1)
+    if not connection.set(SIGN_KEY, "1", nx=True, ex=interval):
+        return
+    try:
+        document = sign_if_moved(session, load_private_key(Path(str(settings["AUDIT_SIGNING_KEY"]))),
+                                 Path(str(settings["LEDGER_HEADS_DIR"])), now)
+    except (SigningError, OSError) as error:
+        session.rollback()
+        report.head_problem = f"{error} (`flask audit generate-key` makes the key)" if isinstance(
+            error, SigningError) else f"cannot write to LEDGER_HEADS_DIR: {error}"
+        return
+    report.head_signed = document["entry"] if document else None
 
 
 def _reclaim_stuck(session: Session, claimed_before: datetime, now: datetime, max_attempts: int) -> int:

@@ -10,7 +10,7 @@ from .alert import (
     MsgType,
     alert_counties,
 )
-from .audit import AuditEvent, DeliverySeal
+from .audit import AuditEvent, DeliverySeal, SignedHead
 from .delivery import SETTLED, Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt
 from .region import County, Prefecture
 from .target import LANGUAGE_CHOICES, BeidouTerminal, BroadcastEndpoint, Language, Recipient
@@ -19,7 +19,7 @@ from .user import Role, User
 
 __all__ = [
     "ALL_HAZARDS", "Agency", "AgencyKind", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
-    "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "AuditEvent", "DeliverySeal",
+    "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "AuditEvent", "DeliverySeal", "SignedHead",
     "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",
     "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "Role", "User",
 ]

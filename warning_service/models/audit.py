@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -46,3 +46,19 @@ class DeliverySeal(db.Model):
     root: Mapped[str] = mapped_column(String(64))
     ids: Mapped[bytes] = mapped_column(LargeBinary, doc="the sealed ids, zlib-compressed deltas")
     leaves: Mapped[bytes] = mapped_column(LargeBinary, doc="32 bytes per sealed row, in id order")
+
+
+class SignedHead(db.Model):
+    """The database's copy of a ledger head the reconciler signed (audit/heads.py).
+
+    The same document is written to LEDGER_HEADS_DIR, outside the database; `flask audit verify`
+    compares the two, so deleting or rewriting either copy is named. `document` is the signed JSON as
+    signed (the signature covers its fields); `entry_id` and `signed_at` are there to find the latest.
+    """
+
+    __tablename__ = "signed_heads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    document: Mapped[str] = mapped_column(Text)

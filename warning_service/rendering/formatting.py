@@ -70,6 +70,13 @@ def local_datetime(value: datetime, language: str, *, tibetan_digits: bool = Tru
     return _digits(f"{date} {time}", language, tibetan_digits)
 
 
+def beijing_time(moment: datetime) -> str:
+    """"2026-11-24 14:30:05" in Beijing time, to the second: for records and protocols, not prose."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # the database keeps UTC
+    return moment.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S")
+
+
 # --- numbers ------------------------------------------------------------------
 
 def parse_number(text: str) -> Decimal | None:
