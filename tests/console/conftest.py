@@ -2,6 +2,7 @@
 that carries CSRF tokens, and alerts waiting for review."""
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -85,10 +86,17 @@ def state_of(alert_id: int) -> AlertState:
     return db.session.get(Alert, alert_id).state
 
 
+def browser_environment() -> dict[str, str]:
+    """The browser runs on the machine's real clock even when the suite runs time-shifted
+    (`make test-future`): Chromium under libfaketime loads no page. The browser is the officer's
+    own machine; the service's clock is the one moved ahead."""
+    return {name: value for name, value in os.environ.items() if name != "LD_PRELOAD"}
+
+
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], env=browser_environment())
         yield launched
         launched.close()
 
