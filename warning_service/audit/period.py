@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Alert, CapStatus, Delivery
+from ..rendering.formatting import LOCAL_TIME as BEIJING
 from .report import REACHED, published_at
 from .timing import latency, time_histogram
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Alert, AuditEvent, Channel, County, Delivery, DeliveryStatus, Recipient
+from ..rendering.formatting import beijing_time
 from .townships import TOWNSHIP, with_townships
 
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
@@ -98,7 +99,7 @@ def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000, only: se
     """Every delivery of the alert, for the CSV export, a chunk at a time (never all in memory).
 
     (id, channel, county, target, status, attempts, gateway id, code, text, sent, delivered); SMS
-    targets are masked phone numbers.
+    targets are masked phone numbers; the times are Beijing time, as people read them.
     """
     after = 0
     while True:
@@ -116,7 +117,7 @@ def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000, only: se
             target = mask_phone(row.phone) if row.phone else f"{row.channel.value}:{row.target_id}"
             yield (row.id, row.channel.value, row.county_code, target, row.status.value, row.attempts,
                    row.gateway_id or "", row.gateway_code or "", row.gateway_text or "",
-                   row.sent_at.isoformat() if row.sent_at else "", row.delivered_at.isoformat() if row.delivered_at else "")
+                   *(beijing_time(moment, seconds=True) if moment else "" for moment in (row.sent_at, row.delivered_at)))
         after = rows[-1].id
         session.expunge_all()
 

@@ -54,14 +54,21 @@ def _digits(text: str, language: str, tibetan_digits: bool) -> str:
 
 # --- dates --------------------------------------------------------------------
 
-def local_datetime(value: datetime, language: str, *, tibetan_digits: bool = True) -> str:
-    """Date and time in Asia/Shanghai: "11月24日 14:30" / "ཟླ་༡༡པའི་ཚེས་༢༤ཉིན ༡༤:༣༠".
+def _aware(value: datetime) -> datetime:
+    """A naive datetime is taken as UTC, as the models store it."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
-    A naive datetime is taken as UTC, as the models store it.
-    """
+
+def beijing_time(value: datetime, *, seconds: bool = False) -> str:
+    """"2026-12-04 05:04" in Beijing time: how the console, reports and exports show an instant to
+    people (officers enter Beijing time; UTC there read as another day). Machine formats keep offsets."""
+    return _aware(value).astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def local_datetime(value: datetime, language: str, *, tibetan_digits: bool = True) -> str:
+    """Date and time in Asia/Shanghai: "11月24日 14:30" / "ཟླ་༡༡པའི་ཚེས་༢༤ཉིན ༡༤:༣༠"."""
     locale = BABEL_LOCALES[check_language(language)]
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+    value = _aware(value)
     if language == "zh":
         date = format_skeleton("MMMd", value, tzinfo=LOCAL_TIME, locale=locale)
     else:

@@ -23,7 +23,7 @@ from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.service import ingest
-from ..models import Alert, AlertState, County, Role
+from ..models import Alert, AlertState, Channel, County, Role
 from ..rendering.formatting import place_name
 from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
@@ -31,13 +31,15 @@ from ..rendering.views import view_of
 from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
-from .i18n import CODES
+from .i18n import CODES, county_name
 
 console = Blueprint("console", __name__)
 
 READERS = (Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
 OFFICERS = (Role.DUTY_OFFICER,)
 INBOX_SIZE = 50
+PROGRESS_STATUSES = ("pending", "sending", "sent", "delivered", "failed")  # then "other": undelivered, cancelled
+CHANNEL_ORDER = tuple(channel.value for channel in Channel)
 # The domain's refusals (dispatch/review.py REFUSAL_TEXTS) in the officer's language, by code.
 REFUSALS = {
     "publish_not_waiting": _l("This alert is %(state)s; only an alert waiting for review can be published."),
@@ -132,6 +134,15 @@ def correct(alert_id: int):
     return _compose_page(form, [], correcting=alert)
 
 
+def progress_rows(table: dict[str, dict[str, dict[str, int]]]) -> list[dict]:
+    """The progress table from `counts`, as the page draws it and its polling redraws it: channels in
+    their fixed order, counties by code and named in the officer's language, so rows never jump."""
+    return [{"channel": channel, "county": code, "name": county_name(code),
+             "cells": [statuses.get(status, 0) for status in PROGRESS_STATUSES]
+             + [statuses.get("undelivered", 0) + statuses.get("cancelled", 0)]}
+            for channel in sorted(table, key=CHANNEL_ORDER.index) for code, statuses in sorted(table[channel].items())]
+
+
 @console.get("/alerts/<int:alert_id>")
 @roles_required(*READERS)
 def alert_page(alert_id: int):
@@ -144,7 +155,8 @@ def alert_page(alert_id: int):
     return render_template(
         "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
         places=places, approvals=approvals(db.session, alert),
-        needs_second=needs_second_officer(alert, current_app.config), progress=counts(db.session, alert.id),
+        needs_second=needs_second_officer(alert, current_app.config),
+        progress=progress_rows(counts(db.session, alert.id)),
     )
 
 
@@ -156,7 +168,7 @@ def alert_progress(alert_id: int):
     table = counts(db.session, alert.id)
     unsettled = sum(count for counties in table.values() for statuses in counties.values()
                     for status, count in statuses.items() if status in ("pending", "sending"))
-    return jsonify(state=alert.state.value, progress=table, unsettled=unsettled)
+    return jsonify(state=alert.state.value, progress=table, rows=progress_rows(table), unsettled=unsettled)
 
 
 @console.post("/alerts/<int:alert_id>/publish")

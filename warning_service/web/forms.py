@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,9 +15,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..hazards import PARAMETER_RULES, HazardCatalogue
 from ..models import Alert, County
+from ..rendering.formatting import LOCAL_TIME
 from ..targeting.pinyin import pinyin
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # officers type local times
 LEVEL_CHOICES = [SelectChoice("", "无 none"), SelectChoice("red", "红色 red"), SelectChoice("orange", "橙色 orange"),
                  SelectChoice("yellow", "黄色 yellow"), SelectChoice("blue", "蓝色 blue")]
 # Hazard parameters (hazards.toml `parameters`): one text field each, checked by intake's rules.
@@ -116,8 +115,8 @@ del _name
 
 
 def _aware(local: datetime) -> str:
-    return local.replace(tzinfo=LOCAL_ZONE).isoformat()
+    return local.replace(tzinfo=LOCAL_TIME).isoformat()
 
 
 def _local(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(LOCAL_ZONE).replace(tzinfo=None, second=0, microsecond=0) if moment else None
+    return moment.astimezone(LOCAL_TIME).replace(tzinfo=None, second=0, microsecond=0) if moment else None

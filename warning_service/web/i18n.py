@@ -7,13 +7,18 @@ Warnings' own texts are not translated here: they come from templates_bo_zh/.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, request
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..hazards import catalogue
+from ..reference_data import county_rows
+from ..rendering.formatting import LANGUAGES, beijing_time, place_name
 
 CONSOLE_LANGUAGES: tuple[tuple[str, str], ...] = (("zh", "中文"), ("bo", "བོད་ཡིག"), ("en", "English"))
 CODES = tuple(code for code, _ in CONSOLE_LANGUAGES)
@@ -40,6 +45,27 @@ def hazard_name(code: str | None) -> str:
     return hazard.names.get(console_locale()) or hazard.names["zh"]
 
 
+@lru_cache(maxsize=1)
+def _english_names() -> dict[str, str]:
+    return {row["code"]: row["name_en"] for row in county_rows()}
+
+
+def county_name(code: str) -> str:
+    """A county as people of the console's language name it: zh, bo (with its ་རྫོང/་གྲོང་ཁྱེར), or
+    the English (pinyin) name; an unknown code stays as it is."""
+    language = console_locale()
+    try:
+        return place_name(code, language) if language in LANGUAGES else _english_names()[code]
+    except (KeyError, ValueError):
+        return code
+
+
+def beijing(value: datetime | None, seconds: bool = False) -> str:
+    """The template filter for every instant a person reads: Beijing time, labelled in the console's
+    language ("北京时间 2026-12-04 05:04")."""
+    return "—" if value is None else _("%(time)s Beijing time", time=beijing_time(value, seconds=seconds))
+
+
 def county_name_attribute() -> str:
     return f"name_{console_locale()}"
 
@@ -50,5 +76,6 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.context_processor(lambda: {
         "console_languages": CONSOLE_LANGUAGES, "console_locale": console_locale,
-        "hazard_name": hazard_name, "county_name_attribute": county_name_attribute,
+        "hazard_name": hazard_name, "county_name_attribute": county_name_attribute, "county_name": county_name,
     })
+    app.add_template_filter(beijing)

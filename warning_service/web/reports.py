@@ -27,8 +27,10 @@ from .console import READERS, alert_or_404
 
 reports = Blueprint("reports", __name__)
 
-CSV_HEADER = ("delivery", "channel", "county", "target", "status", "attempts", "gateway_id", "gateway_code",
-              "gateway_text", "sent_at", "delivered_at")
+LOG_COLUMNS = ("delivery", "channel", "county", "target", "status", "attempts", "gateway_id", "gateway_code",
+               "gateway_text", "sent_at", "delivered_at")
+# The export says which clock its times are on (delivery_rows writes Beijing time).
+CSV_HEADER = tuple(f"{column} (Beijing time)" if column.endswith("_at") else column for column in LOG_COLUMNS)
 COLUMNS = ("targeted", "accepted", "delivered", "failed", "pending")
 MIN_REASON = 10
 
@@ -132,7 +134,7 @@ def delivery_log(alert_id: int):
     wanted = LogFilter(**{name: request.args.get(name) or None for name in ("county", "township", "channel", "status", "phone")})
     if wanted.phone and current_user.role != Role.ADMIN:
         abort(403, "Only an admin may search by phone number.")
-    return render_template("reports/log.html", alert=alert, wanted=wanted, columns=CSV_HEADER,
+    return render_template("reports/log.html", alert=alert, wanted=wanted, columns=LOG_COLUMNS,
                            rows=search_log(db.session, alert.id, wanted))
 
 

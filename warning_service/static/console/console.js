@@ -19,22 +19,18 @@ function refreshInbox(box) {
 }
 
 function renderProgress(box, data) {
+  // The server orders and names the rows (console.progress_rows), as on the page it drew.
   const body = box.querySelector("tbody");
-  const rows = [];
-  for (const [channel, counties] of Object.entries(data.progress)) {
-    for (const [county, statuses] of Object.entries(counties)) {
-      const cells = [channel, county];
-      for (const status of ["pending", "sending", "sent", "delivered", "failed"]) cells.push(statuses[status] || 0);
-      cells.push((statuses.undelivered || 0) + (statuses.cancelled || 0));
-      const row = document.createElement("tr");
-      for (const value of cells) {
-        const cell = document.createElement("td");
-        cell.textContent = value;
-        row.appendChild(cell);
-      }
-      rows.push(row);
+  const rows = data.rows.map(({ channel, county, name, cells }) => {
+    const row = document.createElement("tr");
+    row.dataset.county = county;
+    for (const value of [channel, name, ...cells]) {
+      const cell = document.createElement("td");
+      cell.textContent = value;
+      row.appendChild(cell);
     }
-  }
+    return row;
+  });
   body.replaceChildren(...rows);
   const state = document.getElementById("state");
   if (state) state.textContent = data.state;
