@@ -14,7 +14,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from tests.dispatch import conftest as dispatch
 from warning_service.extensions import db
-from warning_service.web.forms import LOCAL_ZONE
+from warning_service.rendering.formatting import LOCAL_TIME
 from warning_service.models import Alert, AlertState, CapStatus, County, Level, MsgType, Recipient, Role, User, utcnow
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by `make browser`
@@ -25,7 +25,7 @@ def expiry_in(hours: int = 6) -> tuple[str, datetime]:
 
     Computed from the clock, never a calendar date: the suite also runs with the clock moved ahead.
     """
-    local = (datetime.now(LOCAL_ZONE) + timedelta(hours=hours)).replace(second=0, microsecond=0)
+    local = (datetime.now(LOCAL_TIME) + timedelta(hours=hours)).replace(second=0, microsecond=0)
     return local.strftime("%Y-%m-%dT%H:%M"), local.astimezone(timezone.utc)
 
 

@@ -87,7 +87,7 @@ def latest_in_database(session: Session) -> dict | None:
 
 
 def signed_when(document: dict) -> str:
-    return f"{beijing_time(datetime.fromisoformat(document['signed_at']))} (Beijing time)"
+    return f"{beijing_time(datetime.fromisoformat(document['signed_at']), seconds=True)} (Beijing time)"
 
 
 def held_against(session: Session, document: dict) -> str | None:

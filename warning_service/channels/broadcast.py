@@ -159,7 +159,7 @@ def check_endpoint(url: str, secret: str, settings: Mapping[str, object]) -> str
     sender_code = str(settings["BROADCAST_SENDER_CODE"])
     ebd_id = f"{sender_code}{time.time_ns() % 10**16:016d}"
     heartbeat = etree.Element("ConnectionCheck")
-    _add_fields(heartbeat, {"RptTime": beijing_time(now)})
+    _add_fields(heartbeat, {"RptTime": beijing_time(now, seconds=True)})
     body = signed_tar(ebd_id, ebd_document(ebd_id, "ConnectionCheck", sender_code, now, heartbeat), secret, now)
     try:
         receipt = exchange(url, body, float(settings["BROADCAST_TIMEOUT_SECONDS"]))
@@ -197,7 +197,7 @@ def ebd_document(ebd_id: str, ebd_type: str, source_code: str, now: datetime, *p
     root = etree.Element("EBD", nsmap={"xs": _SCHEMA_NAMESPACE})
     _add_fields(root, {"EBDVersion": "1.0", "EBDID": ebd_id, "EBDType": ebd_type})
     _add_fields(etree.SubElement(root, "SRC"), {"EBRID": source_code})
-    _add_fields(root, {"EBDTime": beijing_time(now)})
+    _add_fields(root, {"EBDTime": beijing_time(now, seconds=True)})
     root.extend(parts)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -213,11 +213,11 @@ def ebm_element(ebm_id: str, content: AlertContent, settings: Mapping[str, objec
         "MsgType": msg_type(content),
         "SenderName": str(settings["BROADCAST_SENDER_NAME"]),
         "SenderCode": str(settings["BROADCAST_SENDER_CODE"]),
-        "SendTime": beijing_time(now),
+        "SendTime": beijing_time(now, seconds=True),
         "EventType": event_type(content.hazard_code),
         "Severity": SEVERITIES.get(content.level or "", NO_SEVERITY),
-        "StartTime": beijing_time(start),
-        "EndTime": beijing_time(content.expires or start + DURATION_WITHOUT_EXPIRY),
+        "StartTime": beijing_time(start, seconds=True),
+        "EndTime": beijing_time(content.expires or start + DURATION_WITHOUT_EXPIRY, seconds=True),
     })
     areas = ",".join(area_codes(content))
     for language, code in LANGUAGE_CODES.items():
@@ -274,7 +274,7 @@ def signature_document(ebd_id: str, document: bytes, secret: str, now: datetime)
     root = etree.Element("Signature")
     _add_fields(root, {"Version": "1.0"})
     _add_fields(etree.SubElement(root, "RelatedEBD"), {"EBDID": ebd_id})
-    _add_fields(root, {"SignatureTime": beijing_time(now), "DigestAlgorithm": "SHA256",
+    _add_fields(root, {"SignatureTime": beijing_time(now, seconds=True), "DigestAlgorithm": "SHA256",
                        "SignatureAlgorithm": "HMAC-SHA256", "SignatureValue": signature(secret, document)})
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 

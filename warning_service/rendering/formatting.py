@@ -61,7 +61,8 @@ def _aware(value: datetime) -> datetime:
 
 def beijing_time(value: datetime, *, seconds: bool = False) -> str:
     """"2026-12-04 05:04" in Beijing time: how the console, reports and exports show an instant to
-    people (officers enter Beijing time; UTC there read as another day). Machine formats keep offsets."""
+    people (officers enter Beijing time; UTC there read as another day), and, to the second, how the
+    county platforms' protocol and the ledger's records write one. Machine formats keep offsets."""
     return _aware(value).astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
@@ -75,13 +76,6 @@ def local_datetime(value: datetime, language: str, *, tibetan_digits: bool = Tru
         date = format_datetime(value, _BO_DATE_PATTERN, tzinfo=LOCAL_TIME, locale=locale)
     time = format_datetime(value, get_time_format("short", locale).pattern, tzinfo=LOCAL_TIME, locale=locale)
     return _digits(f"{date} {time}", language, tibetan_digits)
-
-
-def beijing_time(moment: datetime) -> str:
-    """"2026-11-24 14:30:05" in Beijing time, to the second: for records and protocols, not prose."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # the database keeps UTC
-    return moment.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # --- numbers ------------------------------------------------------------------
