@@ -139,6 +139,7 @@ def test_the_report_draws_delivery_over_time_without_javascript(app, client, peo
     page = client.get(f"/reports/alerts/{alert_id}").get_data(as_text=True)
     chart = page.split('id="chart-sms"')[1].split("</figure>")[0]
     assert "<svg" in chart and '<polyline class="accepted"' in chart and '<polyline class="delivered"' in chart
+    assert '<text x="508" y="178" text-anchor="end" class="x-unit">发布后秒数</text>' in chart  # settled in seconds
     assert "<script" not in page.split("</head>")[1]
 
 

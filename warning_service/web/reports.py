@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..audit.charts import channel_charts, delivery_over_time
+from ..audit.charts import channel_charts, delivery_over_time, time_unit
 from ..audit.delivery_log import (
     CHANNELS, STATUSES, LogFilter, LogQueryError, check_filter, delivery_rows, parse_paging, search_log,
 )
@@ -75,12 +75,13 @@ def report_figures(alert: Alert) -> dict:
     townships = township_counts(db.session, alert.id)
     since = published_at(db.session, alert.id)
     histogram = time_histogram(db.session, alert.id, since)  # every time figure from one pass
+    unit = time_unit(histogram)
     return dict(
         alert=alert, by_channel=by_channel, totals=totals, columns=COLUMNS, since=since,
         accepted=latency(histogram, "accepted", timed=since is not None),
         delivered=latency(histogram, "delivered", timed=since is not None),
-        charts=channel_charts(delivery_over_time(histogram) if since else {},
-                              {channel: row["targeted"] for channel, row in totals.items()}),
+        charts=channel_charts(delivery_over_time(histogram, unit) if since else {},
+                              {channel: row["targeted"] for channel, row in totals.items()}, unit),
         by_township=summarise_places(townships), township_gaps=list(unreached_townships(townships, REACHED)),
         gaps=list(gaps(db.session, alert, table)), places=county_names(db.session, alert.county_codes),
     )
