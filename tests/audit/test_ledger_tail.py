@@ -59,7 +59,7 @@ def signed(app, key) -> list[int]:
 
 
 def when_signed() -> str:
-    return beijing_time(signed_rows()[-1].signed_at)
+    return beijing_time(signed_rows()[-1].signed_at, seconds=True)
 
 
 def test_an_untouched_ledger_verifies_up_to_its_head_and_counts_what_came_after(app, signed):

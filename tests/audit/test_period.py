@@ -8,9 +8,9 @@ import pytest
 
 from tests.console.conftest import waiting_alert
 from warning_service.audit.events import record
-from warning_service.audit.period import Period, PeriodError, period_report
+from warning_service.audit.period import Period, PeriodError, period_report, today_in_beijing
 from warning_service.extensions import db
-from warning_service.models import Agency, AgencyKind, Alert, CapStatus, Channel, Delivery, DeliveryStatus, Level
+from warning_service.models import Agency, AgencyKind, Alert, CapStatus, Channel, Delivery, DeliveryStatus, Level, MsgType
 
 UTC = timezone.utc
 
@@ -75,3 +75,24 @@ def test_the_period_counts_alerts_and_their_reach_with_exercises_apart(app):
     earlier = period_report(db.session, Period(date(2026, 11, 1), date(2026, 11, 1)))
     assert [(line.alert.id, line.reached_share) for line in earlier.actual] == [(nobody, None), (late_evening, 0.5)]
     assert earlier.actual[0].to_gateway_p50 is None and earlier.actual[1].to_gateway_p50 == pytest.approx(0, abs=0.01)
+
+
+def test_updates_and_cancellations_are_counted_apart_from_new_warnings(app):
+    """A warning, its correction and its cancellation published today: one new warning, one update and
+    one cancellation, and only the warning in the breakdowns and the days."""
+    now = datetime.now(UTC)
+    warning = published(now - timedelta(minutes=30), level=Level.ORANGE, outcomes=(DeliveryStatus.DELIVERED,))
+    correction = published(now - timedelta(minutes=20), level=Level.ORANGE, outcomes=(DeliveryStatus.DELIVERED,))
+    cancellation = published(now - timedelta(minutes=10), level=Level.ORANGE, outcomes=(DeliveryStatus.FAILED,))
+    drill_cancel = published(now - timedelta(minutes=5), status=CapStatus.EXERCISE)
+    for alert_id, kind in ((correction, MsgType.UPDATE), (cancellation, MsgType.CANCEL), (drill_cancel, MsgType.CANCEL)):
+        db.session.get(Alert, alert_id).msg_type = kind
+    db.session.commit()
+
+    report = period_report(db.session, Period.parse(None, None, today_in_beijing()))
+
+    assert [line.alert.id for line in report.actual] == [warning] and report.exercises == []
+    assert [line.alert.id for line in report.amendments] == [correction, cancellation, drill_cancel]
+    assert report.messages == {"Alert": [1, 0], "Update": [1, 0], "Cancel": [1, 1]}
+    assert report.breakdown["hazard"] == {"rainstorm": [1, 0]} and report.breakdown["level"] == {"orange": [1, 0]}
+    assert [(day.alerts, day.targeted, day.reached) for day in report.days] == [(1, 1, 1)]

@@ -13,7 +13,9 @@ from tests.console.pdf import DPI, dark_pixels, embedded_fonts, run, tibetan_box
 from warning_service.audit.ledger import verify
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
-from warning_service.models import Alert, AuditEvent, CapStatus, Channel, Delivery, DeliveryStatus, Recipient, utcnow
+from warning_service.models import (
+    Alert, AuditEvent, CapStatus, Channel, Delivery, DeliveryStatus, MsgType, Recipient, utcnow,
+)
 
 
 def test_phone_numbers_are_masked_as_auditors_see_them():
@@ -137,6 +139,7 @@ def test_the_report_draws_delivery_over_time_without_javascript(app, client, peo
     page = client.get(f"/reports/alerts/{alert_id}").get_data(as_text=True)
     chart = page.split('id="chart-sms"')[1].split("</figure>")[0]
     assert "<svg" in chart and '<polyline class="accepted"' in chart and '<polyline class="delivered"' in chart
+    assert re.search(r'class="axis-label">发布（北京时间 [-\d: ]+）后秒数</text>', chart)  # settled in seconds
     assert "<script" not in page.split("</head>")[1]
 
 
@@ -183,3 +186,19 @@ def test_the_period_report_lists_the_alert_and_refuses_bad_dates(app, client, pe
     response = client.get("/reports/period?from=2026-11-05&to=2026-11-01")
     assert response.status_code == 400 and "comes after" in response.get_data(as_text=True)
     assert client.get("/reports/period?from=someday").status_code == 400
+
+
+def test_the_period_report_marks_a_cancellation_and_does_not_count_it_as_a_warning(app, client, people):
+    alert_id = published_alert(app, client)
+    cancel = db.session.get(Alert, waiting_alert())
+    cancel.msg_type, cancel.published_at = MsgType.CANCEL, utcnow()
+    db.session.commit()
+    sign_in(client, "auditor")
+    page = client.get("/reports/period").get_data(as_text=True)
+    actual = page.split('id="actual-alerts"')[1].split("</table>")[0]
+    amendments = page.split('id="amendments"')[1].split("</table>")[0]
+    assert f"/reports/alerts/{alert_id}\"" in actual and f"/reports/alerts/{cancel.id}\"" not in actual
+    assert f"/reports/alerts/{cancel.id}\"" in amendments and '<span class="badge msg-type">撤销</span>' in amendments
+    assert re.search(r'<tr id="messages-alert"><td>新预警</td><td>1</td><td>0</td></tr>', page)
+    assert re.search(r'<tr id="messages-cancel"><td>撤销</td><td>1</td><td>0</td></tr>', page)
+    assert page.split('id="by-hazard"')[1].split("</table>")[0].count("<td>1</td>") == 1

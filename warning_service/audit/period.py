@@ -1,7 +1,9 @@
 """The period report: what was warned about between two dates (Beijing time, both days included),
 by hazard, level, agency and county; how many each alert targeted, what share it reached and how
 fast its gateways took it; exercises and tests apart from actual alerts so drills never pass for
-warnings. An alert belongs to the period in which its fan-out finished (`Alert.published_at`).
+warnings, and updates and cancellations apart from new warnings so a correction or an all-clear is
+never counted as another warning. An alert belongs to the period in which its fan-out finished
+(`Alert.published_at`).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Alert, CapStatus, Delivery
+from ..models import Alert, CapStatus, Delivery, MsgType
 from ..rendering.formatting import LOCAL_TIME as BEIJING
 from .report import REACHED, published_at
 from .timing import latency, time_histogram
@@ -86,7 +88,10 @@ class PeriodReport:
     exercises: list[AlertLine] = field(default_factory=list)  # Exercise, Test, System, Draft
     # what -> key -> (actual alerts, exercises); the agency key is None for alerts composed in the console
     breakdown: dict[str, dict[str | None, list[int]]] = field(default_factory=dict)
-    days: list[DayLine] = field(default_factory=list)        # actual alerts only
+    days: list[DayLine] = field(default_factory=list)        # new actual warnings only
+    amendments: list[AlertLine] = field(default_factory=list)  # updates and cancellations, actual or not
+    # message type ("Alert", "Update", "Cancel") -> (actual, exercises): only "Alert" is a new warning
+    messages: dict[str, list[int]] = field(default_factory=dict)
 
 
 def period_report(session: Session, period: Period) -> PeriodReport:
@@ -97,7 +102,8 @@ def period_report(session: Session, period: Period) -> PeriodReport:
     reach = {alert_id: (targeted, reached) for alert_id, targeted, reached in session.execute(
         select(Delivery.alert_id, func.count(), func.sum(case((Delivery.status.in_(REACHED), 1), else_=0)))
         .where(Delivery.alert_id.in_([alert.id for alert in alerts])).group_by(Delivery.alert_id))}
-    report = PeriodReport(period, breakdown={"hazard": {}, "level": {}, "agency": {}, "county": {}})
+    report = PeriodReport(period, breakdown={"hazard": {}, "level": {}, "agency": {}, "county": {}},
+                          messages={kind.value: [0, 0] for kind in (MsgType.ALERT, MsgType.UPDATE, MsgType.CANCEL)})
     days: dict[date, DayLine] = {}
     for alert in alerts:
         targeted, reached = reach.get(alert.id, (0, 0))
@@ -108,6 +114,10 @@ def period_report(session: Session, period: Period) -> PeriodReport:
             accepted = time_histogram(session, alert.id, since, kinds=("accepted",))
             line.to_gateway_p50 = latency(accepted, "accepted", shares=(0.5,)).at.get(0.5)
         is_actual = alert.status == CapStatus.ACTUAL
+        report.messages.setdefault(alert.msg_type.value, [0, 0])[0 if is_actual else 1] += 1
+        if alert.msg_type != MsgType.ALERT:
+            report.amendments.append(line)
+            continue
         (report.actual if is_actual else report.exercises).append(line)
         keys = {"hazard": [alert.hazard_code], "level": [alert.level.value if alert.level else None],
                 "agency": [alert.agency.name if alert.agency else None], "county": alert.county_codes}

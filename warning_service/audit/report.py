@@ -1,5 +1,5 @@
 """What an auditor asks after a warning: who was reached, where, by which channel, how fast, and
-who was not. Queries over the deliveries of one alert; no Flask here.
+who was not. Queries over the deliveries of one alert (its delivery log: delivery_log.py); no Flask here.
 
 Times are measured from the moment the alert was published, as the audit ledger recorded it; their
 percentiles come from one histogram (audit/timing.py). Figures for an alert of 1.78 M deliveries:
@@ -16,8 +16,6 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Alert, AuditEvent, Channel, County, Delivery, DeliveryStatus, Recipient
-from ..rendering.formatting import beijing_time
-from .townships import TOWNSHIP, with_townships
 
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # accepted by the gateway and not reported lost
@@ -93,64 +91,6 @@ def gaps(session: Session, alert: Alert, table: dict[str, dict[str, dict[str, in
         wanted -= len(rows)
         if not wanted:
             return
-
-
-def delivery_rows(session: Session, alert_id: int, chunk: int = 10_000, only: set[int] | None = None) -> Iterator[tuple]:
-    """Every delivery of the alert, for the CSV export, a chunk at a time (never all in memory).
-
-    (id, channel, county, target, status, attempts, gateway id, code, text, sent, delivered); SMS
-    targets are masked phone numbers; the times are Beijing time, as people read them.
-    """
-    after = 0
-    while True:
-        rows = session.execute(
-            select(Delivery.id, Delivery.channel, Delivery.county_code, Delivery.target_id, Recipient.phone,
-                   Delivery.status, Delivery.attempts, Delivery.gateway_id, Delivery.gateway_code,
-                   Delivery.gateway_text, Delivery.sent_at, Delivery.delivered_at)
-            .outerjoin(Recipient, and_(Delivery.channel == Channel.SMS, Recipient.id == Delivery.target_id))
-            .where(Delivery.alert_id == alert_id, Delivery.id > after,
-                   *([Delivery.id.in_(list(only))] if only is not None else []))
-            .order_by(Delivery.id).limit(chunk)).all()
-        if not rows:
-            return
-        for row in rows:
-            target = mask_phone(row.phone) if row.phone else f"{row.channel.value}:{row.target_id}"
-            yield (row.id, row.channel.value, row.county_code, target, row.status.value, row.attempts,
-                   row.gateway_id or "", row.gateway_code or "", row.gateway_text or "",
-                   *(beijing_time(moment, seconds=True) if moment else "" for moment in (row.sent_at, row.delivered_at)))
-        after = rows[-1].id
-        session.expunge_all()
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    """What an auditor narrows an alert's delivery log to; phone search is for admins (the caller checks)."""
-
-    county: str | None = None
-    channel: str | None = None
-    status: str | None = None
-    phone: str | None = None
-    township: str | None = None
-
-
-def search_log(session: Session, alert_id: int, wanted: LogFilter, limit: int = 200) -> list[tuple]:
-    """The alert's deliveries that match, as `delivery_rows` gives them (masked), at most `limit`."""
-    query = (select(Delivery.id).outerjoin(Recipient, and_(Delivery.channel == Channel.SMS,
-                                                           Recipient.id == Delivery.target_id))
-             .where(Delivery.alert_id == alert_id))
-    if wanted.county:
-        query = query.where(Delivery.county_code == wanted.county)
-    if wanted.channel in {channel.value for channel in Channel}:
-        query = query.where(Delivery.channel == Channel(wanted.channel))
-    if wanted.status in {status.value for status in DeliveryStatus}:
-        query = query.where(Delivery.status == DeliveryStatus(wanted.status))
-    if wanted.phone:
-        query = query.where(Recipient.phone.contains(wanted.phone.strip(), autoescape=True))
-    if wanted.township:
-        query = query.where(Delivery.id.in_(with_townships(select(Delivery.id)).where(
-            Delivery.alert_id == alert_id, TOWNSHIP == wanted.township.strip())))
-    ids = set(session.scalars(query.order_by(Delivery.id).limit(limit)))
-    return [row for row in delivery_rows(session, alert_id, only=ids)] if ids else []
 
 
 def county_names(session: Session, codes) -> dict[str, tuple[str, str]]:

@@ -16,7 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..hazards import PARAMETER_RULES, HazardCatalogue
 from ..models import Alert, County
 from ..rendering.formatting import LOCAL_TIME
-from ..targeting.pinyin import pinyin
+from ..targeting.county_search import county_label
 
 LEVEL_CHOICES = [SelectChoice("", "无 none"), SelectChoice("red", "红色 red"), SelectChoice("orange", "橙色 orange"),
                  SelectChoice("yellow", "黄色 yellow"), SelectChoice("blue", "蓝色 blue")]
@@ -58,9 +58,7 @@ class ComposeForm(FlaskForm):
         self.hazards = hazards
         self.hazard.choices = [SelectChoice(hazard.code, f"{hazard.names['zh']} {hazard.names['en']}")
                                for hazard in hazards]
-        self.counties.choices = [
-            SelectChoice(county.code, f"{county.name_zh} {county.name_bo} {county.name_en} · {pinyin(county.name_zh)}")
-            for county in counties]
+        self.counties.choices = [SelectChoice(county.code, county_label(county)) for county in counties]
         return self
 
     def fill_from(self, alert: Alert) -> None:

@@ -9,14 +9,18 @@ import io
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..audit.charts import channel_charts, delivery_over_time
+from ..audit.charts import channel_charts, delivery_over_time, time_unit
+from ..audit.delivery_log import (
+    CHANNELS, STATUSES, LogFilter, LogQueryError, check_filter, delivery_rows, parse_paging, search_log,
+)
 from ..audit.events import record
 from ..audit.pdf import html_to_pdf
 from ..audit.period import Period, PeriodError, period_report, today_in_beijing
 from ..audit.report import (
-    ACCEPTED, REACHED, LogFilter, counts, county_names, delivery_rows, gaps, published_at, search_log,
+    ACCEPTED, REACHED, counts, county_names, gaps, published_at,
 )
 from ..audit.timing import latency, time_histogram
 from ..audit.townships import township_counts, unreached_townships
@@ -33,6 +37,18 @@ LOG_COLUMNS = ("delivery", "channel", "county", "target", "status", "attempts", 
 CSV_HEADER = tuple(f"{column} (Beijing time)" if column.endswith("_at") else column for column in LOG_COLUMNS)
 COLUMNS = ("targeted", "accepted", "delivered", "failed", "pending")
 MIN_REASON = 10
+FILTERS = ("county", "township", "channel", "status", "phone")
+UTF8_BOM = "\ufeff"  # so Excel reads the CSV as UTF-8 (Chinese and Tibetan), not the local code page
+# The delivery log's refusals (audit/delivery_log.py LogQueryError codes) in the reader's language.
+LOG_REFUSALS = {
+    "unknown_county": _l("No county is called or coded “%(value)s”: give a code (513301) or a name in Chinese, "
+                         "Tibetan, English or pinyin."),
+    "unknown_channel": _l("Unknown channel “%(value)s”: choose one of %(allowed)s."),
+    "unknown_status": _l("Unknown state “%(value)s”: choose one of %(allowed)s."),
+    "bad_township": _l("“%(value)s” is not a township code: a township is given by its 12-digit code."),
+    "bad_page": _l("There is no page “%(value)s”: the pages are %(allowed)s."),
+    "bad_per_page": _l("Rows per page must be a whole number in %(allowed)s, not “%(value)s”."),
+}
 
 
 def summarise(statuses: dict[str, int]) -> dict[str, int]:
@@ -61,12 +77,13 @@ def report_figures(alert: Alert) -> dict:
     townships = township_counts(db.session, alert.id)
     since = published_at(db.session, alert.id)
     histogram = time_histogram(db.session, alert.id, since)  # every time figure from one pass
+    unit = time_unit(histogram)
     return dict(
         alert=alert, by_channel=by_channel, totals=totals, columns=COLUMNS, since=since,
         accepted=latency(histogram, "accepted", timed=since is not None),
         delivered=latency(histogram, "delivered", timed=since is not None),
-        charts=channel_charts(delivery_over_time(histogram) if since else {},
-                              {channel: row["targeted"] for channel, row in totals.items()}),
+        charts=channel_charts(delivery_over_time(histogram, unit) if since else {},
+                              {channel: row["targeted"] for channel, row in totals.items()}, unit),
         by_township=summarise_places(townships), township_gaps=list(unreached_townships(townships, REACHED)),
         gaps=list(gaps(db.session, alert, table)), places=county_names(db.session, alert.county_codes),
     )
@@ -104,18 +121,39 @@ def period():
                            places=county_names(db.session, report.breakdown["county"]))
 
 
+def log_filter() -> LogFilter:
+    """The delivery log's filters from the query string; a phone number only from an admin."""
+    wanted = LogFilter(**{name: request.args.get(name) or None for name in FILTERS})
+    if wanted.phone and current_user.role != Role.ADMIN:
+        abort(403, "Only an admin may search by phone number.")
+    return wanted
+
+
+def refusal_text(refused: LogQueryError) -> str:
+    return str(LOG_REFUSALS[refused.code]) % {"value": refused.value, "allowed": refused.allowed}
+
+
 @reports.get("/alerts/<int:alert_id>/deliveries.csv")
 @roles_required(*READERS)
 def deliveries_csv(alert_id: int):
+    """Every delivery the log's filters match (all of them without filters), streamed a chunk at a time."""
     alert = alert_or_404(alert_id)
-    record(db.session, current_user._get_current_object(), "report.export", alert, format="csv", masked=True)
+    wanted = log_filter()
+    try:
+        check_filter(db.session, alert.id, wanted)
+    except LogQueryError as refused:
+        abort(400, refusal_text(refused))
+    filters = {name: value for name, value in vars(wanted).items() if value and name != "phone"}
+    record(db.session, current_user._get_current_object(), "report.export", alert, format="csv", masked=True,
+           **({"filters": filters} if filters else {}), **({"phone_search": True} if wanted.phone else {}))
     db.session.commit()
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
+        buffer.write(UTF8_BOM)
         writer = csv.writer(buffer)
         writer.writerow(CSV_HEADER)
-        for row in delivery_rows(db.session, alert_id):
+        for row in delivery_rows(db.session, alert_id, wanted):
             writer.writerow(row)
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
@@ -130,12 +168,21 @@ def deliveries_csv(alert_id: int):
 @reports.get("/alerts/<int:alert_id>/log")
 @roles_required(*READERS)
 def delivery_log(alert_id: int):
+    """A page of the delivery log with its totals; a filter or page that names nothing is answered 400
+    with the reason on the page, in the reader's language."""
     alert = alert_or_404(alert_id)
-    wanted = LogFilter(**{name: request.args.get(name) or None for name in ("county", "township", "channel", "status", "phone")})
-    if wanted.phone and current_user.role != Role.ADMIN:
-        abort(403, "Only an admin may search by phone number.")
-    return render_template("reports/log.html", alert=alert, wanted=wanted, columns=LOG_COLUMNS,
-                           rows=search_log(db.session, alert.id, wanted))
+    wanted = log_filter()
+    filters = {name: value for name in FILTERS if (value := request.args.get(name))}
+    shown = dict(alert=alert, wanted=wanted, columns=LOG_COLUMNS, channels=CHANNELS, statuses=STATUSES,
+                 filters=filters, query={**filters, **({"per_page": request.args["per_page"]}
+                                                      if request.args.get("per_page") else {})})
+    try:
+        page, per_page = parse_paging(request.args.get("page"), request.args.get("per_page"))
+        log = search_log(db.session, alert.id, wanted, page, per_page)
+    except LogQueryError as refused:
+        return render_template("reports/log.html", log=None, refusal=refusal_text(refused), **shown), 400
+    return render_template("reports/log.html", log=log, refusal=None, **shown,
+                           found=county_names(db.session, log.counties) if wanted.county else {})
 
 
 @reports.post("/deliveries/<int:delivery_id>/unmask")
