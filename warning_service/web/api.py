@@ -19,6 +19,7 @@ from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.cap_xml import parse_cap_xml
 from ..intake.errors import FieldError, IntakeError
+from ..intake.limits import IntakeLimits
 from ..intake.message import AlertMessage
 from ..intake.service import ingest
 from ..models import Alert, AlertState, Delivery
@@ -90,13 +91,15 @@ def _body() -> bytes:
 
 
 def _parse(body: bytes) -> AlertMessage:
-    """The request body as a message, CAP XML or JSON by its content type; IntakeError 400/422 as intake."""
+    """The request body as a message, CAP XML or JSON by its content type, within the settings' limits;
+    IntakeError 400/413/422 as intake."""
     content_type = request.mimetype
     if content_type not in XML_TYPES | JSON_TYPES:
         abort(415, f"Send CAP 1.2 XML ({', '.join(sorted(XML_TYPES))}) or JSON (application/json), not {content_type or 'no content type'!r}.")
+    limits = IntakeLimits.from_settings(current_app.config)
     if content_type in XML_TYPES:
-        return parse_cap_xml(body)
-    return parse_alert_json(body, default_sender=g.agency.cap_sender)
+        return parse_cap_xml(body, limits)
+    return parse_alert_json(body, default_sender=g.agency.cap_sender, limits=limits)
 
 
 @api.post("/preview")

@@ -22,6 +22,7 @@ from ..extensions import db, redis_client
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
+from ..intake.limits import IntakeLimits
 from ..intake.service import ingest
 from ..models import Alert, AlertState, County, Role
 from ..rendering.formatting import place_name
@@ -98,7 +99,8 @@ def compose():
     if form.validate_on_submit():
         body = json.dumps(form.alert_json(), ensure_ascii=False).encode()
         try:
-            message = parse_alert_json(body, str(current_app.config["CONSOLE_CAP_SENDER"]))
+            message = parse_alert_json(body, str(current_app.config["CONSOLE_CAP_SENDER"]),
+                                       IntakeLimits.from_settings(current_app.config))
             alert = ingest(db.session, message, body, current_user, catalogue()).alert
         except IntakeError as error:
             db.session.rollback()
