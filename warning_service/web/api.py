@@ -22,7 +22,7 @@ from ..intake.errors import FieldError, IntakeError
 from ..intake.limits import IntakeLimits
 from ..intake.message import AlertMessage
 from ..intake.service import ingest
-from ..models import Alert, AlertState, Delivery
+from ..models import Alert, AlertState, Delivery, without_bulky_columns
 from ..rendering.cap_out import CAP_MIMETYPE, cap_message
 from ..rendering.feed import ATOM_MIMETYPE, atom_feed, is_public, public_alerts
 from ..rendering.preview import hazard_json, preview
@@ -183,9 +183,10 @@ def list_alerts():
             _bad_query("state", f"state must be one of {', '.join(s.value for s in AlertState)}")
     if since := request.args.get("since"):
         query = query.where(Alert.received_at >= _aware_datetime_arg("since", since))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True))  # no column read
     alerts = db.session.scalars(
-        query.order_by(Alert.received_at.desc(), Alert.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        query.options(*without_bulky_columns())
+        .order_by(Alert.received_at.desc(), Alert.id.desc()).limit(per_page).offset((page - 1) * per_page)
     )
     return jsonify(
         items=[alert_summary(alert) for alert in alerts],
