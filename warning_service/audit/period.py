@@ -94,7 +94,8 @@ def period_report(session: Session, period: Period) -> PeriodReport:
     start, end = period.bounds()
     alerts = list(session.scalars(
         select(Alert).where(Alert.published_at >= start, Alert.published_at < end)
-        .options(*without_bulky_columns(), selectinload(Alert.agency), selectinload(Alert.counties)).order_by(Alert.published_at, Alert.id)))
+        .options(*without_bulky_columns(), selectinload(Alert.agency), selectinload(Alert.counties))
+        .order_by(Alert.published_at, Alert.id)))
     reach = {alert_id: (targeted, reached) for alert_id, targeted, reached in session.execute(
         select(Delivery.alert_id, func.count(), func.sum(case((Delivery.status.in_(REACHED), 1), else_=0)))
         .where(Delivery.alert_id.in_([alert.id for alert in alerts])).group_by(Delivery.alert_id))}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Settings
-from .errors import FieldError, IntakeError
+from .errors import FieldError, too_large
 
 # Each limit as the refusal words it, and the setting it is read from.
 _WORDING = {
@@ -55,8 +55,7 @@ class IntakeLimits:
         allowed = getattr(self, limit)
         if count > allowed:
             reason = f"at most {allowed:,} {_WORDING[limit]}; {holder} has {count:,}"
-            raise IntakeError(413, "Alert too large", f"The alert is too large: {reason}",
-                              [FieldError(location, reason)])
+            raise too_large(f"The alert is too large: {reason}", [FieldError(location, reason)])
 
 
 DEFAULT_LIMITS = IntakeLimits.from_settings(vars(Settings()))

@@ -20,7 +20,8 @@ from .user import Role, User
 
 __all__ = [
     "ALL_HAZARDS", "Agency", "AgencyKind", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
-    "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "without_bulky_columns", "AuditEvent", "DeliverySeal",
+    "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "without_bulky_columns",
+    "AuditEvent", "DeliverySeal",
     "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",
     "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "Role", "User",
 ]
