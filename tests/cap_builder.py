@@ -76,3 +76,23 @@ def cap_xml(
         + "".join(infos)
         + "</alert>"
     ).encode("utf-8")
+
+
+REFERENCE = "weather.demo@ews.example,W-{},2024-05-01T10:00:00+08:00"  # format with an identifier
+
+
+def area_xml(*, geocodes: tuple[str, ...] = ("513301",), polygons: tuple[str, ...] = (), circles: tuple[str, ...] = (),
+             description: str = "康定市") -> str:
+    parts = [f"<areaDesc>{description}</areaDesc>"]
+    parts += [f"<polygon>{polygon}</polygon>" for polygon in polygons]
+    parts += [f"<circle>{circle}</circle>" for circle in circles]
+    parts += [f"<geocode><valueName>GB/T 2260</valueName><value>{code}</value></geocode>" for code in geocodes]
+    return "<area>" + "".join(parts) + "</area>"
+
+
+def message_xml(*areas: str, references: int = 0, infos: int = 1) -> bytes:
+    """A CAP 1.2 alert whose every <info> holds `areas` (languages repeat their areas, as DWD's do)."""
+    head, _, _ = info_xml().partition("<area>")
+    info = head + "".join(areas) + "</info>"
+    refs = " ".join(REFERENCE.format(index) for index in range(references))
+    return cap_xml("L-1", *[info] * infos, references=refs, msg_type="Update" if references else "Alert")

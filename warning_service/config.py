@@ -44,6 +44,17 @@ class Settings:
     # Agency API bodies: real messages with embedded audio or detailed polygons
     # run to about 1 MiB, so 10 MiB leaves room without inviting abuse.
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
+    # What one alert (or preview) may ask of the intake, counted before any point is read or any
+    # geometry built (intake/limits.py). The largest of the 42 real messages in tests/data/cap-real:
+    # 1,352 <area> (DWD, 169 areas in each of 8 languages) with 1,344 geocodes; one polygon of 41,009
+    # points (a WMO composer message for Burkina Faso), 3,200 points in all in another (DWD); 2
+    # circles; 9 references (ECCC). Each default leaves room above those, and no more.
+    MAX_ALERT_AREAS: int = 2_000
+    MAX_POLYGON_POINTS: int = 50_000
+    MAX_ALERT_POINTS: int = 100_000  # all polygons of the alert together, every <info> counted
+    MAX_ALERT_GEOCODES: int = 5_000
+    MAX_ALERT_REFERENCES: int = 100
+    MAX_ALERT_CIRCLES: int = 100
     # Gateways per channel: null, log (development), or a real one (twilio, http, serial).
     SMS_GATEWAY: str = "log"
     BROADCAST_GATEWAY: str = "log"

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Alert, CapStatus, Delivery, MsgType
+from ..models import Alert, CapStatus, Delivery, MsgType, without_bulky_columns
 from ..rendering.formatting import LOCAL_TIME as BEIJING
 from .report import REACHED, published_at
 from .timing import latency, time_histogram
@@ -98,7 +98,8 @@ def period_report(session: Session, period: Period) -> PeriodReport:
     start, end = period.bounds()
     alerts = list(session.scalars(
         select(Alert).where(Alert.published_at >= start, Alert.published_at < end)
-        .options(selectinload(Alert.agency), selectinload(Alert.counties)).order_by(Alert.published_at, Alert.id)))
+        .options(*without_bulky_columns(), selectinload(Alert.agency), selectinload(Alert.counties))
+        .order_by(Alert.published_at, Alert.id)))
     reach = {alert_id: (targeted, reached) for alert_id, targeted, reached in session.execute(
         select(Delivery.alert_id, func.count(), func.sum(case((Delivery.status.in_(REACHED), 1), else_=0)))
         .where(Delivery.alert_id.in_([alert.id for alert in alerts])).group_by(Delivery.alert_id))}

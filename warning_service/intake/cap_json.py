@@ -17,6 +17,7 @@ from typing import Any
 
 from .cap_xml import MAX_REPORTED, aware_datetime, invalid_fields, quoted, reference_from_text
 from .errors import FieldError, malformed
+from .limits import DEFAULT_LIMITS, IntakeLimits
 from .message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 
 _FIELDS = frozenset({
@@ -41,9 +42,13 @@ LEVEL_PARAMETER = "EWS-LEVEL"
 GEOCODE_NAME = "GB/T 2260"
 
 
-def parse_alert_json(data: bytes, default_sender: str) -> AlertMessage:
-    """Read the JSON form; raise IntakeError 400 if it is not a JSON object, 422 listing every problem."""
-    form = _Form(_load(data))
+def parse_alert_json(data: bytes, default_sender: str, limits: IntakeLimits = DEFAULT_LIMITS) -> AlertMessage:
+    """Read the JSON form; raise IntakeError 400 if it is not a JSON object, 413 over `limits`,
+    422 listing every problem."""
+    body = _load(data)
+    _check_counts(body, limits)  # before the walk over every value: an oversized body costs a count
+    _refuse_bad_strings(body)
+    form = _Form(body)
     message = form.message(default_sender)
     if form.errors:
         locations = ", ".join(error.location for error in form.errors[:MAX_REPORTED])
@@ -70,8 +75,22 @@ def _load(data: bytes) -> dict[str, Any]:
         raise malformed("Not valid JSON: nested too deeply") from exc
     if not isinstance(body, dict):
         raise malformed(f"The body must be a JSON object, not {_json_type(body)}")
-    _refuse_bad_strings(body)
     return body
+
+
+def _check_counts(body: dict[str, Any], limits: IntakeLimits) -> None:
+    """The lengths of the lists the form would read, before it reads one item. The form has one area
+    (so one polygon and at most one circle); a value of the wrong type is left to the form's 422."""
+    area = body.get("area")
+    area = area if isinstance(area, dict) else {}
+    polygon, counties, references = area.get("polygon"), area.get("counties"), body.get("references")
+    if isinstance(polygon, list):
+        limits.check("polygon_points", len(polygon), "area.polygon", holder="this polygon")
+        limits.check("alert_points", len(polygon), "area.polygon")
+    if isinstance(counties, list):
+        limits.check("geocodes", len(counties), "area.counties")
+    if isinstance(references, list):
+        limits.check("references", len(references), "references")
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from defusedxml import DefusedXmlException
 from lxml import etree
 
 from .errors import FieldError, IntakeError, invalid, malformed
+from .limits import DEFAULT_LIMITS, IntakeLimits
 from .message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -41,11 +43,12 @@ _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _VALIDATION_LOCK = threading.Lock()
 
 
-def parse_cap_xml(data: bytes) -> AlertMessage:
-    """Parse, validate and read one CAP alert; raise IntakeError 400 or 422."""
+def parse_cap_xml(data: bytes, limits: IntakeLimits = DEFAULT_LIMITS) -> AlertMessage:
+    """Parse, validate and read one CAP alert; raise IntakeError 400, 413 (over `limits`) or 422."""
     _refuse_dtds_and_entities(data)
     root = _parse_hardened(data)
     namespace = _cap_namespace(root)
+    _check_counts(root, namespace, limits)
     _validate(root, namespace)
     return _read_alert(root, namespace)
 
@@ -112,6 +115,32 @@ def _cap_namespace(root: etree._Element) -> str:
         f"in namespace {qname.namespace}" if qname.namespace else "with no namespace"
     )
     raise invalid(f"The root element is {found}; expected <alert> in namespace {CAP12} (or {CAP11})")
+
+
+def _check_counts(root: etree._Element, namespace: str, limits: IntakeLimits) -> None:
+    """One pass over the tree counting what the schema, the reader and the geometry would each work
+    through: elements, and points as the whitespace-separated tokens of each <polygon>. Elements out
+    of their CAP place are not counted here; the schema refuses them."""
+    def children(parent: etree._Element, name: str) -> Iterator[etree._Element]:
+        return parent.iterchildren(f"{{{namespace}}}{name}")
+
+    areas = geocodes = circles = points = 0
+    for info_index, info in enumerate(children(root, "info"), start=1):
+        for area_index, area in enumerate(children(info, "area"), start=1):
+            areas += 1
+            geocodes += sum(1 for _ in children(area, "geocode"))
+            circles += sum(1 for _ in children(area, "circle"))
+            for polygon_index, polygon in enumerate(children(area, "polygon"), start=1):
+                count = len((polygon.text or "").split())
+                location = f"/alert/info[{info_index}]/area[{area_index}]/polygon[{polygon_index}]"
+                limits.check("polygon_points", count, location, holder="this polygon")
+                points += count
+    limits.check("areas", areas, "/alert/info/area")
+    limits.check("alert_points", points, "/alert/info/area/polygon")
+    limits.check("geocodes", geocodes, "/alert/info/area/geocode")
+    limits.check("circles", circles, "/alert/info/area/circle")
+    references = sum(len((element.text or "").split()) for element in children(root, "references"))
+    limits.check("references", references, "/alert/references")
 
 
 # --- schema validation ---------------------------------------------------------

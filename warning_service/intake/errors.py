@@ -20,7 +20,7 @@ class IntakeError(Exception):
     """A message the intake refuses. Nothing is stored when one is raised.
 
     status: 400 malformed (not XML / not JSON), 403 not allowed for this agency,
-    409 conflict, 422 well-formed but invalid (schema or region rules).
+    409 conflict, 413 over a count limit (limits.py), 422 well-formed but invalid (schema or region rules).
     """
 
     status: int
@@ -38,6 +38,10 @@ def malformed(detail: str, errors: list[FieldError] | None = None) -> IntakeErro
 
 def invalid(detail: str, errors: list[FieldError] | None = None) -> IntakeError:
     return IntakeError(422, "Invalid alert", detail, errors or [])
+
+
+def too_large(detail: str, errors: list[FieldError] | None = None) -> IntakeError:
+    return IntakeError(413, "Alert too large", detail, errors or [])
 
 
 def forbidden(detail: str) -> IntakeError:

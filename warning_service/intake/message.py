@@ -36,6 +36,18 @@ class AreaBlock:
     altitude: float | None = None
     ceiling: float | None = None
 
+    def key(self) -> tuple:
+        """Everything the area says, hashable and equal exactly when the areas are, so that a set
+        can find the areas each language repeats."""
+        return (
+            self.description,
+            tuple(tuple(map(tuple, polygon)) for polygon in self.polygons),
+            tuple((circle.lat, circle.lon, circle.radius_km) for circle in self.circles),
+            tuple(map(tuple, self.geocodes)),
+            self.altitude,
+            self.ceiling,
+        )
+
 
 @dataclass
 class InfoBlock:

@@ -9,6 +9,7 @@ from .alert import (
     Level,
     MsgType,
     alert_counties,
+    without_bulky_columns,
 )
 from .audit import AuditEvent, DeliverySeal, SignedHead
 from .delivery import SETTLED, Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt
@@ -19,7 +20,8 @@ from .user import Role, User
 
 __all__ = [
     "ALL_HAZARDS", "Agency", "AgencyKind", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
-    "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "AuditEvent", "DeliverySeal", "SignedHead",
+    "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "without_bulky_columns",
+    "AuditEvent", "DeliverySeal", "SignedHead",
     "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",
     "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "Role", "User",
 ]

@@ -14,7 +14,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Alert, AlertState, CapStatus, utcnow
+from ..models import Alert, AlertState, CapStatus, utcnow, without_bulky_columns
 from .cap_out import CAP_MIMETYPE, cap_time
 from .render import render_fitted
 from .views import view_of
@@ -38,6 +38,7 @@ def public_alerts(session: Session, limit: int = FEED_SIZE) -> Sequence[Alert]:
     """The newest public alerts (by CAP sent time), newest first."""
     query = (
         select(Alert)
+        .options(*without_bulky_columns())
         .where(Alert.status == CapStatus.ACTUAL, Alert.state.in_(PUBLIC_STATES))
         .order_by(Alert.sent.desc(), Alert.id.desc())
         .limit(limit)

@@ -19,9 +19,10 @@ from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.cap_xml import parse_cap_xml
 from ..intake.errors import FieldError, IntakeError
+from ..intake.limits import IntakeLimits
 from ..intake.message import AlertMessage
 from ..intake.service import ingest
-from ..models import Alert, AlertState, Delivery
+from ..models import Alert, AlertState, Delivery, without_bulky_columns
 from ..rendering.cap_out import CAP_MIMETYPE, cap_message
 from ..rendering.feed import ATOM_MIMETYPE, atom_feed, is_public, public_alerts
 from ..rendering.preview import hazard_json, preview
@@ -90,13 +91,15 @@ def _body() -> bytes:
 
 
 def _parse(body: bytes) -> AlertMessage:
-    """The request body as a message, CAP XML or JSON by its content type; IntakeError 400/422 as intake."""
+    """The request body as a message, CAP XML or JSON by its content type, within the settings' limits;
+    IntakeError 400/413/422 as intake."""
     content_type = request.mimetype
     if content_type not in XML_TYPES | JSON_TYPES:
         abort(415, f"Send CAP 1.2 XML ({', '.join(sorted(XML_TYPES))}) or JSON (application/json), not {content_type or 'no content type'!r}.")
+    limits = IntakeLimits.from_settings(current_app.config)
     if content_type in XML_TYPES:
-        return parse_cap_xml(body)
-    return parse_alert_json(body, default_sender=g.agency.cap_sender)
+        return parse_cap_xml(body, limits)
+    return parse_alert_json(body, default_sender=g.agency.cap_sender, limits=limits)
 
 
 @api.post("/preview")
@@ -180,9 +183,10 @@ def list_alerts():
             _bad_query("state", f"state must be one of {', '.join(s.value for s in AlertState)}")
     if since := request.args.get("since"):
         query = query.where(Alert.received_at >= _aware_datetime_arg("since", since))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True))  # no column read
     alerts = db.session.scalars(
-        query.order_by(Alert.received_at.desc(), Alert.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        query.options(*without_bulky_columns())
+        .order_by(Alert.received_at.desc(), Alert.id.desc()).limit(per_page).offset((page - 1) * per_page)
     )
     return jsonify(
         items=[alert_summary(alert) for alert in alerts],

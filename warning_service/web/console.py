@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..audit.report import counts
 from ..dispatch.queueing import start_fanout
@@ -22,8 +23,9 @@ from ..extensions import db, redis_client
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
+from ..intake.limits import IntakeLimits
 from ..intake.service import ingest
-from ..models import Alert, AlertState, Channel, County, Role
+from ..models import Alert, AlertState, Channel, County, Role, without_bulky_columns
 from ..rendering.formatting import place_name
 from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
@@ -63,9 +65,12 @@ def alert_or_404(alert_id: int) -> Alert:
 
 
 def _inbox_alerts() -> tuple[list[Alert], list[Alert]]:
-    waiting = db.session.scalars(select(Alert).where(Alert.state == AlertState.PENDING_REVIEW)
+    """The rows the inbox shows, in a fixed number of queries, without the alerts' polygons and originals
+    (the page polls this every few seconds)."""
+    listed = select(Alert).options(*without_bulky_columns(), selectinload(Alert.counties), selectinload(Alert.agency))
+    waiting = db.session.scalars(listed.where(Alert.state == AlertState.PENDING_REVIEW)
                                  .order_by(Alert.received_at.desc()).limit(INBOX_SIZE)).all()
-    recent = db.session.scalars(select(Alert).where(Alert.state != AlertState.PENDING_REVIEW)
+    recent = db.session.scalars(listed.where(Alert.state != AlertState.PENDING_REVIEW)
                                 .order_by(Alert.received_at.desc()).limit(INBOX_SIZE)).all()
     return list(waiting), list(recent)
 
@@ -100,7 +105,8 @@ def compose():
     if form.validate_on_submit():
         body = json.dumps(form.alert_json(), ensure_ascii=False).encode()
         try:
-            message = parse_alert_json(body, str(current_app.config["CONSOLE_CAP_SENDER"]))
+            message = parse_alert_json(body, str(current_app.config["CONSOLE_CAP_SENDER"]),
+                                       IntakeLimits.from_settings(current_app.config))
             alert = ingest(db.session, message, body, current_user, catalogue()).alert
         except IntakeError as error:
             db.session.rollback()
