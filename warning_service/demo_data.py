@@ -38,10 +38,12 @@ class DemoAgency:
     kind: AgencyKind
     hazards: tuple[str, ...]
     auto_publish: bool = False
+    # Further CAP senders besides KIND.demo@ews.example, its first and default.
+    more_senders: tuple[str, ...] = ()
 
     @property
-    def cap_sender(self) -> str:
-        return f"{self.kind.value}.demo@ews.example"
+    def cap_senders(self) -> list[str]:
+        return [f"{self.kind.value}.demo@ews.example", *self.more_senders]
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class DemoUser:
 DEMO_AGENCIES: tuple[DemoAgency, ...] = (
     # Earthquake early warning cannot wait for a duty officer.
     DemoAgency("四川省地震局 (demo)", AgencyKind.SEISMIC,
-               ("earthquake", "earthquake_early_warning", "aftershock"), auto_publish=True),
+               ("earthquake", "earthquake_early_warning", "aftershock"), auto_publish=True,
+               more_senders=("eew.seismic.demo@ews.example",)),
     DemoAgency("四川省地质环境监测总站 (demo)", AgencyKind.GEOLOGY,
                ("landslide", "debris_flow", "rockfall", "geohazard_risk")),
     DemoAgency("四川省气象台 (demo)", AgencyKind.WEATHER,
@@ -217,7 +220,7 @@ def ensure_agencies(session: Session) -> int:
         if spec.name in existing:
             continue
         session.add(Agency(name=spec.name, kind=spec.kind, hazards=list(spec.hazards),
-                           auto_publish=spec.auto_publish, cap_sender=spec.cap_sender))
+                           auto_publish=spec.auto_publish, cap_senders=spec.cap_senders))
         added += 1
     session.flush()
     return added

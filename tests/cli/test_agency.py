@@ -27,7 +27,7 @@ def test_create_prints_a_working_key_last(app):
     agency = agency_for_key(db.session, key)
     assert agency is not None and agency.name == "阿坝州气象局"
     assert agency.hazards == ["rainstorm", "gale"] and not agency.auto_publish
-    assert agency.cap_sender.startswith("weather.")
+    assert len(agency.cap_senders) == 1 and agency.default_sender.startswith("weather.")
     stored = db.session.scalar(select(ApiKey))
     assert stored.key_hash != key and key not in stored.key_hash
     assert actions() == ["agency.create", "api_key.issue"]
@@ -38,7 +38,7 @@ def test_create_with_all_hazards_auto_publish_and_sender(app):
                                                 "--hazards", "all", "--auto-publish", "--sender", "eq@example.org"])
     assert result.exit_code == 0, result.output
     agency = agency_for_key(db.session, key_of(result))
-    assert agency.hazards == ["all"] and agency.auto_publish and agency.cap_sender == "eq@example.org"
+    assert agency.hazards == ["all"] and agency.auto_publish and agency.cap_senders == ["eq@example.org"]
 
 
 def assert_refused(result, *phrases: str) -> None:

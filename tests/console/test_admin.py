@@ -77,7 +77,7 @@ def test_an_admin_creates_and_deactivates_users(client, people):
 
 
 def test_an_admin_issues_a_key_shown_once_and_revokes_it(client, people):
-    agency = Agency(name="甘孜州气象局 (test)", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_sender="w@test")
+    agency = Agency(name="甘孜州气象局 (test)", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_senders=["w@test"])
     db.session.add(agency)
     db.session.commit()
     sign_in(client, "admin")
@@ -131,15 +131,16 @@ def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
     edit = f"/admin/agencies/{agency.id}"
     assert "阿坝州地质局" in client.get(edit).get_data(as_text=True)
     saved = client.post(edit, data={"csrf_token": token, "name": "阿坝州自然资源局", "kind": "geology",
-                                    "hazards": ["landslide"], "auto_publish": "y", "sender": "nr.aba@test"})
+                                    "hazards": ["landslide"], "auto_publish": "y",
+                                    "senders": "nr.aba@test\r\nnr2.aba@test"})
     assert saved.status_code == 303
     db.session.expire_all()
     agency = db.session.get(Agency, agency.id)
-    assert (agency.name, agency.hazards, agency.auto_publish, agency.cap_sender) == (
-        "阿坝州自然资源局", ["landslide"], True, "nr.aba@test")
+    assert (agency.name, agency.hazards, agency.auto_publish, agency.cap_senders) == (
+        "阿坝州自然资源局", ["landslide"], True, ["nr.aba@test", "nr2.aba@test"])
     assert audit("agency.update")[0].detail["name"] == "阿坝州自然资源局"
     assert client.post(edit, data={"csrf_token": token, "name": "x", "kind": "geology", "hazards": ["landslide"],
-                                   "sender": "has space"}).status_code == 422
+                                   "senders": "has space"}).status_code == 422
 
     assert client.post(f"{edit}/deactivate", data={"csrf_token": token}).status_code == 303
     assert agency_for_key(db.session, key) is None  # its keys stop working at once

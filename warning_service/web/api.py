@@ -69,8 +69,8 @@ def post_alert():
     except IntegrityError:
         # The same (sender, identifier) was stored by a concurrent request: answer with that alert.
         db.session.rollback()
-        existing = Alert.by_cap_key(db.session, message.sender, message.identifier)
-        if existing is None or existing.agency_id != g.agency.id:
+        existing = Alert.by_cap_key(db.session, message.sender, message.identifier, g.agency.id)
+        if existing is None:
             raise
         return _alert_created(existing, created=False)
     if publishing:
@@ -96,7 +96,7 @@ def _parse(body: bytes) -> AlertMessage:
         abort(415, f"Send CAP 1.2 XML ({', '.join(sorted(XML_TYPES))}) or JSON (application/json), not {content_type or 'no content type'!r}.")
     if content_type in XML_TYPES:
         return parse_cap_xml(body)
-    return parse_alert_json(body, default_sender=g.agency.cap_sender)
+    return parse_alert_json(body, default_sender=g.agency.default_sender)
 
 
 @api.post("/preview")
