@@ -148,6 +148,25 @@ def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
     assert client.get("/admin/agencies/999999").status_code == 404
 
 
+def test_a_sender_another_agency_holds_is_refused_and_the_list_shows_each_agencys(client, people):
+    other = Agency(name="甘孜州气象台 (test)", kind=AgencyKind.WEATHER, hazards=["rainstorm"],
+                   cap_senders=["gz.met@test", "gz.met2@test"])
+    db.session.add(other)
+    db.session.commit()
+    sign_in(client, "admin")
+    token = csrf_token(client, "/admin/agencies")
+    fields = {"csrf_token": token, "name": "阿坝州气象台", "kind": "weather", "hazards": ["rainstorm"]}
+    taken = client.post("/admin/agencies", data={**fields, "senders": "ab.met@test\ngz.met2@test"})
+    assert taken.status_code == 409 and "甘孜州气象台 (test)" in taken.get_data(as_text=True)
+    assert db.session.scalar(select(Agency).where(Agency.name == "阿坝州气象台")) is None
+    assert client.post("/admin/agencies", data={**fields, "senders": "ab.met@test"}).status_code == 201
+    listing = client.get("/admin/agencies").get_data(as_text=True)
+    assert "<code>gz.met@test</code><br><code>gz.met2@test</code>" in listing and "<code>ab.met@test</code>" in listing
+    assert "CAP 发送方" in listing
+    [created] = [event for event in audit("agency.create") if event.detail["name"] == "阿坝州气象台"]
+    assert created.detail["cap_senders"] == ["ab.met@test"]
+
+
 def test_a_generated_signing_secret_is_shown_once_and_a_typed_one_never(client, people):
     sign_in(client, "admin")
     token = csrf_token(client, "/admin/endpoints")
