@@ -22,6 +22,7 @@ from .models import (
     ALL_HAZARDS,
     Agency,
     AgencyKind,
+    AgencySender,
     BeidouTerminal,
     BroadcastEndpoint,
     County,
@@ -213,14 +214,17 @@ def missing_counties(session: Session) -> list[str]:
 
 
 def ensure_agencies(session: Session) -> int:
-    """Add the demo agencies that are missing (by name); returns how many were added."""
+    """Add the demo agencies that are missing (by name); returns how many were added. A sender another
+    agency already holds is left to it (a sender is one agency's alone); one left without is given a made-up one."""
     existing = set(session.scalars(select(Agency.name)))
+    held = set(session.scalars(select(AgencySender.sender)))
     added = 0
     for spec in DEMO_AGENCIES:
         if spec.name in existing:
             continue
-        session.add(Agency(name=spec.name, kind=spec.kind, hazards=list(spec.hazards),
-                           auto_publish=spec.auto_publish, cap_senders=spec.cap_senders))
+        senders = [sender for sender in spec.cap_senders if sender not in held]
+        session.add(Agency(name=spec.name, kind=spec.kind, hazards=list(spec.hazards), auto_publish=spec.auto_publish,
+                           cap_senders=senders or [f"{spec.kind.value}.{secrets.token_hex(4)}@agencies.ews.local"]))
         added += 1
     session.flush()
     return added
