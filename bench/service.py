@@ -86,7 +86,7 @@ def agency_key(agency_name: str) -> tuple[str, str]:
         raise SystemExit(f"agency {agency_name!r} is missing: the benchmark database was not seeded")
     key = issue_agency_key(db.session, agency, via="bench")
     db.session.commit()
-    return key, agency.cap_sender
+    return key, agency.default_sender
 
 
 def rainstorm_cap(sender: str, counties: tuple[str, ...] = ("513301", "513322")) -> bytes:

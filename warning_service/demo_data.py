@@ -22,6 +22,7 @@ from .models import (
     ALL_HAZARDS,
     Agency,
     AgencyKind,
+    AgencySender,
     BeidouTerminal,
     BroadcastEndpoint,
     County,
@@ -38,10 +39,12 @@ class DemoAgency:
     kind: AgencyKind
     hazards: tuple[str, ...]
     auto_publish: bool = False
+    # Further CAP senders besides KIND.demo@ews.example, its first and default.
+    more_senders: tuple[str, ...] = ()
 
     @property
-    def cap_sender(self) -> str:
-        return f"{self.kind.value}.demo@ews.example"
+    def cap_senders(self) -> list[str]:
+        return [f"{self.kind.value}.demo@ews.example", *self.more_senders]
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class DemoUser:
 DEMO_AGENCIES: tuple[DemoAgency, ...] = (
     # Earthquake early warning cannot wait for a duty officer.
     DemoAgency("四川省地震局 (demo)", AgencyKind.SEISMIC,
-               ("earthquake", "earthquake_early_warning", "aftershock"), auto_publish=True),
+               ("earthquake", "earthquake_early_warning", "aftershock"), auto_publish=True,
+               more_senders=("eew.seismic.demo@ews.example",)),
     DemoAgency("四川省地质环境监测总站 (demo)", AgencyKind.GEOLOGY,
                ("landslide", "debris_flow", "rockfall", "geohazard_risk")),
     DemoAgency("四川省气象台 (demo)", AgencyKind.WEATHER,
@@ -210,14 +214,17 @@ def missing_counties(session: Session) -> list[str]:
 
 
 def ensure_agencies(session: Session) -> int:
-    """Add the demo agencies that are missing (by name); returns how many were added."""
+    """Add the demo agencies that are missing (by name); returns how many were added. A sender another
+    agency already holds is left to it (a sender is one agency's alone); one left without is given a made-up one."""
     existing = set(session.scalars(select(Agency.name)))
+    held = set(session.scalars(select(AgencySender.sender)))
     added = 0
     for spec in DEMO_AGENCIES:
         if spec.name in existing:
             continue
-        session.add(Agency(name=spec.name, kind=spec.kind, hazards=list(spec.hazards),
-                           auto_publish=spec.auto_publish, cap_sender=spec.cap_sender))
+        senders = [sender for sender in spec.cap_senders if sender not in held]
+        session.add(Agency(name=spec.name, kind=spec.kind, hazards=list(spec.hazards), auto_publish=spec.auto_publish,
+                           cap_senders=senders or [f"{spec.kind.value}.{secrets.token_hex(4)}@agencies.ews.local"]))
         added += 1
     session.flush()
     return added

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .audit.events import Actor, record
 from .hazards import catalogue
-from .models import ALL_HAZARDS, Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, County
+from .models import ALL_HAZARDS, Agency, AgencyKind, AgencySender, BeidouTerminal, BroadcastEndpoint, County
 from .security.api_keys import issue_agency_key
 
 MAX_AGENCY_NAME = 120
@@ -36,7 +36,7 @@ TARGET_KINDS = {BroadcastEndpoint: ("broadcast_endpoint", "broadcast endpoint"),
 
 
 class RegistryError(ValueError):
-    """Input the registry refuses; `field` names the input (name, kind, hazards, sender, county, url, ...).
+    """Input the registry refuses; `field` names the input (name, kind, hazards, senders, county, url, ...).
 
     `conflict`: the input is well-formed but clashes with what is registered (a name or card taken).
     """
@@ -68,8 +68,37 @@ def parse_hazards(codes: str | Iterable[str]) -> list[str]:
     return wanted
 
 
-def _agency_fields(session: Session, name: str, kind: str, hazards: str | Iterable[str], sender: str | None,
-                   agency: Agency | None = None) -> tuple[str, AgencyKind, list[str], str | None]:
+def parse_senders(senders: str | Iterable[str] | None) -> list[str]:
+    """CAP senders from a list or a text (one per line, or separated by commas), in order, once each."""
+    items = re.split(r"[,\r\n]+", senders) if isinstance(senders, str) else (senders or [])
+    wanted = list(dict.fromkeys(sender.strip() for sender in items if sender.strip()))
+    for sender in wanted:
+        if len(sender) > MAX_SENDER or _SENDER_FORBIDDEN & set(sender):
+            raise RegistryError("senders", f"a CAP sender has 1 to {MAX_SENDER} characters, without spaces, commas, "
+                                           f"'<' or '&': {sender[:MAX_SENDER]!r}")
+    return wanted
+
+
+def service_senders(settings: Mapping[str, object]) -> set[str]:
+    """The service's own CAP senders (its console's alerts), which no agency may register."""
+    return {str(settings["CONSOLE_CAP_SENDER"])}
+
+
+def _check_senders_free(session: Session, senders: list[str], reserved: Collection[str],
+                        agency: Agency | None = None) -> None:
+    """A sender is one agency's alone, and never the service's own (the console's)."""
+    if taken := [sender for sender in senders if sender in reserved]:
+        raise RegistryError("senders", f"the CAP sender {taken[0]!r} is the service's own", conflict=True)
+    held = select(AgencySender).where(AgencySender.sender.in_(senders))
+    if agency is not None:
+        held = held.where(AgencySender.agency_id != agency.id)
+    if (other := session.scalar(held.order_by(AgencySender.sender).limit(1))) is not None:
+        raise RegistryError("senders", f"the CAP sender {other.sender!r} is registered to agency "
+                                       f"{other.agency.name!r}", conflict=True)
+
+
+def _agency_fields(session: Session, name: str, kind: str, hazards: str | Iterable[str],
+                   agency: Agency | None = None) -> tuple[str, AgencyKind, list[str]]:
     name = name.strip()
     if not 0 < len(name) <= MAX_AGENCY_NAME:
         raise RegistryError("name", f"an agency name has 1 to {MAX_AGENCY_NAME} characters")
@@ -78,40 +107,66 @@ def _agency_fields(session: Session, name: str, kind: str, hazards: str | Iterab
     except ValueError:
         raise RegistryError("kind", f"unknown kind {kind!r}; one of {', '.join(k.value for k in AgencyKind)}") from None
     codes = parse_hazards(hazards)
-    sender = (sender or "").strip() or None
-    if sender is not None and (len(sender) > MAX_SENDER or _SENDER_FORBIDDEN & set(sender)):
-        raise RegistryError("sender", f"a CAP sender has 1 to {MAX_SENDER} characters, without spaces, commas, "
-                                      "'<' or '&'")
     others = select(Agency.id).where(Agency.id != agency.id) if agency is not None else select(Agency.id)
     if session.scalar(others.where(Agency.name == name)) is not None:
         raise RegistryError("name", f"an agency named {name!r} already exists", conflict=True)
-    if sender and session.scalar(others.where(Agency.cap_sender == sender)) is not None:
-        raise RegistryError("sender", f"another agency already uses the CAP sender {sender!r}", conflict=True)
-    return name, agency_kind, codes, sender
+    return name, agency_kind, codes
 
 
 def create_agency(session: Session, actor: Actor, via: str, name: str, kind: str, hazards: str | Iterable[str],
-                  auto_publish: bool = False, sender: str | None = None) -> tuple[Agency, str]:
-    """Register an agency with its first API key; returns the agency and the key (shown once)."""
-    name, agency_kind, codes, sender = _agency_fields(session, name, kind, hazards, sender)
-    agency = Agency(name=name, kind=agency_kind, hazards=codes, auto_publish=auto_publish,
-                    cap_sender=sender or f"{agency_kind.value}.{secrets.token_hex(4)}@agencies.ews.local")
+                  auto_publish: bool = False, senders: str | Iterable[str] | None = None, *,
+                  reserved_senders: Collection[str]) -> tuple[Agency, str]:
+    """Register an agency with its CAP senders (none given: one made up) and its first API key; returns the
+    agency and the key (shown once). `reserved_senders`: the service's own, which no agency may take."""
+    name, agency_kind, codes = _agency_fields(session, name, kind, hazards)
+    wanted = parse_senders(senders) or [f"{agency_kind.value}.{secrets.token_hex(4)}@agencies.ews.local"]
+    _check_senders_free(session, wanted, reserved_senders)
+    agency = Agency(name=name, kind=agency_kind, hazards=codes, auto_publish=auto_publish, cap_senders=wanted)
     session.add(agency)
     session.flush()
     record(session, actor, "agency.create", agency, via=via, name=name, kind=agency_kind.value, hazards=codes,
-           auto_publish=auto_publish, cap_sender=agency.cap_sender)
+           auto_publish=auto_publish, cap_senders=wanted)
     return agency, issue_agency_key(session, agency, actor, via=via)
 
 
 def update_agency(session: Session, actor: Actor, via: str, agency: Agency, name: str, kind: str,
-                  hazards: str | Iterable[str], auto_publish: bool, sender: str | None) -> dict[str, object]:
-    """Change an agency's details (an empty sender keeps its own); returns what changed, as audited."""
-    name, agency_kind, codes, sender = _agency_fields(session, name, kind, hazards, sender, agency)
-    changes = _apply(agency, {"name": name, "kind": agency_kind, "hazards": codes, "auto_publish": auto_publish,
-                              "cap_sender": sender or agency.cap_sender})
+                  hazards: str | Iterable[str], auto_publish: bool, senders: str | Iterable[str] | None, *,
+                  reserved_senders: Collection[str]) -> dict[str, object]:
+    """Change an agency's details (no senders given: it keeps its own); returns what changed, as audited."""
+    name, agency_kind, codes = _agency_fields(session, name, kind, hazards, agency)
+    wanted = parse_senders(senders) or list(agency.cap_senders)
+    _check_senders_free(session, wanted, reserved_senders, agency)
+    changes = _apply(agency, {"name": name, "kind": agency_kind, "hazards": codes, "auto_publish": auto_publish})
+    changes.update(_replace_senders(agency, wanted))
     if changes:
         record(session, actor, "agency.update", agency, via=via, **changes)
     return changes
+
+
+def set_agency_senders(session: Session, actor: Actor, via: str, agency: Agency, senders: Iterable[str], *,
+                       reserved_senders: Collection[str]) -> dict[str, object]:
+    """Give the agency exactly these CAP senders, the first its JSON default; returns the change, as audited."""
+    wanted = parse_senders(senders)
+    if not wanted:
+        raise RegistryError("senders", "an agency needs at least one CAP sender")
+    _check_senders_free(session, wanted, reserved_senders, agency)
+    changes = _replace_senders(agency, wanted)
+    if changes:
+        record(session, actor, "agency.update", agency, via=via, **changes)
+    return changes
+
+
+def _replace_senders(agency: Agency, wanted: list[str]) -> dict[str, object]:
+    """Keep the rows of senders that stay (so no unique sender is deleted and inserted in one flush)."""
+    before = list(agency.cap_senders)
+    if before == wanted:
+        return {}
+    kept = {row.sender: row for row in agency.senders}
+    agency.senders = [kept.get(sender) or AgencySender(sender=sender) for sender in wanted]
+    for position, row in enumerate(agency.senders):
+        row.position = position
+    return {"cap_senders": wanted, "senders_added": [s for s in wanted if s not in before],
+            "senders_removed": [s for s in before if s not in wanted]}
 
 
 def deactivate_agency(session: Session, actor: Actor, via: str, agency: Agency) -> None:

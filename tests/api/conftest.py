@@ -13,7 +13,7 @@ def make_agency(app):
     def make(name: str, kind: str = "weather", hazards: list[str] | None = None, auto_publish: bool = False,
              sender: str | None = None) -> tuple[Agency, dict[str, str]]:
         agency = Agency(name=name, kind=AgencyKind(kind), hazards=hazards or ["all"], auto_publish=auto_publish,
-                        cap_sender=sender or f"{kind}.demo@ews.example")
+                        cap_senders=[sender or f"{kind}.demo@ews.example"])
         db.session.add(agency)
         key = add_key(db.session, agency)
         db.session.commit()

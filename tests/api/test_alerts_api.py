@@ -147,7 +147,7 @@ def test_json_alert(client, weather):
 
 def test_listing_is_paged_filtered_and_per_agency(client, weather, make_agency):
     _, key = weather
-    _, other_key = make_agency("其他机构", "other")
+    _, other_key = make_agency("其他机构", "other", sender="other@x")
     for number in range(3):
         assert post_xml(client, key, cap_xml(f"L-{number}", info_xml(geocodes=("513301",)))).status_code == 201
     assert post_xml(client, other_key, cap_xml("L-other", info_xml(geocodes=("513301",)), sender="other@x")).status_code == 201

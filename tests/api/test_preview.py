@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.cap_builder import cap_time, cap_xml, info_xml
+from warning_service.demo_data import DEMO_AGENCIES
 from warning_service.extensions import db
-from warning_service.models import Alert, AuditEvent, BeidouTerminal, BroadcastEndpoint, Recipient
+from warning_service.models import Agency, Alert, AuditEvent, BeidouTerminal, BroadcastEndpoint, Recipient
+from warning_service.security.api_keys import add_key
 
 XML = {"Content-Type": "application/cap+xml"}
 KANGDING, LUDING = "513301", "513322"
@@ -18,7 +20,7 @@ TIBETAN_LETTER = re.compile(r"[\u0f40-\u0f6c\u0f90-\u0fbc]")
 PLACE_CHANNELS = ("sms", "broadcast", "beidou")
 
 
-def red_earthquake(status: str = "Actual") -> bytes:
+def red_earthquake(status: str = "Actual", sender: str = "seismic.demo@ews.example") -> bytes:
     """"A red earthquake alert for 康定市 and 泸定县". The catalogue gives `earthquake` no colour levels
     (a report carries a magnitude), so intake refuses level "red" for it; the nearest message it accepts is
     an earthquake of magnitude 6.8 with CAP severity Extreme, which is what red stands for."""
@@ -26,7 +28,7 @@ def red_earthquake(status: str = "Actual") -> bytes:
         "CENC-PREVIEW-1",
         info_xml(category="Geo", event="地震", severity="Extreme", geocodes=(KANGDING, LUDING), area_desc="康定市 泸定县",
                  parameters=(("magnitude", "6.8"), ("depth_km", "16"))),
-        sender="seismic.demo@ews.example", status=status,
+        sender=sender, status=status,
     )
 
 
@@ -39,9 +41,14 @@ def stored() -> tuple[int, int]:
             db.session.scalar(select(func.count()).select_from(AuditEvent)))
 
 
-def seed_demo(app, recipients: int = 500) -> None:
+def seed_demo(app, recipients: int = 500) -> dict[str, str]:
+    """Seed the demo; the headers of a new key of its earthquake agency (which holds seismic.demo@ews.example)."""
     result = app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", str(recipients)])
     assert result.exit_code == 0, result.output
+    seismic = db.session.scalar(select(Agency).where(Agency.name == DEMO_AGENCIES[0].name))
+    key = add_key(db.session, seismic)
+    db.session.commit()
+    return {"Authorization": f"Bearer {key}"}
 
 
 def expected_reach(counties: tuple[str, ...], exercise: bool) -> dict[str, dict[str, int]]:
@@ -57,10 +64,10 @@ def expected_reach(counties: tuple[str, ...], exercise: bool) -> dict[str, dict[
     return {code: {"sms": sms[code], "broadcast": broadcast[code], "beidou": beidou[code]} for code in counties}
 
 
-def test_preview_of_a_red_earthquake_alert(app, client, seismic):
-    seed_demo(app)
+def test_preview_of_a_red_earthquake_alert(app, client):
+    seismic = seed_demo(app)
     before = stored()
-    response = preview(client, seismic[1], red_earthquake())
+    response = preview(client, seismic, red_earthquake())
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
 
@@ -87,9 +94,9 @@ def test_preview_of_a_red_earthquake_alert(app, client, seismic):
     assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
 
 
-def test_exercise_preview_counts_only_exercise_targets_and_shows_the_banner(app, client, seismic):
-    seed_demo(app)
-    body = preview(client, seismic[1], red_earthquake("Exercise")).get_json()
+def test_exercise_preview_counts_only_exercise_targets_and_shows_the_banner(app, client):
+    seismic = seed_demo(app)
+    body = preview(client, seismic, red_earthquake("Exercise")).get_json()
     assert body["status"] == "Exercise"
     assert body["reach"] == expected_reach((KANGDING, LUDING), exercise=True)
     assert body["reach"][KANGDING]["broadcast"] == 1  # the prefecture seat's exercise platform
@@ -149,7 +156,7 @@ def test_malformed_body_gets_the_same_400_as_intake(client, seismic):
 
 
 def test_a_hazard_the_agency_may_not_issue_is_403(client, weather):
-    response = preview(client, weather[1], red_earthquake())
+    response = preview(client, weather[1], red_earthquake(sender="weather.demo@ews.example"))
     assert response.status_code == 403
     assert "may not issue 'earthquake'" in response.get_json()["detail"]
     assert stored() == (0, 0)

@@ -47,7 +47,7 @@ def test_bad_periods_are_refused_with_the_reason(first, last, reason):
 
 
 def test_the_period_counts_alerts_and_their_reach_with_exercises_apart(app):
-    seismic = Agency(name="Seismic bureau", kind=AgencyKind.SEISMIC, hazards=["earthquake"], cap_sender="eq@x")
+    seismic = Agency(name="Seismic bureau", kind=AgencyKind.SEISMIC, hazards=["earthquake"], cap_senders=["eq@x"])
     db.session.add(seismic)
     sent, delivered, failed = DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED
     late_evening = published(datetime(2026, 11, 1, 15, 59, tzinfo=UTC), outcomes=(delivered, failed))  # 23:59 Beijing

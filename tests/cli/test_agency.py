@@ -27,7 +27,7 @@ def test_create_prints_a_working_key_last(app):
     agency = agency_for_key(db.session, key)
     assert agency is not None and agency.name == "阿坝州气象局"
     assert agency.hazards == ["rainstorm", "gale"] and not agency.auto_publish
-    assert agency.cap_sender.startswith("weather.")
+    assert len(agency.cap_senders) == 1 and agency.default_sender.startswith("weather.")
     stored = db.session.scalar(select(ApiKey))
     assert stored.key_hash != key and key not in stored.key_hash
     assert actions() == ["agency.create", "api_key.issue"]
@@ -38,7 +38,7 @@ def test_create_with_all_hazards_auto_publish_and_sender(app):
                                                 "--hazards", "all", "--auto-publish", "--sender", "eq@example.org"])
     assert result.exit_code == 0, result.output
     agency = agency_for_key(db.session, key_of(result))
-    assert agency.hazards == ["all"] and agency.auto_publish and agency.cap_sender == "eq@example.org"
+    assert agency.hazards == ["all"] and agency.auto_publish and agency.cap_senders == ["eq@example.org"]
 
 
 def assert_refused(result, *phrases: str) -> None:
@@ -112,3 +112,30 @@ def test_key_commands_need_a_known_agency_and_one_choice(app):
     assert_refused(runner.invoke(args=["agency", "rotate-key", "nobody"]), "no agency named")
     create(runner)
     assert_refused(runner.invoke(args=["agency", "revoke-key", "阿坝州气象局"]), "exactly one of")
+
+
+def test_senders_are_set_at_creation_edited_and_each_one_agencys_alone(app):
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["agency", "create", "甘孜州气象台", "--kind", "weather", "--hazards", "rainstorm",
+                               "--sender", "gz.met@example.org", "--sender", "gz.met.backup@example.org"])
+    assert made.exit_code == 0, made.output
+    assert "gz.met@example.org, gz.met.backup@example.org" in made.output
+    assert_refused(create(runner, "阿坝州气象局", "--sender", "gz.met.backup@example.org"),
+                   "gz.met.backup@example.org", "甘孜州气象台")
+    assert_refused(create(runner, "阿坝州气象局", "--sender", app.config["CONSOLE_CAP_SENDER"]), "service's own")
+    assert create(runner, "阿坝州气象局", "--sender", "ab.met@example.org").exit_code == 0
+
+    shown = runner.invoke(args=["agency", "senders", "甘孜州气象台"])
+    assert shown.output.splitlines() == ["gz.met@example.org", "gz.met.backup@example.org"]
+    assert_refused(runner.invoke(args=["agency", "senders", "甘孜州气象台", "gz.new@example.org", "ab.met@example.org"]),
+                   "ab.met@example.org", "阿坝州气象局")
+    changed = runner.invoke(args=["agency", "senders", "甘孜州气象台", "gz.new@example.org", "gz.met@example.org"])
+    assert changed.exit_code == 0, changed.output
+    db.session.expire_all()
+    agency = db.session.scalar(select(Agency).where(Agency.name == "甘孜州气象台"))
+    assert agency.cap_senders == ["gz.new@example.org", "gz.met@example.org"]
+    update = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "agency.update"))
+    assert (update.detail["senders_added"], update.detail["senders_removed"]) == (
+        ["gz.new@example.org"], ["gz.met.backup@example.org"])
+    # the sender given up is free again
+    assert create(runner, "四川省气象台", "--sender", "gz.met.backup@example.org").exit_code == 0

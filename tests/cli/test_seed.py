@@ -77,7 +77,7 @@ def test_seed_demo_twice_gives_one_demo_set(app):
     for agency in agencies:
         assert agency.hazards == ["all"] or all(catalogue().get(code) for code in agency.hazards)
     seismic = next(a for a in agencies if a.kind is AgencyKind.SEISMIC)
-    assert seismic.auto_publish and seismic.cap_sender == "seismic.demo@ews.example"
+    assert seismic.auto_publish and seismic.default_sender == "seismic.demo@ews.example"
 
     users = {u.username: u for u in db.session.scalars(select(User))}
     assert {u.role for u in users.values()} == set(Role)

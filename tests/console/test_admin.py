@@ -77,7 +77,7 @@ def test_an_admin_creates_and_deactivates_users(client, people):
 
 
 def test_an_admin_issues_a_key_shown_once_and_revokes_it(client, people):
-    agency = Agency(name="甘孜州气象局 (test)", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_sender="w@test")
+    agency = Agency(name="甘孜州气象局 (test)", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_senders=["w@test"])
     db.session.add(agency)
     db.session.commit()
     sign_in(client, "admin")
@@ -131,20 +131,40 @@ def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
     edit = f"/admin/agencies/{agency.id}"
     assert "阿坝州地质局" in client.get(edit).get_data(as_text=True)
     saved = client.post(edit, data={"csrf_token": token, "name": "阿坝州自然资源局", "kind": "geology",
-                                    "hazards": ["landslide"], "auto_publish": "y", "sender": "nr.aba@test"})
+                                    "hazards": ["landslide"], "auto_publish": "y",
+                                    "senders": "nr.aba@test\r\nnr2.aba@test"})
     assert saved.status_code == 303
     db.session.expire_all()
     agency = db.session.get(Agency, agency.id)
-    assert (agency.name, agency.hazards, agency.auto_publish, agency.cap_sender) == (
-        "阿坝州自然资源局", ["landslide"], True, "nr.aba@test")
+    assert (agency.name, agency.hazards, agency.auto_publish, agency.cap_senders) == (
+        "阿坝州自然资源局", ["landslide"], True, ["nr.aba@test", "nr2.aba@test"])
     assert audit("agency.update")[0].detail["name"] == "阿坝州自然资源局"
     assert client.post(edit, data={"csrf_token": token, "name": "x", "kind": "geology", "hazards": ["landslide"],
-                                   "sender": "has space"}).status_code == 422
+                                   "senders": "has space"}).status_code == 422
 
     assert client.post(f"{edit}/deactivate", data={"csrf_token": token}).status_code == 303
     assert agency_for_key(db.session, key) is None  # its keys stop working at once
     assert client.post(f"{edit}/deactivate", data={"csrf_token": token}).status_code == 409
     assert client.get("/admin/agencies/999999").status_code == 404
+
+
+def test_a_sender_another_agency_holds_is_refused_and_the_list_shows_each_agencys(client, people):
+    other = Agency(name="甘孜州气象台 (test)", kind=AgencyKind.WEATHER, hazards=["rainstorm"],
+                   cap_senders=["gz.met@test", "gz.met2@test"])
+    db.session.add(other)
+    db.session.commit()
+    sign_in(client, "admin")
+    token = csrf_token(client, "/admin/agencies")
+    fields = {"csrf_token": token, "name": "阿坝州气象台", "kind": "weather", "hazards": ["rainstorm"]}
+    taken = client.post("/admin/agencies", data={**fields, "senders": "ab.met@test\ngz.met2@test"})
+    assert taken.status_code == 409 and "甘孜州气象台 (test)" in taken.get_data(as_text=True)
+    assert db.session.scalar(select(Agency).where(Agency.name == "阿坝州气象台")) is None
+    assert client.post("/admin/agencies", data={**fields, "senders": "ab.met@test"}).status_code == 201
+    listing = client.get("/admin/agencies").get_data(as_text=True)
+    assert "<code>gz.met@test</code><br><code>gz.met2@test</code>" in listing and "<code>ab.met@test</code>" in listing
+    assert "CAP 发送方" in listing
+    [created] = [event for event in audit("agency.create") if event.detail["name"] == "阿坝州气象台"]
+    assert created.detail["cap_senders"] == ["ab.met@test"]
 
 
 def test_a_generated_signing_secret_is_shown_once_and_a_typed_one_never(client, people):

@@ -39,7 +39,7 @@ def test_every_console_route_declares_its_roles(app):
 @pytest.mark.parametrize("role", ROLES, ids=lambda role: role.value if role else "anonymous")
 def test_each_role_gets_what_the_route_allows(app, client, people, role):
     alert_id = waiting_alert()
-    agency = Agency(name="walk agency", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_sender="walk@test")
+    agency = Agency(name="walk agency", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_senders=["walk@test"])
     endpoint = BroadcastEndpoint(county_code="513301", name="walk platform", url="https://ebm.test/x", secret="s")
     terminal = BeidouTerminal(card_address="0400001", county_code="513301", name="walk terminal")
     db.session.add_all([agency, endpoint, terminal])

@@ -6,6 +6,7 @@ with `tail -n 1`; only its digest is stored.
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from ..security.api_keys import issue_agency_key, revoke_agency_key
 agency_cli = AppGroup("agency", help="Register agencies and manage their API keys.")
 
 # Which option each field of a RegistryError comes from.
-_OPTIONS = {"name": "NAME", "kind": "--kind", "hazards": "--hazards", "sender": "--sender"}
+_OPTIONS = {"name": "NAME", "kind": "--kind", "hazards": "--hazards", "senders": "--sender"}
 
 
 def refused(error: registry.RegistryError, options: dict[str, str]) -> click.ClickException:
@@ -46,11 +47,14 @@ def _live_keys(agency: Agency) -> list[ApiKey]:
               help="Comma-separated hazard codes the agency may issue, or 'all'.")
 @click.option("--auto-publish", is_flag=True,
               help="Publish this agency's alerts without a duty officer (earthquake early warning).")
-@click.option("--sender", help="CAP <sender> for its JSON alerts [default: KIND.RANDOM@agencies.ews.local].")
-def create_agency(name: str, kind: str, hazards_text: str, auto_publish: bool, sender: str | None) -> None:
+@click.option("--sender", "senders", multiple=True, metavar="SENDER",
+              help="A CAP <sender> the agency posts as (repeat for several; the first is its JSON alerts' default) "
+                   "[default: KIND.RANDOM@agencies.ews.local].")
+def create_agency(name: str, kind: str, hazards_text: str, auto_publish: bool, senders: tuple[str, ...]) -> None:
     """Register an agency and print its first API key (shown once)."""
     try:
-        agency, key = registry.create_agency(db.session, None, "cli", name, kind, hazards_text, auto_publish, sender)
+        agency, key = registry.create_agency(db.session, None, "cli", name, kind, hazards_text, auto_publish, senders,
+                                             reserved_senders=registry.service_senders(current_app.config))
     except registry.RegistryError as error:
         raise refused(error, _OPTIONS) from None
     db.session.commit()
@@ -58,9 +62,26 @@ def create_agency(name: str, kind: str, hazards_text: str, auto_publish: bool, s
     click.echo(f"agency {agency.name!r} created (id {agency.id}, kind {kind}, "
                f"auto-publish {'yes' if auto_publish else 'no'})")
     click.echo(f"hazards: {', '.join(hazards)}")
-    click.echo(f"CAP sender: {agency.cap_sender}")
+    click.echo(f"CAP senders: {', '.join(agency.cap_senders)}")
     click.echo("API key (shown once, store it now):")
     click.echo(key)
+
+
+@agency_cli.command("senders")
+@click.argument("name")
+@click.argument("senders", nargs=-1)
+def agency_senders(name: str, senders: tuple[str, ...]) -> None:
+    """Show the agency's CAP senders, or, given SENDERS, make them exactly these (the first is the default)."""
+    agency = _agency(name)
+    if senders:
+        try:
+            changes = registry.set_agency_senders(db.session, None, "cli", agency, senders,
+                                                  reserved_senders=registry.service_senders(current_app.config))
+        except registry.RegistryError as error:
+            raise refused(error, {"senders": "SENDERS"}) from None
+        db.session.commit()
+        click.echo(f"CAP senders of {agency.name!r} {'changed' if changes else 'unchanged'}")
+    click.echo("\n".join(agency.cap_senders))
 
 
 @agency_cli.command("rotate-key")
@@ -109,6 +130,6 @@ def list_agencies() -> None:
         keys = ", ".join(key.prefix for key in _live_keys(agency)) or "none"
         click.echo(f"{agency.name}{'' if agency.active else ' (inactive)'}\n"
                    f"  kind: {agency.kind.value}  auto-publish: {'yes' if agency.auto_publish else 'no'}  "
-                   f"sender: {agency.cap_sender}\n"
+                   f"senders: {', '.join(agency.cap_senders)}\n"
                    f"  hazards: {', '.join(agency.hazards)}\n"
                    f"  live keys: {keys}")

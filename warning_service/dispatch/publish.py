@@ -15,11 +15,13 @@ from ..models.types import UTCDateTime
 
 
 def referenced_alerts(session: Session, alert: Alert) -> list[Alert]:
-    """The alerts named in `alert.references` that we hold (matched on sender and identifier)."""
+    """The alerts named in `alert.references` that we hold (matched on sender and identifier, the
+    alert's own agency's first)."""
     found: list[Alert] = []
+    agency_id = alert.agency.id if alert.agency is not None else None
     for reference in alert.references:
         sender, identifier = reference.split(",")[:2]
-        target = Alert.by_cap_key(session, sender, identifier)
+        target = Alert.named_by(session, sender, identifier, agency_id)
         if target is not None:
             found.append(target)
     return found

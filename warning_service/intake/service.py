@@ -1,9 +1,11 @@
 """Turning an authenticated agency's message, or a duty officer's from the console, into an Alert:
-idempotent, authorised, all or nothing. An agency may issue only its hazards and act only on its
-own alerts, and may publish at once when it is set to; a duty officer's alert always waits for review.
+idempotent, authorised, all or nothing. An agency speaks only as one of its registered CAP senders,
+may issue only its hazards and act only on its own alerts, and may publish at once when it is set to;
+a duty officer's alert always waits for review.
 
-Order matters: the (sender, identifier) lookup comes first, so a message
-replayed after it expired still answers with the alert it created.
+Order matters: the sender is checked first, then the (sender, identifier) lookup, scoped to the
+author, comes before the rest, so a message replayed after it expired still answers with the alert
+it created, and no one else's pair can answer or block it.
 """
 from __future__ import annotations
 
@@ -36,10 +38,10 @@ def ingest(
 ) -> IngestResult:
     """Store the message as an Alert and apply the author's policy. Raises IntakeError; stores nothing then."""
     agency = author if isinstance(author, Agency) else None
-    existing = Alert.by_cap_key(session, message.sender, message.identifier)
+    if agency is not None:
+        check_sender(agency, message)
+    existing = Alert.by_cap_key(session, message.sender, message.identifier, author_agency_id(author))
     if existing is not None:
-        if agency is None or existing.agency_id != agency.id:
-            raise forbidden(f"sender {message.sender!r} with identifier {message.identifier!r} belongs to another author")
         return IngestResult(existing, created=False)
 
     draft = interpret(message, catalogue)
@@ -62,12 +64,28 @@ def ingest(
     return IngestResult(alert, created=True)
 
 
+def check_sender(agency: Agency, message: AlertMessage) -> None:
+    """Refuse (403) a message in another's name: its <sender> must be one the agency registered."""
+    if agency.may_send_as(message.sender):
+        return
+    allowed = ", ".join(agency.cap_senders)
+    location = "sender" if message.format == "json" else "/alert/sender"
+    raise IntakeError(403, "Not allowed", f"agency {agency.name!r} may send only as {allowed}, "
+                                          f"not as {message.sender!r}",
+                      [FieldError(location, f"one of the agency's registered CAP senders: {allowed}")])
+
+
+def author_agency_id(author: Agency | User) -> int | None:
+    """The agency an alert is stored under (None for the console's)."""
+    return author.id if isinstance(author, Agency) else None
+
+
 def _referenced(session: Session, message: AlertMessage, agency: Agency | None) -> list[Alert]:
     """The alerts an Update or Cancel acts on; unknown or foreign references are refused."""
     found: list[Alert] = []
     unknown: list[FieldError] = []
     for index, reference in enumerate(message.references):
-        target = Alert.by_cap_key(session, reference.sender, reference.identifier)
+        target = Alert.named_by(session, reference.sender, reference.identifier, agency.id if agency else None)
         if target is None:
             unknown.append(FieldError(f"references[{index}]", f"no alert {reference.sender},{reference.identifier} is known here"))
             continue
@@ -125,7 +143,7 @@ def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], ori
         original=original,
         original_format=message.format,
         state=AlertState.RECEIVED,
-        agency_id=author.id if isinstance(author, Agency) else None,
+        agency_id=author_agency_id(author),
         created_by_id=author.id if isinstance(author, User) else None,
     )
     alert.counties = _counties(session, draft.county_codes)

@@ -1,5 +1,5 @@
 """The SQLAlchemy models, one module per concept."""
-from .agency import ALL_HAZARDS, Agency, AgencyKind, ApiKey
+from .agency import ALL_HAZARDS, Agency, AgencyKind, AgencySender, ApiKey
 from .alert import (
     LIVE_STATES,
     Alert,
@@ -19,7 +19,7 @@ from .types import utcnow
 from .user import Role, User
 
 __all__ = [
-    "ALL_HAZARDS", "Agency", "AgencyKind", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
+    "ALL_HAZARDS", "Agency", "AgencyKind", "AgencySender", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
     "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "without_bulky_columns",
     "AuditEvent", "DeliverySeal", "SignedHead",
     "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",

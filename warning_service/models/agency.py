@@ -1,10 +1,12 @@
-"""Agencies that send alerts through the API, and their hashed API keys."""
+"""Agencies that send alerts through the API, the CAP senders each may speak as, and their hashed API keys."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -33,15 +35,41 @@ class Agency(db.Model):
     hazards: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Earthquake early warning cannot wait for a human: such agencies publish at once.
     auto_publish: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The CAP <sender> used for its JSON alerts when none is given.
-    cap_sender: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="agency", order_by="ApiKey.id")
+    senders: Mapped[list["AgencySender"]] = relationship(back_populates="agency", order_by="AgencySender.position",
+                                                         collection_class=ordering_list("position"),
+                                                         cascade="all, delete-orphan")
+    # The CAP <sender> values this agency may post as, first the one its JSON alerts take when they name none.
+    cap_senders: AssociationProxy[list[str]] = association_proxy(
+        "senders", "sender", creator=lambda sender: AgencySender(sender=sender))
 
     def may_issue(self, hazard_code: str) -> bool:
         return ALL_HAZARDS in self.hazards or hazard_code in self.hazards
+
+    def may_send_as(self, sender: str) -> bool:
+        return sender in self.cap_senders
+
+    @property
+    def default_sender(self) -> str:
+        return self.cap_senders[0]
+
+
+class AgencySender(db.Model):
+    """A CAP <sender> registered to one agency. Unique across agencies: an agency speaks only as itself,
+    so no agency can post in another's name, nor take another's (sender, identifier) pairs."""
+
+    __tablename__ = "agency_senders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(255), unique=True)
+    # Its place in the agency's list: the first is the default of JSON alerts.
+    position: Mapped[int] = mapped_column(default=0)
+
+    agency: Mapped[Agency] = relationship(back_populates="senders")
 
 
 class ApiKey(db.Model):

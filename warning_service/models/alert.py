@@ -4,11 +4,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, select, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, case, select, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
 from sqlalchemy.orm.interfaces import ORMOption
 
 from ..extensions import db
+from .agency import AgencySender
 from .types import UTCDateTime, enum_column, utcnow
 
 
@@ -83,7 +84,8 @@ alert_counties = Table(
 class Alert(db.Model):
     __tablename__ = "alerts"
     __table_args__ = (
-        UniqueConstraint("sender", "identifier"),
+        # Per author: a pair an agency took before senders were its own alone cannot block the sender's owner.
+        UniqueConstraint("agency_id", "sender", "identifier"),
         Index("ix_alerts_state_received_at", "state", "received_at"),
     )
 
@@ -138,9 +140,22 @@ class Alert(db.Model):
     counties = relationship("County", secondary=alert_counties, order_by="County.code")
 
     @classmethod
-    def by_cap_key(cls, session, sender: str, identifier: str) -> "Alert | None":
-        """The alert a CAP message names by (sender, identifier), the key that makes intake idempotent."""
-        return session.scalar(select(cls).where(cls.sender == sender, cls.identifier == identifier))
+    def by_cap_key(cls, session, sender: str, identifier: str, agency_id: int | None) -> "Alert | None":
+        """The author's own alert with this (sender, identifier), the key that makes intake idempotent.
+
+        Scoped to the author (None: the console's), so no one else's pair can ever answer in its place."""
+        return session.scalar(select(cls).where(cls.sender == sender, cls.identifier == identifier,
+                                                cls.agency_id.is_(None) if agency_id is None
+                                                else cls.agency_id == agency_id))
+
+    @classmethod
+    def named_by(cls, session, sender: str, identifier: str, agency_id: int | None = None) -> "Alert | None":
+        """The alert a <references> entry names: the given agency's own first, then the one the sender's
+        registered owner posted, then the oldest (an alert stored before senders were registered)."""
+        owner = select(AgencySender.agency_id).where(AgencySender.sender == sender).scalar_subquery()
+        rank = case((cls.agency_id == agency_id, 0), (cls.agency_id == owner, 1), else_=2)
+        return session.scalar(select(cls).where(cls.sender == sender, cls.identifier == identifier)
+                              .order_by(rank, cls.id).limit(1))
 
     @property
     def county_codes(self) -> list[str]:

@@ -24,6 +24,7 @@ from ..hazards import Hazard, HazardCatalogue
 from ..intake.errors import forbidden, invalid
 from ..intake.interpret import interpret
 from ..intake.message import AlertMessage
+from ..intake.service import check_sender
 from ..models import Agency, CapStatus, Channel, Level, MsgType
 from .formatting import place_name
 from .render import CHANNELS, LANGUAGES, FittedText, budget_for, render_fitted
@@ -85,6 +86,7 @@ def preview(session: Session, message: AlertMessage, agency: Agency, hazards: Ha
 def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards: HazardCatalogue) -> DraftAlert:
     """The message as intake would store it: interpreted, authorised, a Cancel without <info> taking
     hazard, level and counties from the first alert it references."""
+    check_sender(agency, message)
     draft = interpret(message, hazards)
     alert = DraftAlert(
         hazard_code=draft.hazard.code if draft.hazard else None,

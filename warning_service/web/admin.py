@@ -10,14 +10,14 @@ every problem listed. Bad input redisplays the form with the reason (4xx).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..audit.events import record
@@ -37,6 +37,7 @@ admin = Blueprint("admin", __name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 SHOWN_PROBLEMS = 50
 LOOKUP_CHUNK = 1000
+MAX_SENDERS_TEXT = 20 * (registry.MAX_SENDER + 1)
 
 
 class UserForm(FlaskForm):
@@ -60,8 +61,9 @@ class AgencyForm(FlaskForm):
     hazards = MultiCheckboxField(_l("Hazards it may issue"))  # none ticked: the registry says so (a required
     # attribute here would make the browser demand every box)
     auto_publish = BooleanField(_l("Publishes at once, without a duty officer (earthquake early warning)"))
-    sender = StringField(_l("CAP sender (empty: made up, or kept)"),
-                         validators=[Optional(), Length(max=registry.MAX_SENDER)])
+    senders = TextAreaField(_l("CAP senders it posts as, one per line; the first is its JSON alerts' default "
+                               "(empty: made up, or kept)"),
+                            validators=[Optional(), Length(max=MAX_SENDERS_TEXT)])
 
     def offer(self) -> AgencyForm:
         self.hazards.choices = [SelectChoice(ALL_HAZARDS, _("all hazards"))] + [
@@ -324,7 +326,8 @@ def create_agency():
         return _agencies_page(form), 422
     try:
         agency, key = registry.create_agency(db.session, _actor(), "console", form.name.data, form.kind.data,
-                                             form.hazards.data, form.auto_publish.data, form.sender.data)
+                                             form.hazards.data, form.auto_publish.data, form.senders.data,
+                                             reserved_senders=registry.service_senders(current_app.config))
     except registry.RegistryError as error:
         problems, status = _refused(form, error)
         return _agencies_page(form, problems), status
@@ -334,7 +337,8 @@ def create_agency():
 
 def _agency_form(agency: Agency) -> AgencyForm:
     return AgencyForm(data={"name": agency.name, "kind": agency.kind.value, "hazards": list(agency.hazards),
-                            "auto_publish": agency.auto_publish, "sender": agency.cap_sender}).offer()
+                            "auto_publish": agency.auto_publish,
+                            "senders": "\n".join(agency.cap_senders)}).offer()
 
 
 def _agency_page(agency: Agency, form: AgencyForm, problems: list[str] = ()) -> str:
@@ -351,7 +355,8 @@ def edit_agency(agency_id: int):
         return _agency_page(agency, form), 422 if form.is_submitted() else 200
     try:
         registry.update_agency(db.session, _actor(), "console", agency, form.name.data, form.kind.data,
-                               form.hazards.data, form.auto_publish.data, form.sender.data)
+                               form.hazards.data, form.auto_publish.data, form.senders.data,
+                               reserved_senders=registry.service_senders(current_app.config))
     except registry.RegistryError as error:
         problems, status = _refused(form, error)
         return _agency_page(agency, form, problems), status

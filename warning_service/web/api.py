@@ -70,8 +70,8 @@ def post_alert():
     except IntegrityError:
         # The same (sender, identifier) was stored by a concurrent request: answer with that alert.
         db.session.rollback()
-        existing = Alert.by_cap_key(db.session, message.sender, message.identifier)
-        if existing is None or existing.agency_id != g.agency.id:
+        existing = Alert.by_cap_key(db.session, message.sender, message.identifier, g.agency.id)
+        if existing is None:
             raise
         return _alert_created(existing, created=False)
     if publishing:
@@ -99,7 +99,7 @@ def _parse(body: bytes) -> AlertMessage:
     limits = IntakeLimits.from_settings(current_app.config)
     if content_type in XML_TYPES:
         return parse_cap_xml(body, limits)
-    return parse_alert_json(body, default_sender=g.agency.cap_sender, limits=limits)
+    return parse_alert_json(body, default_sender=g.agency.default_sender, limits=limits)
 
 
 @api.post("/preview")
