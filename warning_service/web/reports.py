@@ -136,7 +136,7 @@ def delivery_log(alert_id: int):
                            rows=search_log(db.session, alert.id, wanted))
 
 
-@reports.post("/deliveries/<int:delivery_id>/unmask")
+@reports.post("/deliveries/<bigid:delivery_id>/unmask")
 @roles_required(Role.ADMIN)
 def unmask(delivery_id: int):
     """Show one recipient's full number to an admin who gives a reason; the ledger keeps both."""
