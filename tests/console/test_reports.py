@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date, timedelta
+
+import pytest
 
 from sqlalchemy import select, update
 
@@ -181,5 +184,19 @@ def test_the_period_report_lists_the_alert_and_refuses_bad_dates(app, client, pe
     assert f"/reports/alerts/{exercise}\"" in drills and "83.3 %" in actual  # 5 of the 6 deliveries reached
     assert 'id="by-hazard"' in page and 'id="by-county"' in page and "康定" in page
     response = client.get("/reports/period?from=2026-11-05&to=2026-11-01")
-    assert response.status_code == 400 and "comes after" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "第一天晚于最后一天" in response.get_data(as_text=True)
     assert client.get("/reports/period?from=someday").status_code == 400
+
+
+@pytest.mark.parametrize("query", [
+    f"from={date.min}&to={date.min}", f"from={date.max}&to={date.max}", f"from={date.min}&to={date.max}",
+    f"from={date.max - timedelta(days=3)}&to={date.max}",
+    "from=10000-01-01&to=10000-01-02", f"to={date.max.year + 1}-12-31",
+])
+def test_period_dates_past_the_calendar_answer_400_with_the_reason_in_chinese(app, client, people, query):
+    """The Beijing-day bounds of such dates overflow datetime: a 500 before."""
+    assert sign_in(client, "auditor").status_code == 302
+    response = client.get(f"/reports/period?{query}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400, page
+    assert "日期" in page and "Dates are" not in page and "The period" not in page

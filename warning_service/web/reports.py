@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..audit.charts import channel_charts, delivery_over_time
@@ -31,6 +32,13 @@ CSV_HEADER = ("delivery", "channel", "county", "target", "status", "attempts", "
               "gateway_text", "sent_at", "delivered_at")
 COLUMNS = ("targeted", "accepted", "delivered", "failed", "pending")
 MIN_REASON = 10
+# The domain's reasons for refusing a period (audit/period.py PERIOD_ERROR_TEXTS) in the reader's language.
+PERIOD_REFUSALS = {
+    "format": _l("Dates are written YYYY-MM-DD, e.g. %(example)s."),
+    "out_of_range": _l("A period lies between %(earliest)s and %(latest)s."),
+    "order": _l("The period's first day comes after its last."),
+    "too_long": _l("A period is at most %(days)s days."),
+}
 
 
 def summarise(statuses: dict[str, int]) -> dict[str, int]:
@@ -96,7 +104,7 @@ def period():
     try:
         wanted = Period.parse(request.args.get("from"), request.args.get("to"), today_in_beijing())
     except PeriodError as error:
-        abort(400, str(error))
+        abort(400, str(PERIOD_REFUSALS[error.code]) % error.details)
     report = period_report(db.session, wanted)
     return render_template("reports/period.html", report=report,
                            places=county_names(db.session, report.breakdown["county"]))
