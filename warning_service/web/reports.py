@@ -4,7 +4,6 @@ report across alerts. Phone numbers are masked; an admin may search by number an
 giving a reason. Exports and unmaskings are recorded in the audit ledger."""
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 
@@ -21,6 +20,7 @@ from ..audit.report import (
 )
 from ..audit.timing import latency, time_histogram
 from ..audit.townships import township_counts, unreached_townships
+from ..csv_cells import SafeCsvWriter
 from ..extensions import db
 from ..models import Alert, Channel, Delivery, Recipient, Role
 from .auth import roles_required
@@ -119,7 +119,7 @@ def deliveries_csv(alert_id: int):
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeCsvWriter(buffer)
         writer.writerow(CSV_HEADER)
         for row in delivery_rows(db.session, alert_id):
             writer.writerow(row)
