@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from tests.api.test_bad_input import good_body, post, stored
 from tests.cap_builder import cap_xml, info_xml
+from warning_service.dispatch.content import channel_texts
 from warning_service.extensions import db
-from warning_service.models import Delivery
+from warning_service.models import Alert, Channel, Delivery
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -251,3 +252,27 @@ def test_mutated_cap_messages_never_5xx(client, weather, body):
     assert response.status_code < 500, (body, response.get_data(as_text=True)[:300])
     if response.status_code >= 400:
         assert nothing_stored() == before
+
+
+# Zero-width and bidirectional formatting (Trojan Source): U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+FEFF.
+INVISIBLE = "".join(map(chr, (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF)))
+
+
+@pytest.mark.parametrize("content_type", ["application/cap+xml", "application/json"])
+def test_invisible_formatting_in_an_alert_never_reaches_a_channel(app, client, weather, content_type):
+    """Stored as sent (the original is evidence); what every channel carries has none of it."""
+    headline, description = f"\u202e警预雨暴\u202c{INVISIBLE}康定", f"雨量\u200b可达\u2066八十\u2069毫米{INVISIBLE}"
+    if content_type == "application/json":
+        body = json.dumps(json_body(headline={"zh": headline}, description={"zh": description},
+                                    instruction={"zh": f"请\u200d转移{INVISIBLE}"})).encode()
+    else:
+        body = cap_xml("BIDI-1", info_xml(headline=headline, description=description, geocodes=("513301",)))
+    response = post(client, weather[1], body, content_type)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    alert = db.session.get(Alert, response.get_json()["id"])
+    for channel in Channel:
+        content = channel_texts(alert, channel, app.config).content
+        for text in (*content.bodies.values(), *content.titles.values()):
+            assert text and not set(text) & set(INVISIBLE), (channel, text)
+    sms = channel_texts(alert, Channel.SMS, app.config).content.bodies["zh"]
+    assert "雨量可达八十毫米" in sms, sms

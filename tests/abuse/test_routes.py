@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.test_bad_input import good_body, post
-from tests.console.conftest import csrf_token, sign_in, waiting_alert
+from tests.console.conftest import csrf_token, post_form, sign_in, waiting_alert
 from tests.console.test_routes_by_role import console_routes
 from warning_service.extensions import db
-from warning_service.models import Alert, ApiKey, AuditEvent, utcnow
+from warning_service.models import Alert, ApiKey, AuditEvent, Role, utcnow
 from warning_service.web import SECURITY_HEADERS
 
 PUBLIC_API = {"api.list_hazards", "api.feed", "api.get_public_alert_cap", "api.openapi"}
@@ -80,7 +80,7 @@ def test_every_form_post_without_a_csrf_token_is_refused(app, client, people, na
     posts = [(endpoint, rule) for endpoint, method, rule in console_routes(app) if method == "POST"]
     assert len(posts) >= 8
     for endpoint, rule in posts + [("auth.login", "/login")]:
-        path = re.sub(r"<int:\w+>", "1", rule.replace("<int:alert_id>", str(alert_id)))
+        path = re.sub(r"<\w+:\w+>", "1", rule.replace("<int:alert_id>", str(alert_id)))
         response = client.post(path, data={"confirm_status": "Actual", "username": "x", "password": "y",
                                            "reason": "forged", "language": "en"})
         assert response.status_code == 400, (endpoint, response.status_code)
@@ -94,7 +94,7 @@ def test_security_headers_on_every_answer(app, client, people, weather, weather_
                client.post("/api/v1/alerts", data=b"<x", headers=weather[1])]
     for endpoint, method, rule in console_routes(app) + api_routes(app):
         if method == "GET":
-            path = rule.replace("<int:delivery_id>", "1").replace("<int:user_id>", "1")
+            path = rule.replace("<bigid:delivery_id>", "1").replace("<int:user_id>", "1")
             answers.append(call(client, method, path, weather_alert, weather[1]))
     answers.append(client.post("/logout", data={}))  # without its token: 400
     answers.append(client.get("/login"))
@@ -114,9 +114,44 @@ def test_a_nul_character_in_any_form_or_query_is_refused_before_it_reaches_the_d
     events = db.session.scalar(select(func.count()).select_from(AuditEvent))
     posts = [rule for endpoint, method, rule in console_routes(app) if method == "POST"]
     for rule in posts:
-        path = re.sub(r"<int:\w+>", "1", rule.replace("<int:alert_id>", str(alert_id)))
+        path = re.sub(r"<\w+:\w+>", "1", rule.replace("<int:alert_id>", str(alert_id)))
         response = client.post(path, data={"csrf_token": token, "reason": "nul\x00byte", "username": "a\x00"})
         assert response.status_code == 400, (rule, response.status_code)
         assert "NUL" in response.get_data(as_text=True)
     assert client.get(f"/reports/alerts/{alert_id}/log?county=51\x0033").status_code == 400
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+
+# Beyond PostgreSQL's integer and bigint (and SQLite's 64-bit integer), and below them.
+HUGE_IDS = (2**31, 2**63 - 1, 2**63, 10**30, -(2**63) - 1, -(10**30))
+ID_ARGUMENT = re.compile(r"<[^>]*:(\w+_id)>")
+
+
+def with_huge_ids(rule: str) -> list[str]:
+    return [ID_ARGUMENT.sub(str(huge), rule) for huge in HUGE_IDS]
+
+
+@pytest.mark.parametrize("name, role", [("admin", Role.ADMIN), ("officer", Role.DUTY_OFFICER),
+                                        ("auditor", Role.AUDITOR)])
+def test_huge_and_negative_ids_answer_404_on_every_console_route(app, client, people, name, role):
+    """Walked by each role the route lets in, so the id reaches the handler's lookup (a 500 before)."""
+    assert sign_in(client, name).status_code == 302
+    routes = [(endpoint, method, rule) for endpoint, method, rule in console_routes(app)
+              if ID_ARGUMENT.search(rule) and role in app.view_functions[endpoint].roles]
+    assert routes
+    for endpoint, method, rule in routes:
+        for path in with_huge_ids(rule):
+            answer = client.get(path) if method == "GET" else \
+                post_form(client, path, "/reports/period", confirm_status="Actual", reason="a reason long enough")
+            assert answer.status_code == 404, (endpoint, path, answer.status_code)
+
+
+def test_huge_and_negative_ids_answer_404_on_every_api_route(app, client, weather):
+    routes = [(endpoint, method, rule) for endpoint, method, rule in api_routes(app) if ID_ARGUMENT.search(rule)]
+    assert {endpoint for endpoint, _, _ in routes} >= {"api.get_alert", "api.get_alert_cap", "api.get_public_alert_cap"}
+    for endpoint, method, rule in routes:
+        for path in with_huge_ids(rule):
+            answer = call(client, method, path, 0, weather[1])
+            assert answer.status_code == 404, (endpoint, path, answer.status_code)
+            assert answer.mimetype == "application/problem+json"

@@ -1,6 +1,7 @@
 """Every kind of bad input gets its 4xx with a reason, and nothing is stored."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from sqlalchemy import func, select
 
 from tests.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
+from warning_service.intake.cap_xml import MAX_REPORTED
 from warning_service.models import Alert, ApiKey, AuditEvent, utcnow
 
 XML = {"Content-Type": "application/cap+xml"}
@@ -157,6 +159,23 @@ def test_422_update_of_an_unknown_alert(client, weather):
     body = cap_xml("B-U", info_xml(geocodes=("513301",)), msg_type="Update",
                    references=f"weather.demo@ews.example,NEVER-SENT,{cap_time()}")
     assert_refused(post(client, weather[1], body), 422, "NEVER-SENT")
+
+
+@pytest.mark.parametrize("content_type", ["application/cap+xml", "application/json"])
+def test_422_many_unknown_references_give_a_short_answer(app, client, weather, content_type):
+    """The first MAX_REPORTED unknown references are named, the rest counted: never a flood (as many as
+    MAX_ALERT_REFERENCES allows; more are refused before any is looked up)."""
+    count = app.config["MAX_ALERT_REFERENCES"]
+    assert count > MAX_REPORTED
+    references = [f"weather.demo@ews.example,NEVER-{index},{cap_time()}" for index in range(count)]
+    if content_type == "application/json":
+        body = json.dumps({"status": "Actual", "msg_type": "Cancel", "references": references}).encode()
+    else:
+        body = cap_xml("B-MANY", msg_type="Cancel", references=" ".join(references))
+    problem = assert_refused(post(client, weather[1], body, content_type), 422, "NEVER-0", f"of {len(references)}")
+    assert len(problem["errors"]) == MAX_REPORTED
+    assert problem["errors"][-1]["location"] == f"references[{MAX_REPORTED - 1}]"
+    assert f"NEVER-{MAX_REPORTED}," not in json.dumps(problem)
 
 
 def test_422_exercise_cannot_cancel_an_actual_alert(client, weather):

@@ -46,6 +46,28 @@ def test_bad_periods_are_refused_with_the_reason(first, last, reason):
         Period.parse(first, last, today=date(2026, 11, 24))
 
 
+# Days whose Beijing midnight (or the next one) has no UTC datetime, and a year datetime cannot write.
+@pytest.mark.parametrize("first, last, reason", [
+    (date.min.isoformat(), date.min.isoformat(), "between"),
+    (date.min.isoformat(), (date.min + timedelta(days=5)).isoformat(), "between"),
+    (date.max.isoformat(), date.max.isoformat(), "between"),
+    ((date.max - timedelta(days=5)).isoformat(), date.max.isoformat(), "between"),
+    (date.min.isoformat(), date.max.isoformat(), "between"),
+    ("10000-01-01", None, "YYYY-MM-DD"), (None, f"{date.max.year + 1}-01-01", "YYYY-MM-DD"),
+])
+def test_periods_past_the_calendar_are_refused_with_the_reason(first, last, reason):
+    with pytest.raises(PeriodError, match=reason) as refused:
+        Period.parse(first, last, today=date.today())
+    assert refused.value.code in ("out_of_range", "format")
+
+
+def test_the_widest_period_the_calendar_allows_has_bounds():
+    earliest = Period.parse((date.min + timedelta(days=1)).isoformat(), None,
+                            today=date.min + timedelta(days=10)).bounds()
+    latest = Period.parse(None, None, today=date.max - timedelta(days=1)).bounds()
+    assert earliest[0] < earliest[1] and latest[0] < latest[1]
+
+
 def test_the_period_counts_alerts_and_their_reach_with_exercises_apart(app):
     seismic = Agency(name="Seismic bureau", kind=AgencyKind.SEISMIC, hazards=["earthquake"], cap_senders=["eq@x"])
     db.session.add(seismic)

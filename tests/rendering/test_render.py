@@ -167,6 +167,39 @@ def test_free_text_picks_the_language_from_cap_tags() -> None:
     assert clean_text("a\x00b\x1e c\t\nd") == "ab c d"
 
 
+INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d",
+             "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\ufeff")
+
+
+def test_invisible_formatting_never_reaches_a_channel() -> None:
+    """Bidi overrides and zero-width characters in every free text, in both languages, on every channel."""
+    hidden = "".join(INVISIBLE)
+    sneaky = view(headline={"zh": f"暴雨{hidden}预警", "bo": f"ཆར་{hidden}པ།"},
+                  description={"zh": f"\u202e警预雨暴\u202c{hidden}", "bo": f"\u2067དྲག་ཆར།\u2069\u200d"},
+                  instruction={"zh": f"请\u200b转移{hidden}"}, sender_name=f"\ufeff阿坝州气象台{hidden}",
+                  parameters={**view().parameters, "rain_mm": f"\u200e80{hidden}"})
+    for channel in CHANNELS:
+        for language in LANGUAGES:
+            text = render_fitted(sneaky, channel, language).text
+            assert not set(text) & set(INVISIBLE), (channel, language, text)
+    assert "请转移" in render(sneaky, "sms", "zh").text and "80" in render(sneaky, "sms", "zh").text
+
+
+def test_clean_text_drops_invisible_formatting_and_keeps_tibetan() -> None:
+    assert clean_text("a\u202eb\u2066c\u200dd\ufeff e") == "abcd e"
+    tibetan = "བོད་ཀྱི་སྐད་ཡིག། ༄༅། ཀ་ཁ་ག་ང་༎ ཨོཾ་"
+    assert clean_text("\u200c".join(tibetan)) == unicodedata.normalize("NFC", tibetan)
+
+
+def test_no_template_or_glossary_text_carries_what_rendering_drops() -> None:
+    """Tibetan in templates_bo_zh/ must not rely on ZWJ, ZWNJ or any character clean_text removes."""
+    files = [path for path in TEMPLATES_ROOT.rglob("*") if path.is_file()]
+    assert TEMPLATES_ROOT / "glossary.csv" in files and sum(path.suffix == ".j2" for path in files) > 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not set(text) & set(INVISIBLE), path
+
+
 def test_unparsable_numbers_are_left_out() -> None:
     alert = view(hazard_code="earthquake", parameters={"magnitude": "strong", "depth_km": "16"})
     text = render(alert, "sms", "zh").text

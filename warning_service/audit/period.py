@@ -7,6 +7,7 @@ never counted as another warning. An alert belongs to the period in which its fa
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -20,10 +21,27 @@ from .timing import latency, time_histogram
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+# The first and last days whose Beijing midnights, and the next day's, are datetimes in UTC too.
+EARLIEST = date.min + timedelta(days=1)
+LATEST = date.max - timedelta(days=1)
+# Why a period is refused, by code; the console words them in the reader's language (web/reports.py
+# PERIOD_REFUSALS), so keep the two in step.
+PERIOD_ERROR_TEXTS: Mapping[str, str] = {
+    "format": "Dates are written YYYY-MM-DD, e.g. %(example)s.",
+    "out_of_range": "A period lies between %(earliest)s and %(latest)s.",
+    "order": "The period's first day comes after its last.",
+    "too_long": "A period is at most %(days)s days.",
+}
 
 
 class PeriodError(ValueError):
-    """The dates asked for do not make a period; the message says why."""
+    """The dates asked for do not make a period: `code` (a key of PERIOD_ERROR_TEXTS) says why,
+    `details` fill its text."""
+
+    def __init__(self, code: str, **details: str) -> None:
+        self.code = code
+        self.details = details
+        super().__init__(PERIOD_ERROR_TEXTS[code] % details)
 
 
 @dataclass(frozen=True)
@@ -38,11 +56,15 @@ class Period:
             last_day = date.fromisoformat(last) if last else today
             first_day = date.fromisoformat(first) if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
         except ValueError:
-            raise PeriodError("Dates are written YYYY-MM-DD, e.g. 2026-11-01.") from None
+            raise PeriodError("format", example=today.isoformat()) from None
+        except OverflowError:  # the default first day of a `last` in the calendar's first days
+            first_day = date.min
+        if first_day < EARLIEST or last_day > LATEST:
+            raise PeriodError("out_of_range", earliest=EARLIEST.isoformat(), latest=LATEST.isoformat())
         if first_day > last_day:
-            raise PeriodError("The period's first day comes after its last.")
+            raise PeriodError("order")
         if (last_day - first_day).days + 1 > MAX_DAYS:
-            raise PeriodError(f"A period is at most {MAX_DAYS} days.")
+            raise PeriodError("too_long", days=str(MAX_DAYS))
         return cls(first_day, last_day)
 
     def bounds(self) -> tuple[datetime, datetime]:

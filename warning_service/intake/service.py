@@ -18,6 +18,7 @@ from ..audit.events import record
 from ..dispatch.publish import publish
 from ..hazards import HazardCatalogue
 from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
+from .cap_xml import invalid_fields
 from .errors import FieldError, IntakeError, forbidden, invalid
 from .interpret import AlertDraft, interpret
 from .message import AlertMessage
@@ -100,8 +101,8 @@ def _referenced(session: Session, message: AlertMessage, agency: Agency | None) 
             raise IntakeError(409, "Alert no longer in force",
                               f"alert {reference.identifier!r} is already {target.state.value}")
         found.append(target)
-    if unknown:
-        raise invalid("the message references alerts this service does not hold", unknown)
+    if unknown:  # named up to MAX_REPORTED, the rest counted: a message may carry thousands
+        raise invalid_fields("the message references alerts this service does not hold", unknown)
     return found
 
 

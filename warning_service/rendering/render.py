@@ -319,12 +319,25 @@ def _check_view(view: AlertView, channel: str, language: str, hazards: HazardCat
     return hazard
 
 
-def clean_text(text: str) -> str:
-    """A free text as templates get it: NFC, one line, no control characters.
+# Zero-width characters (U+200B-U+200D), directional marks, embeddings, overrides and isolates
+# (U+200E-U+200F, U+202A-U+202E, U+2066-U+2069) and the byte-order mark: invisible, they can hide
+# words or show a text in another order than it is read out and counted. Tibetan needs none of
+# them (tsheg U+0F0B and shad are ordinary characters); tests keep templates_bo_zh/ free of them.
+INVISIBLE_FORMATTING = frozenset(map(chr, (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                           0xFEFF)))
+_WITHOUT_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE_FORMATTING))
 
-    One line and no controls, so that agency text can never start a section.
+
+def clean_text(text: str) -> str:
+    """A free text as templates get it: NFC, one line, no control or invisible formatting characters.
+
+    One line and no controls, so that agency text can never start a section. The invisible formatting
+    goes here rather than at intake: every text an agency or officer wrote (headline, description,
+    instruction, parameters, sender) passes here on its way to any channel, whichever way it came in
+    (CAP XML, JSON, the console's form) and whenever it was stored, while the stored original stays
+    as received, the evidence of what was sent to us.
     """
-    one_line = " ".join(normalise(text).split())
+    one_line = " ".join(normalise(text.translate(_WITHOUT_INVISIBLE)).split())
     return "".join(ch for ch in one_line if unicodedata.category(ch) != "Cc")
 
 

@@ -41,9 +41,11 @@ def register_blueprints(app: Flask) -> None:
     from .errors import register_error_handlers
     from .health import health
     from .i18n import init_i18n
+    from .ids import register_id_converters
     from .reports import reports
     from .webhooks import webhooks
 
+    register_id_converters(app)
     csrf.init_app(app)
     init_login(app)
     init_i18n(app)

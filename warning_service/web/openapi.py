@@ -4,15 +4,15 @@ from __future__ import annotations
 from ..hazards import AGENCY_KINDS, BO_STATUSES, CAP_CATEGORIES
 from ..models import AlertState, Channel
 from ..rendering.render import CHANNELS, LANGUAGES
+from .ids import MAX_ID
 
 LEVELS = ["red", "orange", "yellow", "blue"]
 
 _problem = {"$ref": "#/components/responses/Problem"}
 _public: list = []  # no key needed
 _cap = {"application/cap+xml": {"schema": {"type": "string", "description": "a CAP 1.2 <alert> document, UTF-8"}}}
-# The largest id an Integer column holds (PostgreSQL int4), and the last page a listing serves:
-# beyond them the database would overflow, so the API answers 404 and 400 before asking it.
-MAX_ID = 2**31 - 1
+# The last page a listing serves: beyond it the database's offset would overflow, so the API answers
+# 400 before asking it (ids past MAX_ID match no route: 404).
 MAX_PAGE = 100_000
 _alert_id = {"name": "alert_id", "in": "path", "required": True,
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}

@@ -4,7 +4,6 @@ report across alerts. Phone numbers are masked; an admin may search by number an
 giving a reason. Exports and unmaskings are recorded in the audit ledger."""
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 
@@ -24,6 +23,7 @@ from ..audit.report import (
 )
 from ..audit.timing import latency, time_histogram
 from ..audit.townships import township_counts, unreached_townships
+from ..csv_cells import SafeCsvWriter
 from ..extensions import db
 from ..models import Alert, Channel, Delivery, Recipient, Role
 from .auth import roles_required
@@ -48,6 +48,13 @@ LOG_REFUSALS = {
     "bad_township": _l("“%(value)s” is not a township code: a township is given by its 12-digit code."),
     "bad_page": _l("There is no page “%(value)s”: the pages are %(allowed)s."),
     "bad_per_page": _l("Rows per page must be a whole number in %(allowed)s, not “%(value)s”."),
+}
+# The domain's reasons for refusing a period (audit/period.py PERIOD_ERROR_TEXTS) in the reader's language.
+PERIOD_REFUSALS = {
+    "format": _l("Dates are written YYYY-MM-DD, e.g. %(example)s."),
+    "out_of_range": _l("A period lies between %(earliest)s and %(latest)s."),
+    "order": _l("The period's first day comes after its last."),
+    "too_long": _l("A period is at most %(days)s days."),
 }
 
 
@@ -115,7 +122,7 @@ def period():
     try:
         wanted = Period.parse(request.args.get("from"), request.args.get("to"), today_in_beijing())
     except PeriodError as error:
-        abort(400, str(error))
+        abort(400, str(PERIOD_REFUSALS[error.code]) % error.details)
     report = period_report(db.session, wanted)
     return render_template("reports/period.html", report=report,
                            places=county_names(db.session, report.breakdown["county"]))
@@ -151,7 +158,7 @@ def deliveries_csv(alert_id: int):
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
         buffer.write(UTF8_BOM)
-        writer = csv.writer(buffer)
+        writer = SafeCsvWriter(buffer)
         writer.writerow(CSV_HEADER)
         for row in delivery_rows(db.session, alert_id, wanted):
             writer.writerow(row)
@@ -185,7 +192,7 @@ def delivery_log(alert_id: int):
                            found=county_names(db.session, log.counties) if wanted.county else {})
 
 
-@reports.post("/deliveries/<int:delivery_id>/unmask")
+@reports.post("/deliveries/<bigid:delivery_id>/unmask")
 @roles_required(Role.ADMIN)
 def unmask(delivery_id: int):
     """Show one recipient's full number to an admin who gives a reason; the ledger keeps both."""
