@@ -15,11 +15,11 @@ from .delivery import SETTLED, Channel, Delivery, DeliveryAttempt, DeliveryStatu
 from .region import County, Prefecture
 from .target import LANGUAGE_CHOICES, BeidouTerminal, BroadcastEndpoint, Language, Recipient
 from .types import utcnow
-from .user import Role, User
+from .user import RecoveryCode, Role, User
 
 __all__ = [
     "ALL_HAZARDS", "Agency", "AgencyKind", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
     "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "AuditEvent", "DeliverySeal",
     "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",
-    "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "Role", "User",
+    "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "RecoveryCode", "Role", "User",
 ]
