@@ -5,19 +5,12 @@ one does (checked by spying on the hash check, not by timing)."""
 from __future__ import annotations
 
 import pytest
-from flask import g
 from sqlalchemy import select
 
-from tests.console.conftest import csrf_token, post_form, sign_in
+from tests.console.conftest import csrf_token, fresh_request, post_form, sign_in
 from warning_service.extensions import db
 from warning_service.models import User
 from warning_service.security import accounts
-
-
-def fresh_request() -> None:
-    """The test's app context outlives requests: forget the user and token Flask-Login and Flask-WTF cached."""
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
 
 
 def officer_id() -> int:

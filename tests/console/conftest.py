@@ -67,6 +67,12 @@ def work(app) -> None:
     g.pop("_login_user", None)
 
 
+def fresh_request() -> None:
+    """The test's app context outlives requests: forget the user and token Flask-Login and Flask-WTF cached."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
 def csrf_token(client, path: str) -> str:
     page = client.get(path)
     match = CSRF.search(page.get_data(as_text=True))

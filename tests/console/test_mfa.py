@@ -6,18 +6,12 @@ from __future__ import annotations
 import re
 
 import pyotp
-from flask import g
 from sqlalchemy import select
 
-from tests.console.conftest import PASSWORD, csrf_token, make_user, post_form, sign_in
+from tests.console.conftest import PASSWORD, csrf_token, fresh_request, make_user, post_form, sign_in
 from warning_service.config import Settings
 from warning_service.extensions import db
 from warning_service.models import AuditEvent, RecoveryCode, Role, User
-
-
-def fresh_request() -> None:
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
 
 
 def user(name: str) -> User:
