@@ -63,6 +63,7 @@ def build_app(database_url: str, redis_url: str, **overrides) -> Flask:
         "REDIS_URL": redis_url,
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        "MFA_REQUIRED": True,  # as in production: duty officers and admins sign in with a second factor
         **overrides,
     })
     with app.app_context():

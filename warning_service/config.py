@@ -3,7 +3,8 @@
 Every field of `Settings` is read from the environment variable of the same
 name (DATABASE_URL for the database), typed as its default. Every setting has a
 safe default for development; production must set SECRET_KEY (create_app
-refuses to start without it outside development).
+refuses to start without it outside development). MFA_REQUIRED defaults to on
+outside development.
 """
 from __future__ import annotations
 
@@ -124,6 +125,9 @@ class Settings:
     LOGIN_LOCKOUT_SECONDS: int = 300
     # Password spraying (one guess for each of many usernames) is slowed per client address instead.
     LOGIN_MAX_FAILURES_PER_ADDRESS: int = 20
+    # Duty officers and admins must enrol in the second factor (TOTP) before using the console. Default:
+    # on everywhere but development (from_env), where the demo users come enrolled instead.
+    MFA_REQUIRED: bool = True
     # A red Actual warning needs a second duty officer's approval (earthquake early warning may override).
     RED_NEEDS_SECOND_OFFICER: bool = True
     # The CAP sender of messages the console makes (cancellations).
@@ -153,6 +157,7 @@ class Settings:
             or "sqlite:///" + str(Path(instance_path) / "warning_service.sqlite3"),
             "AUDIT_SIGNING_KEY": str(Path(instance_path) / "audit-signing-key.pem"),
             "LEDGER_HEADS_DIR": str(Path(instance_path) / "ledger-heads"),
+            "MFA_REQUIRED": env != "development",
         }
         defaults = cls()
         for setting in fields(cls):

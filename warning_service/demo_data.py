@@ -52,6 +52,15 @@ class DemoUser:
     username: str
     role: Role
     password: str  # demo only: printed on purpose, never use outside a demo
+    totp_secret: str | None = None  # demo only, printed too: enrolled in the second factor from the start
+
+    def login_line(self) -> str:
+        """How a tester signs in as this user (printed by `seed demo` and `demo serve`)."""
+        line = f"  {self.username} / {self.password}  ({self.role.value})"
+        if self.totp_secret:
+            line += (f"\n    TOTP secret {self.totp_secret}; code now: .venv/bin/python -c "
+                     f"\"import pyotp; print(pyotp.TOTP('{self.totp_secret}').now())\"")
+        return line
 
 
 DEMO_AGENCIES: tuple[DemoAgency, ...] = (
@@ -73,10 +82,11 @@ DEMO_AGENCIES: tuple[DemoAgency, ...] = (
 DEMO_SEISMIC_AGENCY = DEMO_AGENCIES[0]
 
 # Red alerts need two duty officers, hence demo-officer2.
+# Those who can publish come enrolled in the second factor (TOTP), with these demo-only secrets.
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("demo-admin", Role.ADMIN, "demo-admin-pass"),
-    DemoUser("demo-officer", Role.DUTY_OFFICER, "demo-officer-pass"),
-    DemoUser("demo-officer2", Role.DUTY_OFFICER, "demo-officer2-pass"),
+    DemoUser("demo-admin", Role.ADMIN, "demo-admin-pass", "DEMOADMINTOTPSECRETXXXXXXXXXXXXX"),
+    DemoUser("demo-officer", Role.DUTY_OFFICER, "demo-officer-pass", "DEMOOFFICERTOTPSECRETXXXXXXXXXXX"),
+    DemoUser("demo-officer2", Role.DUTY_OFFICER, "demo-officer2-pass", "DEMOOFFICERTWOTOTPSECRETXXXXXXXX"),
     DemoUser("demo-auditor", Role.AUDITOR, "demo-auditor-pass"),
 )
 
@@ -239,6 +249,8 @@ def ensure_users(session: Session) -> int:
             continue
         user = User(username=spec.username, role=spec.role)
         user.set_password(spec.password)
+        if spec.totp_secret:
+            user.mfa_secret, user.mfa_enrolled_at = spec.totp_secret, utcnow()
         session.add(user)
         added += 1
     session.flush()

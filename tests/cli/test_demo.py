@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import socket
 
+import pyotp
+
+from tests.console.conftest import csrf_token
 from warning_service.cli.demo import banner, example_alert, issue_demo_key
 from warning_service.extensions import db
 from warning_service.security.api_keys import agency_for_key
@@ -55,3 +59,15 @@ def test_example_alert_is_accepted_with_the_demo_key(app, client):
     key = issue_demo_key()
     response = client.post("/api/v1/alerts", json=example_alert(), headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 201, response.get_json()
+
+
+def test_the_demo_prints_the_totp_secrets_that_sign_its_officers_in(app, client):
+    """MFA is required (as the tests set it): the printed secret of a demo officer gets them in."""
+    assert app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "0"]).exit_code == 0
+    text = banner(issue_demo_key(), "http://127.0.0.1:5000")
+    secret = re.search(r"demo-officer / .*\n    TOTP secret ([A-Z2-7]+)", text).group(1)
+    client.post("/login", data={"username": "demo-officer", "password": "demo-officer-pass",
+                                "csrf_token": csrf_token(client, "/login")})
+    signed_in = client.post("/login/code", data={"code": pyotp.TOTP(secret).now(),
+                                                 "csrf_token": csrf_token(client, "/login/code")})
+    assert signed_in.status_code == 302 and client.get("/").status_code == 200

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.console.conftest import PASSWORD
+from tests.console.conftest import PASSWORD, enrolled, fresh_code
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -20,4 +20,8 @@ def sign_in(page: Page, name: str) -> None:
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    if enrolled(name):
+        page.wait_for_url("**/login/code")
+        page.fill("input[name=code]", fresh_code(name))
+        page.click("button[type=submit]")
     expect(page.locator(".who")).to_contain_text(name)

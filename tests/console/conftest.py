@@ -1,5 +1,6 @@
-"""Fixtures and helpers for the console tests: people of each role, a browser-like client
-that carries CSRF tokens, and alerts waiting for review."""
+"""Fixtures and helpers for the console tests: people of each role (duty officers and admins enrolled
+in the second factor, as MFA_REQUIRED wants), a browser-like client that carries CSRF tokens and
+signs in with password and TOTP code, and alerts waiting for review."""
 from __future__ import annotations
 
 import os
@@ -8,14 +9,17 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
+import pyotp
 import pytest
 from flask import g
+from sqlalchemy import select
 from playwright.sync_api import Page, sync_playwright
 
 from tests.dispatch import conftest as dispatch
 from warning_service.extensions import db
 from warning_service.rendering.formatting import LOCAL_TIME
 from warning_service.models import Alert, AlertState, CapStatus, County, Level, MsgType, Recipient, Role, User, utcnow
+from warning_service.security import mfa
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by `make browser`
 PASSWORD = "correct horse battery staple"
@@ -29,11 +33,29 @@ def expiry_in(hours: int = 6) -> tuple[str, datetime]:
     return local.strftime("%Y-%m-%dT%H:%M"), local.astimezone(timezone.utc)
 
 
-def make_user(name: str, role: Role) -> None:
+def make_user(name: str, role: Role, enrolled: bool | None = None) -> User:
+    """A user with PASSWORD; enrolled in the second factor by default when their role must be."""
     user = User(username=name, role=role)
     user.set_password(PASSWORD)
+    if enrolled if enrolled is not None else role in mfa.MFA_REQUIRED_ROLES:
+        user.mfa_secret, user.mfa_enrolled_at = pyotp.random_base32(), utcnow()
     db.session.add(user)
     db.session.commit()
+    return user
+
+
+def fresh_code(name: str) -> str:
+    """The user's TOTP code now. The replay guard would refuse the same step twice, and tests sign the
+    same person in more than once in 30 s, so the guard's memory is wiped first (tests/abuse tests it)."""
+    user = db.session.scalar(select(User).where(User.username == name))
+    user.mfa_last_step = None
+    db.session.commit()
+    return pyotp.TOTP(user.mfa_secret).now()
+
+
+def enrolled(name: str) -> bool:
+    user = db.session.scalar(select(User).where(User.username == name))
+    return user is not None and user.mfa_enrolled
 
 
 @pytest.fixture
@@ -54,6 +76,12 @@ def work(app) -> None:
     g.pop("_login_user", None)
 
 
+def fresh_request() -> None:
+    """The test's app context outlives requests: forget the user and token Flask-Login and Flask-WTF cached."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
 def csrf_token(client, path: str) -> str:
     page = client.get(path)
     match = CSRF.search(page.get_data(as_text=True))
@@ -62,8 +90,13 @@ def csrf_token(client, path: str) -> str:
 
 
 def sign_in(client, name: str, password: str = PASSWORD):
-    return client.post("/login", data={"username": name, "password": password,
-                                       "csrf_token": csrf_token(client, "/login")})
+    """Password, then (when asked) the TOTP code; the answer of the last step taken."""
+    response = client.post("/login", data={"username": name, "password": password,
+                                           "csrf_token": csrf_token(client, "/login")})
+    if response.status_code == 302 and response.headers["Location"].endswith("/login/code"):
+        return client.post("/login/code", data={"code": fresh_code(name),
+                                                "csrf_token": csrf_token(client, "/login/code")})
+    return response
 
 
 def post_form(client, path: str, page: str, **fields):

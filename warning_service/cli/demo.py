@@ -128,7 +128,7 @@ def banner(key: str, base_url: str) -> str:
             f"    -H {shlex.quote('Authorization: Bearer ' + key)} \\\n"
             f"    -H 'Content-Type: application/json' \\\n"
             f"    -d {shlex.quote(body)}")
-    logins = "\n".join(f"  {user.username} / {user.password}  ({user.role.value})" for user in DEMO_USERS)
+    logins = "\n".join(user.login_line() for user in DEMO_USERS)
     return (f"Early-warning service demo (demo data only, never real warnings)\n"
             f"\n"
             f"Console: {base_url}/\n"

@@ -73,4 +73,4 @@ def seed_demo(target: int, seed: int) -> None:
         click.echo(f"{name}: {total} ({added[name]} new)")
     click.echo("demo logins (demo only, never use these passwords elsewhere):")
     for user in demo_data.DEMO_USERS:
-        click.echo(f"  {user.username} / {user.password}  ({user.role.value})")
+        click.echo(user.login_line())

@@ -15,7 +15,7 @@ from ..audit.events import record
 from ..extensions import db
 from ..models import Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
-from ..security import accounts
+from ..security import accounts, mfa
 
 ROLE_CHOICE = click.Choice([role.value for role in Role])
 
@@ -82,7 +82,16 @@ def deactivate(username: str) -> None:
     if not user.active:
         click.echo(f"user {username!r} was already inactive")
         return
-    user.active = False
-    record(db.session, None, "user.deactivate", user, via="cli", username=username)
+    accounts.deactivate(db.session, None, "cli", user)
     db.session.commit()
-    click.echo(f"user {username!r} deactivated")
+    click.echo(f"user {username!r} deactivated; their sessions have ended")
+
+
+@user_cli.command("reset-mfa")
+@click.argument("username")
+def reset_mfa(username: str) -> None:
+    """Forget a user's second factor (a lost phone) and end their sessions; they enrol again at sign-in."""
+    user = _user(username)
+    mfa.reset(db.session, None, "cli", user)
+    db.session.commit()
+    click.echo(f"user {username!r}: second factor reset; they enrol again at their next sign-in")

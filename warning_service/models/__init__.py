@@ -16,12 +16,12 @@ from .delivery import SETTLED, Channel, Delivery, DeliveryAttempt, DeliveryStatu
 from .region import County, Prefecture
 from .target import LANGUAGE_CHOICES, BeidouTerminal, BroadcastEndpoint, Language, Recipient
 from .types import utcnow
-from .user import Role, User
+from .user import RecoveryCode, Role, User
 
 __all__ = [
     "ALL_HAZARDS", "Agency", "AgencyKind", "AgencySender", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
     "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "without_bulky_columns",
     "AuditEvent", "DeliverySeal", "SignedHead",
     "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",
-    "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "Role", "User",
+    "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "RecoveryCode", "Role", "User",
 ]

@@ -26,14 +26,15 @@ class IssuedKey:
     digest: str
 
 
-def _digest(plaintext: str) -> str:
+def secret_digest(plaintext: str) -> str:
+    """SHA-256 hex: enough for long random secrets (password hashing is for secrets people choose)."""
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
 def issue_key() -> IssuedKey:
     prefix = secrets.token_hex(6)
     plaintext = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    return IssuedKey(plaintext=plaintext, prefix=prefix, digest=_digest(plaintext))
+    return IssuedKey(plaintext=plaintext, prefix=prefix, digest=secret_digest(plaintext))
 
 
 def add_key(session: Session, agency: Agency) -> str:
@@ -65,7 +66,7 @@ def agency_for_key(session: Session, plaintext: str) -> Agency | None:
     api_key = session.scalar(select(ApiKey).options(joinedload(ApiKey.agency)).where(ApiKey.prefix == parts[1]))
     if api_key is None or api_key.revoked_at is not None:
         return None
-    if not hmac.compare_digest(api_key.key_hash, _digest(plaintext)):
+    if not hmac.compare_digest(api_key.key_hash, secret_digest(plaintext)):
         return None
     if not api_key.agency.active:
         return None

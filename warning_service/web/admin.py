@@ -21,12 +21,13 @@ from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, Stri
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..audit.events import record
+from ..audit.period import BEIJING
 from ..extensions import db
 from .. import registry
 from ..hazards import catalogue
 from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, BeidouTerminal, BroadcastEndpoint, County, Recipient, Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
-from ..security import accounts
+from ..security import accounts, mfa
 from ..security.api_keys import issue_agency_key, revoke_agency_key
 from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
 from .auth import roles_required
@@ -117,7 +118,7 @@ def _page(user_form: UserForm | None = None, import_form: ImportForm | None = No
     return render_template("admin/index.html", users=users, agencies=agencies, counties=counties,
                            per_county=per_county, user_form=user_form or UserForm(),
                            import_form=import_form or ImportForm(), problems=list(problems), new_key=new_key,
-                           roles=list(Role))
+                           roles=list(Role), beijing=BEIJING)
 
 
 @admin.get("/")
@@ -151,8 +152,7 @@ def deactivate_user(user_id: int):
     user = db.session.get(User, user_id)
     if user is None or user.id == current_user.id:
         return _page(problems=[_("That user cannot be deactivated here.")]), 422
-    user.active = False
-    record(db.session, current_user, "user.deactivate", user, via="console")
+    accounts.deactivate(db.session, current_user, "console", user)
     db.session.commit()
     flash(_("User %(name)s deactivated.", name=user.username), "ok")
     return redirect(url_for("admin.index"), 303)
@@ -272,6 +272,20 @@ def reset_user_password(user_id: int):
     accounts.reset_password(db.session, _actor(), "console", user, form.password.data)
     db.session.commit()
     flash(_("Password of %(name)s reset; tell them in person.", name=user.username), "ok")
+    return redirect(url_for("admin.index"), 303)
+
+
+@admin.post("/users/<int:user_id>/mfa/reset")
+@roles_required(Role.ADMIN)
+def reset_user_mfa(user_id: int):
+    """A lost phone: the user's second factor is forgotten and their sessions end; they enrol again."""
+    user = _other_user(user_id)
+    if user is None:
+        return _page(problems=[_("That user's two-step sign-in cannot be reset here.")]), 422
+    mfa.reset(db.session, _actor(), "console", user)
+    db.session.commit()
+    flash(_("Two-step sign-in of %(name)s reset; they set it up again when they next sign in.",
+            name=user.username), "ok")
     return redirect(url_for("admin.index"), 303)
 
 
