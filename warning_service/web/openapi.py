@@ -166,7 +166,7 @@ SCHEMAS: dict = {
         "type": "object",
         "description": "An entry of the region's hazard catalogue (templates_bo_zh/hazards.toml).",
         "required": ["code", "names", "bo_status", "levels", "cap_category", "cap_events", "zh_aliases",
-                     "oasis_event_codes", "national_event_codes", "agency_kinds"],
+                     "oasis_event_codes", "national_event_codes", "agency_kinds", "parameters"],
         "properties": {
             "code": {"type": "string", "description": "send it as the JSON hazard, or CAP eventCode EWS-HAZARD"},
             "names": {
@@ -186,6 +186,20 @@ SCHEMAS: dict = {
             "oasis_event_codes": _strings(),
             "national_event_codes": _strings(),
             "agency_kinds": {"type": "array", "items": {"enum": list(AGENCY_KINDS)}},
+            "parameters": {
+                "type": "array",
+                "description": "the numeric CAP parameters its alerts carry (JSON `parameters`), with the range intake accepts",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "unit", "minimum", "maximum"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "unit": {"type": "string", "description": "empty for a magnitude"},
+                        "minimum": {"type": "number"},
+                        "maximum": {"type": "number"},
+                    },
+                },
+            },
         },
     },
     "PreviewText": {
