@@ -42,6 +42,7 @@ def test_hazards_list_their_parameters_with_units_and_ranges(client):
     assert earthquake["depth_km"]["unit"] == "km" and earthquake["depth_km"]["maximum"] == 700
     assert by_code["rainstorm"]["parameters"] == [{"name": "rain_mm", "unit": "mm", "minimum": 0, "maximum": 2000}]
     assert by_code["gale"]["parameters"] == []
+    assert all(h["validity_hours"] == catalogue().get(h["code"]).validity_hours for h in by_code.values())
 
 
 def post(client, key, identifier: str, sent: timedelta, *, status: str = "Actual", event: str = "地震") -> int:

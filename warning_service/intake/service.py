@@ -7,7 +7,7 @@ replayed after it expired still answers with the alert it created.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from .message import AlertMessage
 class IngestResult:
     alert: Alert
     created: bool
+    notes: list[str] = field(default_factory=list)  # what intake filled in for the sender (a default expiry)
 
 
 def ingest(
@@ -59,7 +60,7 @@ def ingest(
     record(session, author, "alert.receive", alert, msg_type=alert.msg_type.value, format=message.format)
     if publishes_at_once:
         publish(session, alert, agency)
-    return IngestResult(alert, created=True)
+    return IngestResult(alert, created=True, notes=draft.notes)
 
 
 def _referenced(session: Session, message: AlertMessage, agency: Agency | None) -> list[Alert]:

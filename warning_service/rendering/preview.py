@@ -139,6 +139,7 @@ def hazard_json(hazard: Hazard) -> dict[str, Any]:
         "national_event_codes": list(hazard.national_event_codes),
         "agency_kinds": sorted(hazard.agency_kinds),
         "parameters": [parameter_json(name) for name in hazard.parameters],
+        "validity_hours": hazard.validity_hours,
     }
 
 
