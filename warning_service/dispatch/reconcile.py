@@ -42,6 +42,16 @@ class ReconcileReport:
     failed_over: int = 0  # lagging SMS moved to a BeiDou card
     sealed: int = 0       # settled deliveries sealed into the audit ledger
 
+    @property
+    def found_trouble(self) -> bool:
+        """Work a healthy system never leaves: a worker vanished mid-send, a plan stopped, SMS lagged to BeiDou.
+        Requeueing rows the rate limits deferred and sealing are the reconciler's routine."""
+        return bool(self.reclaimed or self.plans or self.failed_over)
+
+    @property
+    def did_anything(self) -> bool:
+        return self.found_trouble or bool(self.requeued or self.sealed)
+
     def __str__(self) -> str:
         return (f"reclaimed {self.reclaimed} stuck deliveries, requeued {self.requeued} in {self.jobs} jobs, "
                 f"restarted {self.plans} plans, moved {self.failed_over} lagging SMS to BeiDou, "
