@@ -13,7 +13,7 @@ from warning_service.extensions import db
 from warning_service.models import Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, Role, User
 
 ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
-PUBLIC = {"auth.login", "static"}
+PUBLIC = {"auth.login", "auth.set_login_language", "static"}
 
 
 def console_routes(app) -> list[tuple[str, str, str]]:

@@ -18,6 +18,7 @@ from functools import wraps
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_babel import refresh as refresh_locale
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from ..audit.events import record
 from ..extensions import db, redis_client
 from ..models import Role, User
+from .i18n import CODES, SESSION_LANGUAGE
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -131,6 +133,17 @@ def login():
         return redirect(url_for("console.inbox"))
     status = 400 if request.method == "POST" else 200
     return render_template("console/login.html", form=form, error=None if status == 200 else _("Fill in both fields.")), status
+
+
+@auth.post("/login/language")
+def set_login_language():
+    """The sign-in page in the reader's language: there is no user yet to keep the choice on, so the session does."""
+    language = request.form.get("language", "")
+    if language not in CODES:
+        abort(400, f"Unknown language {language!r}; one of {', '.join(CODES)}.")
+    session[SESSION_LANGUAGE] = language
+    refresh_locale()  # the choice holds from this response on
+    return redirect(url_for("auth.login"), 303)
 
 
 @auth.post("/logout")
