@@ -16,11 +16,12 @@ import logging
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 
 from warning_service import create_app
 from warning_service.dispatch.content import warm_up
 from warning_service.dispatch.jobs import sender
-from warning_service.dispatch.reconcile import run_if_due
+from warning_service.dispatch.reconcile import ReconcileReport, run_if_due
 from warning_service.extensions import QUEUE_NAMES, db, queues, redis_client
 
 logger = logging.getLogger("warning_service.worker")
@@ -36,17 +37,26 @@ class DispatchWorker(SimpleWorker):
         super().run_maintenance_tasks()
         try:
             report = run_if_due(db.session, self.connection, self.app.config)
-            if report and (report.reclaimed or report.requeued or report.plans or report.failed_over):
-                logger.warning("reconciler: %s", report, extra={
-                    "reclaimed": report.reclaimed, "requeued": report.requeued, "plans": report.plans,
-                    "failed_over": report.failed_over})
+            if report:
+                log_reconciler_report(report)
             if report and report.head_problem:  # at most once per LEDGER_SIGN_INTERVAL_SECONDS
                 logger.error("the audit ledger's head was not signed: %s", report.head_problem)
+        except StopRequested:  # SIGTERM while reconciling: RQ's own way of ending the work loop, not a failure
+            raise
         except Exception:  # a failed pass is retried at the next interval; the worker keeps working
             logger.exception("reconciler pass failed")
             db.session.rollback()
         finally:
             db.session.remove()
+
+
+def log_reconciler_report(report: ReconcileReport) -> None:
+    """Trouble at WARNING; the routine requeueing of rate-limited rows and sealing at INFO, an idle pass at DEBUG,
+    so a normal fan-out does not page anyone every second."""
+    level = logging.WARNING if report.found_trouble else logging.INFO if report.did_anything else logging.DEBUG
+    logger.log(level, "reconciler: %s", report, extra={
+        "reclaimed": report.reclaimed, "requeued": report.requeued, "plans": report.plans,
+        "failed_over": report.failed_over, "sealed": report.sealed})
 
 
 def queue_names(text: str) -> tuple[str, ...]:

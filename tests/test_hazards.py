@@ -309,6 +309,9 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_minimal_valid_file_loads(tmp_path: Path) -> None:
     loaded = load_catalogue(write(tmp_path, VALID))
     assert [hazard.code for hazard in loaded] == ["rainstorm", "earthquake_early_warning"]
+    assert [hazard.validity_hours for hazard in loaded] == [hazards.DEFAULT_VALIDITY_HOURS] * 2
+    with_validity = VALID.replace("levels = []", "levels = []\nvalidity_hours = 2")
+    assert load_catalogue(write(tmp_path, with_validity)).get("earthquake_early_warning").validity_hours == 2
 
 
 @pytest.mark.parametrize("old, new, expected", [
@@ -336,6 +339,8 @@ def test_minimal_valid_file_loads(tmp_path: Path) -> None:
     ('bo = "དྲག་ཆར"', 'bo = "དྲག་ཆར"\nbo_status = "sourced"', ["'rainstorm'", "names.bo_status"]),
     ('zh_aliases = ["地震预警信息"]', 'zh_aliases = ["地震预警信息"]\nbo_candidates = ["ས་ཡོམ"]',
      ["'earthquake_early_warning'", "bo_source"]),
+    ('levels = []', 'levels = []\nvalidity_hours = 0', ["'earthquake_early_warning'", "validity_hours", "1 to 720"]),
+    ('levels = []', 'levels = []\nvalidity_hours = "2h"', ["'earthquake_early_warning'", "validity_hours"]),
 ])
 def test_broken_catalogue_names_the_hazard_and_field(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
     assert old in VALID

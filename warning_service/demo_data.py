@@ -80,6 +80,11 @@ DEMO_AGENCIES: tuple[DemoAgency, ...] = (
     DemoAgency("四川省应急管理厅 (demo)", AgencyKind.OTHER, (ALL_HAZARDS,)),
 )
 DEMO_SEISMIC_AGENCY = DEMO_AGENCIES[0]
+DEMO_WEATHER_AGENCY = DEMO_AGENCIES[2]
+# The agencies `demo serve` prints keys for, with the shell variable the README's examples read each from:
+# one whose alerts a duty officer reviews, one that publishes at once.
+DEMO_KEY_AGENCIES: tuple[tuple[str, DemoAgency], ...] = (
+    ("WEATHER_KEY", DEMO_WEATHER_AGENCY), ("SEISMIC_KEY", DEMO_SEISMIC_AGENCY))
 
 # Red alerts need two duty officers, hence demo-officer2.
 # Those who can publish come enrolled in the second factor (TOTP), with these demo-only secrets.

@@ -34,6 +34,9 @@ BO_STATUSES: tuple[str, ...] = ("sourced", "awaiting_review")
 EWS_VALUE_NAME = "EWS-HAZARD"
 # Hazards whose every alert goes to the critical queue, whatever the level.
 ALWAYS_CRITICAL: frozenset[str] = frozenset({"earthquake_early_warning"})
+# How long an Actual alert sent without `expires` stays in force, unless its hazard sets `validity_hours`.
+DEFAULT_VALIDITY_HOURS = 24
+MAX_VALIDITY_HOURS = 24 * 30
 # Key of the action used for alerts without a level.
 DEFAULT_ACTION = "default"
 
@@ -53,7 +56,7 @@ _SEPARATORS_RE = re.compile(r"[\s_\-]+")
 _HAZARD_KEYS = frozenset({
     "code", "names", "bo_status", "bo_source", "bo_candidates", "cap_category", "cap_events", "zh_aliases",
     "oasis_event_codes", "national_event_codes", "agency_kinds", "levels", "priority", "priority_default", "actions",
-    "parameters",
+    "parameters", "validity_hours",
 })
 
 
@@ -99,6 +102,7 @@ class Hazard:
     priority_default: str                      # queue for alerts without one of the hazard's levels
     actions: Mapping[str, Mapping[str, str]]   # level or "default" -> lang -> text
     parameters: tuple[str, ...] = ()           # keys of PARAMETER_RULES its alerts carry (magnitude, rain_mm, ...)
+    validity_hours: int = DEFAULT_VALIDITY_HOURS  # an Actual alert sent without `expires` ends this long after onset
 
     def queue_for(self, level: str | None) -> str:
         """The RQ queue for an alert of this hazard at this level.
@@ -371,7 +375,16 @@ def _hazard(entry: Any, index: int) -> Hazard:
         priority_default=priority_default,
         actions=_actions(f, levels),
         parameters=f.choices("parameters", tuple(PARAMETER_RULES)),
+        validity_hours=_validity_hours(f),
     )
+
+
+def _validity_hours(f: _Fields) -> int:
+    """Whole hours: a warning that never ends would be broadcast as in force for ever."""
+    value = f.entry.get("validity_hours", DEFAULT_VALIDITY_HOURS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VALIDITY_HOURS:
+        raise f.error("validity_hours", f"must be a whole number of hours from 1 to {MAX_VALIDITY_HOURS}, not {value!r}")
+    return value
 
 
 def _tibetan_status(f: _Fields, bo: str) -> tuple[str, str, tuple[str, ...]]:

@@ -8,6 +8,10 @@ import logging
 from pythonjsonlogger.json import JsonFormatter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries that narrate every request at INFO or DEBUG (twilio dumps each request's headers): at the
+# service's INFO they would drown its own lines, so they speak from WARNING up unless LOG_LEVEL is DEBUG.
+# fontTools logs each font it subsets for the PDF reports.
+CHATTY_LIBRARIES: tuple[str, ...] = ("twilio", "twilio.http_client", "urllib3", "requests", "fontTools")
 
 
 class _ServiceHandler(logging.StreamHandler):
@@ -28,3 +32,6 @@ def configure_logging(level: str, form: str) -> None:
             json_ensure_ascii=False))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    library_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)

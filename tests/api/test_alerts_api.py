@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
 from tests.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
+from warning_service.hazards import catalogue
 from warning_service.models import Alert, AuditEvent
 
 XML = {"Content-Type": "application/cap+xml"}
@@ -180,3 +181,34 @@ def test_openapi_names_exactly_the_api_routes(app, client):
 def test_healthz_reports_database_and_redis(client):
     body = client.get("/healthz").get_json()
     assert body == {"status": "ok", "checks": {"database": {"ok": True}, "redis": {"ok": True}}}
+
+
+def test_actual_alert_without_expires_gets_the_hazards_default_and_says_so(client, weather):
+    _, key = weather
+    payload = {"status": "Actual", "hazard": "rainstorm", "level": "blue", "area": {"counties": ["513301"]}}
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    response = client.post("/api/v1/alerts", json=payload, headers=key)
+    after = datetime.now(timezone.utc)
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    hours = catalogue().get("rainstorm").validity_hours
+    validity = timedelta(hours=hours)
+    expires = datetime.fromisoformat(client.get(f"/api/v1/alerts/{created['id']}", headers=key).get_json()["expires"])
+    assert before + validity <= expires <= after + validity
+    assert created["notes"] == [f"expires was not given: set to {expires.isoformat()}, "
+                                f"the rainstorm default of {hours} h"]
+
+
+def test_default_expiry_counts_from_a_future_onset_and_leaves_exercises_alone(client, weather):
+    _, key = weather
+    onset = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=3)
+    actual = {"status": "Actual", "hazard": "rainstorm", "level": "blue", "area": {"counties": ["513301"]},
+              "onset": onset.isoformat()}
+    created = client.post("/api/v1/alerts", json=actual, headers=key).get_json()
+    detail = client.get(f"/api/v1/alerts/{created['id']}", headers=key).get_json()
+    validity = timedelta(hours=catalogue().get("rainstorm").validity_hours)
+    assert datetime.fromisoformat(detail["expires"]) == onset + validity
+
+    exercise = client.post("/api/v1/alerts", json={**actual, "status": "Exercise"}, headers=key)
+    assert exercise.status_code == 201 and "notes" not in exercise.get_json()
+    assert client.get(f"/api/v1/alerts/{exercise.get_json()['id']}", headers=key).get_json()["expires"] is None

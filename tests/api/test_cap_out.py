@@ -141,3 +141,20 @@ def test_public_cap_only_for_published_actual_alerts(client, seismic, weather, s
         assert response.status_code == 404 and response.mimetype == "application/problem+json"
     # the agency still sees its own through the authenticated route
     assert client.get(f"/api/v1/alerts/{pending}/cap", headers=weather[1]).status_code == 200
+
+
+def test_cap_keeps_the_agencys_headline_and_description_where_it_gave_them(client, weather, schema):
+    _, key = weather
+    payload = {"status": "Actual", "hazard": "rainstorm", "level": "yellow", "area": {"counties": ["513301"]},
+               "expires": cap_time(timedelta(hours=6)),
+               "headline": {"zh": "康定市暴雨黄色预警（气象台原文）"},
+               "description": {"zh": "预计未来6小时康定市降雨量将达50毫米以上。"}}
+    response = client.post("/api/v1/alerts", json=payload, headers=key)
+    assert response.status_code == 201, response.get_json()
+    root = valid_cap(client.get(f"/api/v1/alerts/{response.get_json()['id']}/cap", headers=key), schema)
+    bo, zh = root.findall("cap:info", NS)
+    assert zh.findtext("cap:headline", namespaces=NS) == payload["headline"]["zh"]
+    assert zh.findtext("cap:description", namespaces=NS) == payload["description"]["zh"]
+    # No Tibetan given: the Tibetan block keeps the rendered texts.
+    assert bo.findtext("cap:headline", namespaces=NS) not in ("", None, payload["headline"]["zh"])
+    assert bo.findtext("cap:description", namespaces=NS) != payload["description"]["zh"]

@@ -34,6 +34,17 @@ def test_hazards_lists_the_whole_catalogue_without_a_key(client):
     assert by_code["geohazard_risk"]["agency_kinds"] == ["geology", "weather"]
 
 
+def test_hazards_list_their_parameters_with_units_and_ranges(client):
+    by_code = {h["code"]: h for h in client.get("/api/v1/hazards").get_json()}
+    earthquake = {p["name"]: p for p in by_code["earthquake"]["parameters"]}
+    assert list(earthquake) == ["magnitude", "depth_km", "latitude", "longitude"]
+    assert earthquake["magnitude"] == {"name": "magnitude", "unit": "", "minimum": 0, "maximum": 10}
+    assert earthquake["depth_km"]["unit"] == "km" and earthquake["depth_km"]["maximum"] == 700
+    assert by_code["rainstorm"]["parameters"] == [{"name": "rain_mm", "unit": "mm", "minimum": 0, "maximum": 2000}]
+    assert by_code["gale"]["parameters"] == []
+    assert all(h["validity_hours"] == catalogue().get(h["code"]).validity_hours for h in by_code.values())
+
+
 def post(client, key, identifier: str, sent: timedelta, *, status: str = "Actual", event: str = "地震") -> int:
     body = cap_xml(identifier, info_xml(category="Geo", event=event, severity="Severe", geocodes=("513322",)),
                    sender=SEISMIC_SENDER, status=status, sent=cap_time(sent))

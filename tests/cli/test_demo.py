@@ -9,18 +9,25 @@ import socket
 import pyotp
 
 from tests.console.conftest import csrf_token
-from warning_service.cli.demo import banner, example_alert, issue_demo_key
+from warning_service.cli.demo import banner, example_alert, issue_demo_keys
 from warning_service.extensions import db
 from warning_service.security.api_keys import agency_for_key
 
 
-def test_banner_shows_key_logins_address_and_curl(app):
+def test_banner_shows_labelled_keys_logins_address_and_curl(app):
     assert app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "0"]).exit_code == 0
-    key = issue_demo_key()
-    assert agency_for_key(db.session, key).kind.value == "seismic"
+    keys = {key.variable: key for key in issue_demo_keys()}
+    weather, seismic = agency_for_key(db.session, keys["WEATHER_KEY"].key), agency_for_key(db.session, keys["SEISMIC_KEY"].key)
+    assert (weather.kind.value, weather.auto_publish) == ("weather", False)
+    assert (seismic.kind.value, seismic.auto_publish) == ("seismic", True)
 
-    text = banner(key, "http://127.0.0.1:5000")
-    assert key in text
+    text = banner(list(keys.values()), "http://127.0.0.1:5000")
+    lines = text.splitlines()
+    for variable, agency in (("WEATHER_KEY", weather), ("SEISMIC_KEY", seismic)):
+        label = lines[lines.index(f"  {variable}={keys[variable].key}") - 1]
+        assert agency.name in label and ", ".join(agency.hazards) in label
+    assert "rainstorm" in text and "wait in the duty officers' inbox" in text and "publishes at once" in text
+    key = keys["SEISMIC_KEY"].key
     assert "http://127.0.0.1:5000/" in text
     for login in ("demo-admin / demo-admin-pass", "demo-officer / demo-officer-pass",
                   "demo-officer2 / demo-officer2-pass", "demo-auditor / demo-auditor-pass"):
@@ -56,7 +63,7 @@ def test_serve_says_what_to_install_without_redis(app, monkeypatch, tmp_path):
 
 def test_example_alert_is_accepted_with_the_demo_key(app, client):
     assert app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "50"]).exit_code == 0
-    key = issue_demo_key()
+    key = next(key.key for key in issue_demo_keys() if key.variable == "SEISMIC_KEY")
     response = client.post("/api/v1/alerts", json=example_alert(), headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 201, response.get_json()
 
@@ -64,7 +71,7 @@ def test_example_alert_is_accepted_with_the_demo_key(app, client):
 def test_the_demo_prints_the_totp_secrets_that_sign_its_officers_in(app, client):
     """MFA is required (as the tests set it): the printed secret of a demo officer gets them in."""
     assert app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "0"]).exit_code == 0
-    text = banner(issue_demo_key(), "http://127.0.0.1:5000")
+    text = banner(issue_demo_keys(), "http://127.0.0.1:5000")
     secret = re.search(r"demo-officer / .*\n    TOTP secret ([A-Z2-7]+)", text).group(1)
     client.post("/login", data={"username": "demo-officer", "password": "demo-officer-pass",
                                 "csrf_token": csrf_token(client, "/login")})

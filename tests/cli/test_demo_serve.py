@@ -95,9 +95,8 @@ def demo(tmp_path, redis_url):
     output = Output(serve.stdout)
     engine = create_engine(database)
     try:
-        heading = output.wait_for(lambda line: line.startswith("API key of"), "API key")
         output.wait_for(lambda line: line.startswith("Starting "), "the servers starting")
-        key = output.lines[output.lines.index(heading) + 1]
+        key = output.wait_for(lambda line: line.strip().startswith("SEISMIC_KEY="), "seismic API key").split("=", 1)[1]
         base_url = f"http://127.0.0.1:{web_port}"
         wait_until(lambda: http(f"{base_url}/healthz")[0] == 200, "the web server", 30)
         output.wait_for(lambda line: line.startswith("gateway peers:"), "gateway peers")

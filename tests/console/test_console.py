@@ -249,12 +249,37 @@ def test_the_interface_language_is_the_users_choice(client, people):
     assert db.session.scalar(select(User.locale).where(User.username == "auditor")) == "en"
 
 
+def test_the_sign_in_page_switches_language_before_anyone_signs_in(client, people):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh">' in page and 'action="/login/language"' in page
+    for code, name in (("zh", "中文"), ("bo", "བོད་ཡིག"), ("en", "English")):
+        assert f'value="{code}" lang="{code}"' in page and name in page
+    assert post_form(client, "/login/language", "/login", language="en").status_code == 303
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Sign in" in page
+    assert post_form(client, "/login/language", "/login", language="xx").status_code == 400
+    assert client.post("/login/language", data={"language": "bo"}).status_code == 400  # no CSRF token
+
+
+def favicon_of(client, path: str):
+    link = re.search(r'<link rel="icon" href="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert link, f"{path} links no icon"
+    return client.get(link.group(1))
+
+
+def test_every_page_links_the_favicon_and_it_is_served(client, people):
+    icon = favicon_of(client, "/login")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    sign_in(client, "auditor")
+    assert favicon_of(client, "/").status_code == 200
+
+
 def test_the_heaviest_page_loads_in_seconds_on_a_256_kbit_link(client, people):
     """Compose (with its map) and what it pulls in, as a county office's 256 kbit/s link fetches them."""
     sign_in(client, "officer")
     page = client.get("/compose")
     assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.get_data(as_text=True))
-    assert len(assets) == 2  # one stylesheet, one script
+    assert sorted(asset.rsplit(".", 1)[1] for asset in assets) == ["css", "js", "svg"]  # stylesheet, script, icon
     total = len(page.data) + sum(len(client.get(asset).data) for asset in assets)
     seconds = total * 8 / 256_000
     assert seconds < 5, f"{total:,} bytes: {seconds:.1f} s at 256 kbit/s"

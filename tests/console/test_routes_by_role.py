@@ -15,7 +15,7 @@ from warning_service.extensions import db
 from warning_service.models import Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, Role, User
 
 ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
-PUBLIC = {"auth.login", "static"}
+PUBLIC = {"auth.login", "auth.set_login_language", "static"}
 # Reached before signing in fully (between the password and the second factor): they check that state
 # themselves, and are walked by tests/abuse/test_sessions.py instead.
 SIGN_IN_STEPS = {"auth.logout", "auth.second_factor", "auth.enrol"}

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from ..demo_data import DEMO_SEISMIC_AGENCY, DEMO_USERS, point_demo_endpoints
+from ..demo_data import DEMO_KEY_AGENCIES, DEMO_USERS, DemoAgency, point_demo_endpoints
 from ..extensions import db
 from ..models import Agency, utcnow
 from ..security.api_keys import issue_agency_key
@@ -98,14 +99,31 @@ def ensure_redis(url: str) -> str | None:
     return f"started redis-server on 127.0.0.1:{port} (it keeps running; stop it with `redis-cli -p {port} shutdown`)"
 
 
-def issue_demo_key() -> str:
-    """A fresh key for the demo seismic agency (earlier ones stay live)."""
-    agency = db.session.scalar(select(Agency).where(Agency.name == DEMO_SEISMIC_AGENCY.name))
-    if agency is None:
-        raise click.ClickException("the demo agencies are missing; run `flask seed demo` (or `make setup`) first")
-    key = issue_agency_key(db.session, agency)
+@dataclass(frozen=True)
+class DemoKey:
+    """A fresh API key of a demo agency, and the shell variable the README's examples read it from."""
+
+    variable: str
+    agency: DemoAgency
+    key: str
+
+    def describe(self) -> str:
+        """Who the key speaks for and what it may do, so nobody posts a rainstorm with the seismic key."""
+        review = ("publishes at once, no review" if self.agency.auto_publish
+                  else "its alerts wait in the duty officers' inbox")
+        return f"API key of {self.agency.name}, {self.agency.kind.value}: may issue {', '.join(self.agency.hazards)}; {review}"
+
+
+def issue_demo_keys() -> list[DemoKey]:
+    """Fresh keys for the demo weather and seismic agencies (earlier ones stay live)."""
+    keys = []
+    for variable, spec in DEMO_KEY_AGENCIES:
+        agency = db.session.scalar(select(Agency).where(Agency.name == spec.name))
+        if agency is None:
+            raise click.ClickException("the demo agencies are missing; run `flask seed demo` (or `make setup`) first")
+        keys.append(DemoKey(variable, spec, issue_agency_key(db.session, agency)))
     db.session.commit()
-    return key
+    return keys
 
 
 def example_alert() -> dict:
@@ -121,22 +139,25 @@ def example_alert() -> dict:
     }
 
 
-def banner(key: str, base_url: str) -> str:
-    """What `demo serve` prints before the servers start."""
+def banner(keys: list[DemoKey], base_url: str) -> str:
+    """What `demo serve` prints before the servers start: the keys as shell assignments, ready to paste
+    before the README's examples, and an exercise earthquake posted with the seismic one."""
+    seismic = next(key for key in keys if key.agency.auto_publish)
     body = json.dumps(example_alert(), ensure_ascii=False)
     curl = (f"curl -sS -X POST {base_url}/api/v1/alerts \\\n"
-            f"    -H {shlex.quote('Authorization: Bearer ' + key)} \\\n"
+            f"    -H {shlex.quote('Authorization: Bearer ' + seismic.key)} \\\n"
             f"    -H 'Content-Type: application/json' \\\n"
             f"    -d {shlex.quote(body)}")
     logins = "\n".join(user.login_line() for user in DEMO_USERS)
+    shown = "\n".join(f"{key.describe()}:\n  {key.variable}={key.key}" for key in keys)
     return (f"Early-warning service demo (demo data only, never real warnings)\n"
             f"\n"
             f"Console: {base_url}/\n"
             f"Demo logins (demo-only passwords):\n{logins}\n"
             f"\n"
-            f"API key of {DEMO_SEISMIC_AGENCY.name} (fresh; shown once):\n  {key}\n"
+            f"Fresh API keys (shown once; the README's examples read them from these shell variables):\n{shown}\n"
             f"\n"
-            f"Post an exercise alert:\n{curl}\n")
+            f"Post an exercise earthquake (published at once, to exercise targets only):\n{curl}\n")
 
 
 def gateway_peers(first_port: int, web_base_url: str) -> tuple[dict, dict[str, str]]:
@@ -233,7 +254,7 @@ def serve(host: str, port: int, peers: bool, peers_port: int) -> None:
     note = ensure_redis(current_app.config["REDIS_URL"])
     if note:
         click.echo(note)
-    key = issue_demo_key()
+    keys = issue_demo_keys()
     shown_host = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown_host}:{port}"
     commands = {"worker": [sys.executable, "worker.py"], "web server": server_command(host, port)}
@@ -248,7 +269,7 @@ def serve(host: str, port: int, peers: bool, peers_port: int) -> None:
         env.update(settings)
         stdin["gateway peers"] = json.dumps(config).encode()
         commands = {"gateway peers": [sys.executable, "-m", PEERS_MODULE], **commands}
-    click.echo(banner(key, base_url))
+    click.echo(banner(keys, base_url))
     click.echo(f"Starting {', '.join(commands)}; Ctrl-C stops them all.")
     ended = run_until_stopped(commands, env, stdin)
     if ended is not None:

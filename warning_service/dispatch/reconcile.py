@@ -49,6 +49,16 @@ class ReconcileReport:
     head_signed: int | None = None  # the ledger entry whose hash was signed as the head
     head_problem: str | None = None  # why the head could not be signed when it was due
 
+    @property
+    def found_trouble(self) -> bool:
+        """Work a healthy system never leaves: a worker vanished mid-send, a plan stopped, SMS lagged to BeiDou.
+        Requeueing rows the rate limits deferred and sealing are the reconciler's routine."""
+        return bool(self.reclaimed or self.plans or self.failed_over)
+
+    @property
+    def did_anything(self) -> bool:
+        return self.found_trouble or bool(self.requeued or self.sealed)
+
     def __str__(self) -> str:
         signed = (f", signed the ledger's head at entry {self.head_signed}" if self.head_signed is not None else "")
         unsigned = f", did not sign the ledger's head: {self.head_problem}" if self.head_problem else ""

@@ -7,7 +7,7 @@ agency fixes its message in one round.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue, level_from_severity, level_from_text
 from ..rendering.formatting import parse_number
@@ -45,6 +45,7 @@ class AlertDraft:
     parameters: dict[str, str] = field(default_factory=dict)
     county_codes: list[str] = field(default_factory=list)
     area: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the region filled in for the sender, said in the answer
 
 
 def language_key(tag: str) -> str:
@@ -71,6 +72,7 @@ def interpret(message: AlertMessage, catalogue: HazardCatalogue, now: datetime |
     draft = AlertDraft(message=message, hazard=hazard, level=level)
     _fill_from_infos(draft, message.infos)
     _check_parameters(draft, errors)
+    _default_expiry(draft, now)
     _check_times(draft, now, errors)
     _resolve_area(draft, message.infos, errors, required=not is_cancel)
     if errors:
@@ -165,6 +167,18 @@ def _check_parameters(draft: AlertDraft, errors: list[FieldError]) -> None:
         elif not rule.minimum <= number <= rule.maximum:
             errors.append(FieldError(f"parameters.{name}",
                                      f"{name} {value} is outside {rule.minimum} to {rule.maximum} {rule.unit}".rstrip()))
+
+
+def _default_expiry(draft: AlertDraft, now: datetime) -> None:
+    """An Actual warning without `expires` would stay in force for ever: it ends after its hazard's
+    `validity_hours` (hazards.toml) from its onset, or from now when the onset is past or not given."""
+    message = draft.message
+    if draft.expires or draft.hazard is None or message.status != "Actual" or message.msg_type == "Cancel":
+        return
+    start = draft.onset if draft.onset and draft.onset > now else now
+    draft.expires = (start + timedelta(hours=draft.hazard.validity_hours)).replace(microsecond=0)
+    draft.notes.append(f"expires was not given: set to {draft.expires.isoformat()}, "
+                       f"the {draft.hazard.code} default of {draft.hazard.validity_hours} h")
 
 
 def _check_times(draft: AlertDraft, now: datetime, errors: list[FieldError]) -> None:

@@ -9,7 +9,7 @@ it created, and no one else's pair can answer or block it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from .message import AlertMessage
 class IngestResult:
     alert: Alert
     created: bool
+    notes: list[str] = field(default_factory=list)  # what intake filled in for the sender (a default expiry)
 
 
 def ingest(
@@ -62,7 +63,7 @@ def ingest(
     record(session, author, "alert.receive", alert, msg_type=alert.msg_type.value, format=message.format)
     if publishes_at_once:
         publish(session, alert, agency)
-    return IngestResult(alert, created=True)
+    return IngestResult(alert, created=True, notes=draft.notes)
 
 
 def check_sender(agency: Agency, message: AlertMessage) -> None:

@@ -1,7 +1,9 @@
 """The service's own CAP 1.2 message for an alert: one <info> per language, Tibetan first.
 
-The texts are the rendered `headline`, `description` and `instruction` channels,
-so integrators get what the service broadcasts, not the agency's raw input.
+The instruction is the rendered `instruction` channel, what the service broadcasts.
+The headline and description are the agency's own where it gave them in that
+language (an integrator re-publishing the warning should not lose the issuer's
+wording), and the rendered channels otherwise.
 Every message is read back through the intake's parser before it leaves, which
 validates it against the bundled CAP 1.2 schema: the service never hands out a
 CAP message that it would itself refuse.
@@ -92,8 +94,8 @@ def _info(root: etree._Element, alert: Alert, view: AlertView, hazard: Hazard, l
     for name, value in (("effective", alert.effective), ("onset", alert.onset), ("expires", alert.expires)):
         _text(info, name, cap_time(value) if value else None)
     _text(info, "senderName", view.sender_name)
-    for channel in ("headline", "description", "instruction"):
-        _text(info, channel, render_fitted(view, channel, language).text)
+    for channel, given in (("headline", alert.headline), ("description", alert.description), ("instruction", None)):
+        _text(info, channel, (given or {}).get(language) or render_fitted(view, channel, language).text)
     for name, value in (alert.parameters or {}).items():
         if name != LEVEL_PARAMETER:
             _pair(info, "parameter", name, value)

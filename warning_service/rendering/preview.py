@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..dispatch.publish import referenced_alerts
 from ..dispatch.targets import target_select
-from ..hazards import Hazard, HazardCatalogue
+from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue
 from ..intake.errors import forbidden, invalid
 from ..intake.interpret import interpret
 from ..intake.message import AlertMessage
@@ -140,7 +140,15 @@ def hazard_json(hazard: Hazard) -> dict[str, Any]:
         "oasis_event_codes": list(hazard.oasis_event_codes),
         "national_event_codes": list(hazard.national_event_codes),
         "agency_kinds": sorted(hazard.agency_kinds),
+        "parameters": [parameter_json(name) for name in hazard.parameters],
+        "validity_hours": hazard.validity_hours,
     }
+
+
+def parameter_json(name: str) -> dict[str, Any]:
+    """A hazard's numeric parameter with its unit and the range intake accepts, so agencies can check before posting."""
+    rule = PARAMETER_RULES[name]
+    return {"name": name, "unit": rule.unit, "minimum": float(rule.minimum), "maximum": float(rule.maximum)}
 
 
 def fitted_json(fitted: FittedText) -> dict[str, Any]:

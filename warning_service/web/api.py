@@ -61,7 +61,7 @@ def post_alert():
     try:
         result = ingest(db.session, message, body, g.agency, catalogue())
         # Answered from what is in hand: after the commit the alert would be read back just for this.
-        answer = _alert_created(result.alert, result.created)
+        answer = _alert_created(result.alert, result.created, result.notes)
         publishing = result.created and result.alert.state == AlertState.PUBLISHING
         db.session.commit()
     except IntakeError:
@@ -110,8 +110,9 @@ def preview_alert():
     return jsonify(preview(db.session, message, g.agency, catalogue(), current_app.config))
 
 
-def _alert_created(alert: Alert, created: bool) -> Response:
-    response = jsonify(alert_summary(alert))
+def _alert_created(alert: Alert, created: bool, notes: list[str] | None = None) -> Response:
+    """The summary, with `notes` on what intake filled in (a default expiry) so the sender learns of it."""
+    response = jsonify({**alert_summary(alert), **({"notes": notes} if notes else {})})
     response.status_code = 201 if created else 200
     response.headers["Location"] = url_for("api.get_alert", alert_id=alert.id, _external=True)
     return response

@@ -26,6 +26,7 @@ from functools import wraps
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_babel import refresh as refresh_locale
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -35,6 +36,7 @@ from ..audit.events import record
 from ..extensions import db, redis_client
 from ..models import Role, User
 from ..security import accounts, mfa
+from .i18n import CODES, SESSION_LANGUAGE
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -253,6 +255,17 @@ def enrol():
                            qr=mfa.qr_svg(mfa.provisioning_uri(user)),
                            error=_("Wrong code: check the phone's clock and try the next one.") if status == 422 else None
                            ), status, {"Cache-Control": "no-store"}
+
+
+@auth.post("/login/language")
+def set_login_language():
+    """The sign-in page in the reader's language: there is no user yet to keep the choice on, so the session does."""
+    language = request.form.get("language", "")
+    if language not in CODES:
+        abort(400, f"Unknown language {language!r}; one of {', '.join(CODES)}.")
+    session[SESSION_LANGUAGE] = language
+    refresh_locale()  # the choice holds from this response on
+    return redirect(url_for("auth.login"), 303)
 
 
 @auth.post("/logout")

@@ -2,7 +2,8 @@
 
 Message catalogs live in warning_service/translations/<lang>/LC_MESSAGES/messages.po
 (msgids in English) and are compiled to .mo by `make install`. A signed-in user's
-choice is kept on the user; before signing in, the browser's preference decides.
+choice is kept on the user; before signing in, the one made on the sign-in page (kept in
+the session), else the browser's preference decides.
 Warnings' own texts are not translated here: they come from templates_bo_zh/.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,6 +23,7 @@ from ..rendering.formatting import LANGUAGES, beijing_time, place_name
 
 CONSOLE_LANGUAGES: tuple[tuple[str, str], ...] = (("zh", "中文"), ("bo", "བོད་ཡིག"), ("en", "English"))
 CODES = tuple(code for code, _ in CONSOLE_LANGUAGES)
+SESSION_LANGUAGE = "language"  # the language chosen on the sign-in page, before there is a user to keep it on
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 babel = Babel()
@@ -30,6 +32,8 @@ babel = Babel()
 def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in CODES:
         return current_user.locale
+    if session.get(SESSION_LANGUAGE) in CODES:
+        return session[SESSION_LANGUAGE]
     return request.accept_languages.best_match(CODES) or CODES[0]
 
 

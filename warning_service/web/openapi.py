@@ -117,6 +117,8 @@ SCHEMAS: dict = {
             "sender": {"type": "string"},
             "state": {"enum": [state.value for state in AlertState]},
             "links": {"type": "object", "properties": {"self": {"type": "string"}}},
+            "notes": {"type": "array", "items": {"type": "string"},
+                      "description": "on creation: what intake filled in, e.g. an Actual alert's default expires"},
         },
     },
     "AlertDetail": {
@@ -166,7 +168,7 @@ SCHEMAS: dict = {
         "type": "object",
         "description": "An entry of the region's hazard catalogue (templates_bo_zh/hazards.toml).",
         "required": ["code", "names", "bo_status", "levels", "cap_category", "cap_events", "zh_aliases",
-                     "oasis_event_codes", "national_event_codes", "agency_kinds"],
+                     "oasis_event_codes", "national_event_codes", "agency_kinds", "parameters", "validity_hours"],
         "properties": {
             "code": {"type": "string", "description": "send it as the JSON hazard, or CAP eventCode EWS-HAZARD"},
             "names": {
@@ -186,6 +188,22 @@ SCHEMAS: dict = {
             "oasis_event_codes": _strings(),
             "national_event_codes": _strings(),
             "agency_kinds": {"type": "array", "items": {"enum": list(AGENCY_KINDS)}},
+            "validity_hours": {"type": "integer", "minimum": 1,
+                               "description": "how long an Actual alert sent without expires stays in force"},
+            "parameters": {
+                "type": "array",
+                "description": "the numeric CAP parameters its alerts carry (JSON `parameters`), with the range intake accepts",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "unit", "minimum", "maximum"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "unit": {"type": "string", "description": "empty for a magnitude"},
+                        "minimum": {"type": "number"},
+                        "maximum": {"type": "number"},
+                    },
+                },
+            },
         },
     },
     "PreviewText": {
