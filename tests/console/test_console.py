@@ -202,6 +202,18 @@ def test_the_county_list_offers_pinyin_with_tone_marks(client, people):
     assert "kāng dìng shì" in page and "lú dìng xiàn" in page and "mǎ ěr kāng shì" in page
 
 
+def test_each_county_box_is_inside_its_label_and_the_map_names_counties_in_the_officers_language(client, people):
+    sign_in(client, "officer")
+    for language, luding, map_label in (("zh", "泸定县", "县域地图"), ("bo", "ལྕགས་ཟམ", "县域地图"),
+                                        ("en", "Luding County", "County map")):
+        assert post_form(client, "/language", "/", language=language).status_code == 303
+        page = client.get("/compose").get_data(as_text=True)
+        boxes_in_labels = re.findall(r'<li><label><input [^>]*name="counties"[^>]*type="checkbox"[^>]*> <span>', page)
+        assert len(boxes_in_labels) == 31, language
+        assert re.search(r'data-code="513322"[^>]*><title>([^<]*)</title>', page)[1] == luding
+        assert f'aria-label="{map_label}"' in page, language
+
+
 def test_a_refusal_is_in_the_officers_language(client, people):
     sign_in(client, "officer")
     alert_id = waiting_alert(status=CapStatus.EXERCISE)

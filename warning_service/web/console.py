@@ -33,7 +33,7 @@ from ..rendering.views import view_of
 from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
-from .i18n import CODES, county_name
+from .i18n import CODES, county_name, county_name_attribute
 
 console = Blueprint("console", __name__)
 
@@ -120,10 +120,11 @@ def compose():
 
 
 def _compose_page(form: ComposeForm, problems: list[str], correcting: Alert | None = None) -> str:
-    labels = {choice.value: choice.label for choice in form.counties.choices}
+    attribute = county_name_attribute()  # the map names each county in the officer's language
+    names = {county.code: getattr(county, attribute) for county in db.session.scalars(select(County))}
     uses = {name: [hazard.code for hazard in form.hazards if name in hazard.parameters] for name in PARAMETER_FIELDS}
     return render_template("console/compose.html", form=form, problems=problems, correcting=correcting,
-                           county_map=county_map(), county_labels=labels, parameter_labels=PARAMETER_LABELS,
+                           county_map=county_map(), county_names=names, parameter_labels=PARAMETER_LABELS,
                            parameter_uses=uses)
 
 

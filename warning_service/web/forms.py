@@ -6,12 +6,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     DateTimeLocalField, DecimalField, Field, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
     StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, html_params
 
 from ..hazards import PARAMETER_RULES, HazardCatalogue
 from ..models import Alert, County
@@ -27,8 +28,19 @@ PARAMETER_LABELS = {"magnitude": _l("Magnitude"), "depth_km": _l("Depth (km)"),
                     "rain_mm": _l("Rain (mm)")}
 
 
+class BoxesInLabels:
+    """A list of checkboxes, each inside its own <label>: a box and its name are one element, which no
+    column or line break can lay out apart (WTForms' ListWidget puts them side by side as siblings)."""
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        items = (Markup("<li><label>{} <span>{}</span></label></li>").format(option(), option.label.text)
+                 for option in field)
+        return Markup("<ul {}>{}</ul>").format(Markup(html_params(**kwargs)), Markup("").join(items))
+
+
 class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
+    widget = BoxesInLabels()
     option_widget = CheckboxInput()
 
 

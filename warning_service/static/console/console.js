@@ -80,6 +80,24 @@ function linkMap(map, list) {
   });
 }
 
+function nameOnMap(map) {
+  // The county under the pointer is named on the map itself, at a point inside it, anchored so the
+  // name stays within the map; its <title> (the browser's own tooltip) says the same, later.
+  const name = map.querySelector("#county-map-name");
+  const width = map.viewBox.baseVal.width;
+  map.addEventListener("mouseover", (event) => {
+    const county = event.target.closest("path[data-code]");
+    if (!county) return;
+    const x = Number(county.dataset.labelX);
+    name.textContent = county.querySelector("title").textContent;
+    name.setAttribute("x", x);
+    name.setAttribute("y", county.dataset.labelY);
+    name.setAttribute("text-anchor", x < width / 3 ? "start" : x > (2 * width) / 3 ? "end" : "middle");
+    name.classList.add("shown");
+  });
+  map.addEventListener("mouseleave", () => name.classList.remove("shown"));
+}
+
 function showKind(form, banner) {
   // The kind chosen while composing is as unmistakable as on the alert page.
   form.addEventListener("change", (event) => {
@@ -115,7 +133,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const search = document.getElementById("county-search");
   if (search) filterCounties(search, document.getElementById("county-list"));
   const map = document.getElementById("county-map");
-  if (map) linkMap(map, document.getElementById("county-list"));
+  if (map) {
+    linkMap(map, document.getElementById("county-list"));
+    nameOnMap(map);
+  }
   const inbox = document.getElementById("inbox");
   if (inbox) refreshInbox(inbox);
   const progress = document.getElementById("progress");
