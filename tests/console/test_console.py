@@ -108,7 +108,7 @@ def test_one_click_cancel_stops_the_rest_and_tells_those_reached(app, client, pe
     page = f"/alerts/{alert_id}"
     post_form(client, f"{page}/publish", page, confirm_status="Actual")
     work(app)
-    response = post_form(client, f"{page}/cancel", page)
+    response = post_form(client, f"{page}/cancel", page, confirm_cancel=str(alert_id))
     assert response.status_code == 303
     assert state_of(alert_id) == AlertState.CANCELLED
     cancellation = db.session.scalar(select(Alert).where(Alert.msg_type == MsgType.CANCEL))
@@ -118,17 +118,74 @@ def test_one_click_cancel_stops_the_rest_and_tells_those_reached(app, client, pe
         Delivery.alert_id == alert_id, Delivery.status == DeliveryStatus.SENT))
     told = db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.alert_id == cancellation.id))
     assert reached > 0 and told == reached
-    again = post_form(client, f"{page}/cancel", page)  # a cancelled alert cannot be cancelled twice
+    again = post_form(client, f"{page}/cancel", page, confirm_cancel=str(alert_id))  # not twice
     assert again.status_code == 303 and db.session.scalar(
         select(func.count()).select_from(Alert).where(Alert.msg_type == MsgType.CANCEL)) == 1
 
 
-def test_reject_sends_nothing(client, people):
+def published_alert(app, client) -> int:
+    """An Actual alert published by the signed-in officer, its deliveries worked off."""
+    alert_id = waiting_alert()
+    post_form(client, f"/alerts/{alert_id}/publish", f"/alerts/{alert_id}", confirm_status="Actual")
+    work(app)
+    return alert_id
+
+
+def test_a_cancel_without_the_confirmation_is_refused_with_the_reason(app, client, people):
+    sign_in(client, "officer")
+    alert_id = published_alert(app, client)
+    page = f"/alerts/{alert_id}"
+    for confirmation in ({}, {"confirm_cancel": ""}, {"confirm_cancel": str(alert_id + 1)}):
+        refused = post_form(client, f"{page}/cancel", page, **confirmation)
+        assert refused.status_code == 422 and "未确认取消" in refused.get_data(as_text=True)
+        assert state_of(alert_id) == AlertState.PUBLISHED
+    assert db.session.scalar(select(func.count()).select_from(Alert).where(Alert.msg_type == MsgType.CANCEL)) == 0
+
+
+def test_the_cancel_question_names_the_headline_the_counties_and_the_reach(app, client, people):
+    sign_in(client, "officer")
+    alert_id = published_alert(app, client)
+    sent, delivered = (db.session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.alert_id == alert_id, Delivery.status == status)) for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED))
+    page = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    question = re.search(r'data-confirm="([^"]*)"', page).group(1)
+    assert sent + delivered > 0 and "暴雨预警" in question and "康定市、泸定县" in question
+    assert f"已送达 {delivered} 条" in question and f"另已发出 {sent} 条" in question
+    post_form(client, "/language", "/", language="bo")
+    tibetan = re.search(r'data-confirm="([^"]*)"', client.get(f"/alerts/{alert_id}").get_data(as_text=True)).group(1)
+    assert "དར་མདོ་གྲོང་ཁྱེར" in tibetan and "康定" not in tibetan  # counties in the officer's language
+
+
+def test_a_cancelled_alert_and_its_cancellation_say_so_in_a_banner(app, client, people):
+    sign_in(client, "officer")
+    alert_id = published_alert(app, client)
+    page = f"/alerts/{alert_id}"
+    preview = client.get(page).get_data(as_text=True)
+    assert "取消预览" in preview and "【取消】此前发布的康定市、泸定县暴雨黄色预警（III级）已取消" in preview
+    cancelled = post_form(client, f"{page}/cancel", page, confirm_cancel=str(alert_id))
+    cancellation = client.get(cancelled.headers["Location"]).get_data(as_text=True)
+    assert 'id="cancellation-banner"' in cancellation and f'href="/alerts/{alert_id}"' in cancellation
+    earlier = client.get(page).get_data(as_text=True)
+    assert 'id="cancelled-banner"' in earlier and "此预警已被撤回" in earlier and "cancel-form" not in earlier
+
+
+def test_reject_needs_a_reason_which_is_kept_shown_and_recorded(client, people):
     sign_in(client, "officer")
     alert_id = waiting_alert()
-    post_form(client, f"/alerts/{alert_id}/reject", f"/alerts/{alert_id}")
+    page = f"/alerts/{alert_id}"
+    for reason, says in (("", "请填写驳回理由"), ("   ", "请填写驳回理由"), ("x" * 501, "最多 500"),
+                         ("重复\x07发送", "控制字符"), ("两行\n理由", "控制字符")):
+        refused = post_form(client, f"{page}/reject", page, reason=reason)
+        assert refused.status_code == 422 and says in refused.get_data(as_text=True), reason
+        assert state_of(alert_id) == AlertState.PENDING_REVIEW
+    post_form(client, f"{page}/reject", page, reason="  区域填错：应为泸定县  ")
     assert state_of(alert_id) == AlertState.REJECTED
+    assert db.session.get(Alert, alert_id).reject_reason == "区域填错：应为泸定县"
+    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "alert.reject"))
+    assert entry.subject_id == alert_id and entry.detail["reason"] == "区域填错：应为泸定县"
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+    assert "驳回理由：区域填错：应为泸定县" in client.get(page).get_data(as_text=True)
+    assert "驳回理由：区域填错：应为泸定县" in client.get(f"/reports/alerts/{alert_id}").get_data(as_text=True)
 
 
 def test_the_inbox_lists_waiting_alerts_newest_first(client, people):

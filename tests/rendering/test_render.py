@@ -123,10 +123,36 @@ def test_update_says_it_updates() -> None:
 
 def test_cancel_says_the_earlier_warning_is_cancelled_and_gives_no_action() -> None:
     zh = render(view(msg_type="Cancel"), "sms", "zh").text
-    assert zh.startswith("【取消】此前发布的汶川县、理县暴雨黄色预警（III级）已取消。")
+    assert zh.startswith("【取消】此前发布的汶川县、理县暴雨黄色预警（III级）已取消，该预警不再有效。")
     assert "减少外出" not in zh and "7月14日" not in zh
     bo = render(view(msg_type="Cancel"), "sms", "bo")
     assert bo.text.startswith("【取消】 དྲག་ཆར།") and "取消" in bo.missing_terms
+
+
+@pytest.mark.parametrize("status", ["Actual", "Exercise"])
+def test_a_cancellation_is_unmistakable_in_both_languages_and_carries_no_protective_action(status: str) -> None:
+    """In zh it says the earlier warning is withdrawn; in bo, with no sourced word for 取消, the Chinese
+    word stands in (flagged as unreviewed) at both ends; in neither is there a time or an action."""
+    banner = {"Actual": "", "Exercise": "【演练】"}[status]
+    instruction = {"zh": "立即转移到高处。", "bo": "གནས་སྤོ།"}
+    for hazard in catalogue():
+        warning = view(hazard_code=hazard.code, level=(hazard.levels or (None,))[0], status=status,
+                       instruction=instruction, description={})
+        cancellation = replace(warning, msg_type="Cancel")
+        actions = {text for by_language in hazard.actions.values() for text in by_language.values() if text}
+        for channel in ("sms", "broadcast", "beidou", "headline", "description"):
+            zh, bo = (render_fitted(cancellation, channel, language) for language in LANGUAGES)
+            assert zh.text.startswith(f"{banner}【取消】此前发布的") and "已取消，该预警不再有效" in zh.text, (hazard.code, channel)
+            bo_banner = BANNERS.get((status, "bo"), "")
+            assert bo.text.startswith(f"{bo_banner} 【取消】 ".lstrip()) and bo.text.count("【取消】") == 2, bo.text
+            assert "取消" in bo.rendered[0].missing_terms and "unreviewed Tibetan" in bo.warnings
+            for fitted, language in ((zh, "zh"), (bo, "bo")):
+                assert fitted.text != render_fitted(warning, channel, language).text
+                assert not any(action in fitted.text for action in actions | set(instruction.values())), (hazard.code, channel)
+                assert "7月14日" not in fitted.text and "ཟླ་༧པའི" not in fitted.text
+        for language in LANGUAGES:  # the CAP instruction of a Cancel: no action, the contact alone
+            text = render(cancellation, "instruction", language).text
+            assert not any(action in text for action in actions | set(instruction.values())) and "12379" in text
 
 
 def test_all_clear_says_the_warning_is_lifted() -> None:

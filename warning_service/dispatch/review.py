@@ -10,6 +10,7 @@ these and turns ReviewRefused into a message for the officer.
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -18,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.events import record
-from ..models import Alert, AlertState, AuditEvent, CapStatus, Level, MsgType, User, utcnow
+from ..models import (
+    REJECT_REASON_MAX_CHARS, Alert, AlertState, AuditEvent, CapStatus, Level, MsgType, User, utcnow,
+)
 from .publish import publish
 
 OVERRIDABLE_HAZARDS = frozenset({"earthquake_early_warning"})
@@ -33,7 +36,15 @@ REFUSAL_TEXTS: Mapping[str, str] = {
     "already_approved": "You have approved this alert already; a second duty officer must approve it.",
     "reject_not_waiting": "This alert is %(state)s; only an alert waiting for review can be rejected.",
     "cancel_not_published": "This alert is %(state)s; only a published alert can be cancelled.",
+    "cancel_unconfirmed": "Nothing was cancelled: the cancellation was not confirmed. Confirm it, "
+                          "after reading which alert, counties and reach it names.",
+    "reason_missing": "Nothing was rejected: give the reason for rejecting this alert.",
+    "reason_too_long": "Nothing was rejected: the reason has %(length)s characters; at most %(limit)s.",
+    "reason_control_characters": "Nothing was rejected: the reason contains control characters; "
+                                 "write it as one line of plain text.",
 }
+# Refusals of what the officer typed or ticked (bad input), rather than of the alert's state.
+INPUT_REFUSALS = frozenset({"cancel_unconfirmed", "reason_missing", "reason_too_long", "reason_control_characters"})
 
 
 class ReviewRefused(Exception):
@@ -81,19 +92,37 @@ def decide_publish(session: Session, alert: Alert, officer: User, confirmed_stat
     return True
 
 
-def reject(session: Session, alert: Alert, officer: User) -> None:
+def reject_reason(text: str) -> str:
+    """The reason as kept: trimmed, required, bounded, one line without control characters, since the
+    agency, the report and the ledger show it as written."""
+    reason = unicodedata.normalize("NFC", text.strip())
+    if not reason:
+        raise ReviewRefused("reason_missing")
+    if len(reason) > REJECT_REASON_MAX_CHARS:
+        raise ReviewRefused("reason_too_long", length=str(len(reason)), limit=str(REJECT_REASON_MAX_CHARS))
+    if any(unicodedata.category(ch) == "Cc" for ch in reason):
+        raise ReviewRefused("reason_control_characters")
+    return reason
+
+
+def reject(session: Session, alert: Alert, officer: User, reason: str) -> None:
+    """Refuse an alert waiting for review, for the reason the officer gives (kept on it and in the ledger)."""
     if alert.state != AlertState.PENDING_REVIEW:
         raise ReviewRefused("reject_not_waiting", state=alert.state.value)
+    alert.reject_reason = reject_reason(reason)
     alert.move_to(AlertState.REJECTED)
-    record(session, officer, "alert.reject", alert)
+    record(session, officer, "alert.reject", alert, reason=alert.reject_reason)
 
 
-def cancel(session: Session, alert: Alert, officer: User, settings: Mapping[str, object],
+def cancel(session: Session, alert: Alert, officer: User, settings: Mapping[str, object], confirmed: bool,
            now: datetime | None = None) -> Alert:
     """Make and publish a Cancel of a published alert: its pending deliveries stop, and whoever it
-    reached is told it is cancelled. Returns the Cancel. Does not commit."""
+    reached is told it is cancelled. Only once the officer confirmed it, having been shown what it
+    withdraws. Returns the Cancel. Does not commit."""
     if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
         raise ReviewRefused("cancel_not_published", state=alert.state.value)
+    if not confirmed:
+        raise ReviewRefused("cancel_unconfirmed")
     now = now or utcnow()
     cancellation = Alert(
         identifier=str(uuid.uuid4()), sender=str(settings["CONSOLE_CAP_SENDER"]), sent=now.replace(microsecond=0),

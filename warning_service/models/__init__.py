@@ -2,6 +2,7 @@
 from .agency import ALL_HAZARDS, Agency, AgencyKind, AgencySender, ApiKey
 from .alert import (
     LIVE_STATES,
+    REJECT_REASON_MAX_CHARS,
     Alert,
     AlertState,
     CapStatus,

@@ -39,6 +39,8 @@ TRANSITIONS: dict[AlertState, frozenset[AlertState]] = {
 }
 # States in which an alert is still in force and can be updated or cancelled.
 LIVE_STATES = frozenset({S.PENDING_REVIEW, S.PUBLISHING, S.PUBLISHED})
+# The longest reason an officer may give for rejecting an alert (the column's width).
+REJECT_REASON_MAX_CHARS = 500
 
 
 class InvalidTransition(Exception):
@@ -135,6 +137,8 @@ class Alert(db.Model):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    # Why the second officer refused it, as they wrote it (also in the ledger's alert.reject entry).
+    reject_reason: Mapped[str | None] = mapped_column(String(REJECT_REASON_MAX_CHARS))
 
     agency = relationship("Agency")
     counties = relationship("County", secondary=alert_counties, order_by="County.code")

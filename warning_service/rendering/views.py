@@ -1,6 +1,8 @@
 """An AlertView from a stored alert (any object with the Alert model's attributes)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .render import AlertView
 
 
@@ -25,3 +27,10 @@ def view_of(alert) -> AlertView:
         sender_name=alert.agency.name if alert.agency else None,
         all_clear="AllClear" in (alert.response_types or []),
     )
+
+
+def cancellation_view(view: AlertView) -> AlertView:
+    """What a Cancel of the alert says (dispatch/review.py `cancel` makes it): the same hazard, level,
+    area and expiry, none of the agency's texts or parameters."""
+    return replace(view, msg_type="Cancel", onset=None, parameters={}, headline={}, description={},
+                   instruction={}, all_clear=False)

@@ -1,5 +1,6 @@
 """The duty officers' console: the inbox, composing an alert or a correction, an alert's bilingual
-preview and reach, publish with its safeguards, reject, one-click cancel, and live delivery progress.
+preview and reach, publish with its safeguards, reject with a reason, cancel after one confirmation that
+names what it withdraws, and live delivery progress.
 
 Every route names the roles that may use it (`roles_required`); auditors read, duty
 officers decide. Forms carry CSRF tokens (CSRFProtect in create_app).
@@ -17,23 +18,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..audit.report import counts
+from ..dispatch.publish import referenced_alerts
 from ..dispatch.queueing import start_fanout
-from ..dispatch.review import ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject
+from ..dispatch.review import (
+    INPUT_REFUSALS, ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject,
+)
 from ..extensions import db, redis_client
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
 from ..intake.service import ingest
-from ..models import Alert, AlertState, Channel, County, Role, without_bulky_columns
-from ..rendering.formatting import place_name
+from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, Channel, County, MsgType, Role, without_bulky_columns
+from ..rendering.formatting import place_name, places
 from ..rendering.preview import reach
-from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
-from ..rendering.views import view_of
+from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, free_text, render_fitted
+from ..rendering.views import cancellation_view, view_of
 from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
-from .i18n import CODES, county_name, county_name_attribute
+from .i18n import CODES, console_locale, county_name, county_name_attribute
 
 console = Blueprint("console", __name__)
 
@@ -50,11 +54,27 @@ REFUSALS = {
     "already_approved": _l("You have approved this alert already; a second duty officer must approve it."),
     "reject_not_waiting": _l("This alert is %(state)s; only an alert waiting for review can be rejected."),
     "cancel_not_published": _l("This alert is %(state)s; only a published alert can be cancelled."),
+    "cancel_unconfirmed": _l("Nothing was cancelled: the cancellation was not confirmed. Confirm it, "
+                             "after reading which alert, counties and reach it names."),
+    "reason_missing": _l("Nothing was rejected: give the reason for rejecting this alert."),
+    "reason_too_long": _l("Nothing was rejected: the reason has %(length)s characters; at most %(limit)s."),
+    "reason_control_characters": _l("Nothing was rejected: the reason contains control characters; "
+                                    "write it as one line of plain text."),
 }
 
 
 def refusal_text(refused: ReviewRefused) -> str:
     return str(REFUSALS[refused.code]) % refused.details
+
+
+def refused_response(alert_id: int, refused: ReviewRefused):
+    """A refused decision, worded in the officer's language: bad input answers 422 with the alert's page
+    and the reason on it; a decision the alert's state no longer allows goes back to its page."""
+    db.session.rollback()
+    flash(refusal_text(refused), "error")
+    if refused.code in INPUT_REFUSALS:
+        return alert_page(alert_id), 422
+    return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
 
 
 def alert_or_404(alert_id: int) -> Alert:
@@ -159,12 +179,46 @@ def alert_page(alert_id: int):
                        for language in LANGUAGES} for channel in CHANNELS}
     targets = reach(db.session, alert)
     places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in targets}
+    table = counts(db.session, alert.id)
+    cancellable = alert.state in (AlertState.PUBLISHING, AlertState.PUBLISHED) and alert.msg_type != MsgType.CANCEL
     return render_template(
         "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
         places=places, approvals=approvals(db.session, alert),
         needs_second=needs_second_officer(alert, current_app.config),
-        progress=progress_rows(counts(db.session, alert.id)),
+        progress=progress_rows(table), reason_limit=REJECT_REASON_MAX_CHARS,
+        cancelled_by=db.session.get(Alert, alert.superseded_by_id) if alert.state == AlertState.CANCELLED
+        and alert.superseded_by_id else None,
+        withdraws=referenced_alerts(db.session, alert) if alert.msg_type == MsgType.CANCEL else [],
+        cancel_question=cancel_question(alert, texts["headline"], table) if cancellable else "",
+        cancel_preview=cancel_preview(alert) if cancellable else {},
     )
+
+
+def message_language() -> str:
+    """The language of the warning texts an officer is shown: the console's, Chinese for English."""
+    return locale if (locale := console_locale()) in LANGUAGES else "zh"
+
+
+def cancel_question(alert: Alert, headlines: dict[str, FittedText], table: dict[str, dict[str, dict[str, int]]]) -> str:
+    """The one question before a cancel: which alert (its headline), where (its counties, in the
+    officer's language) and whom it has reached so far (deliveries sent and delivered)."""
+    language = message_language()
+    headline = free_text(alert.headline or {}, language) or headlines[language].text
+    counties = (places(alert.county_codes, console_locale()) if console_locale() in LANGUAGES
+                else ", ".join(county_name(code) for code in alert.county_codes))
+    reached = {status: sum(statuses.get(status, 0) for counties in table.values() for statuses in counties.values())
+               for status in ("sent", "delivered")}
+    return _("Cancel “%(headline)s” in %(counties)s? So far %(delivered)d deliveries were delivered and %(sent)d "
+             "more sent; those reached will be told it is cancelled, and nothing more of it will be sent.",
+             headline=headline, counties=counties,
+             delivered=reached["delivered"], sent=reached["sent"])
+
+
+def cancel_preview(alert: Alert) -> dict[str, FittedText]:
+    """The SMS that those the alert reached would receive if it were cancelled, in both languages."""
+    view = cancellation_view(view_of(alert))
+    return {language: render_fitted(view, "sms", language, budget_for("sms", current_app.config))
+            for language in LANGUAGES}
 
 
 @console.get("/alerts/<int:alert_id>/progress")
@@ -203,11 +257,9 @@ def publish_alert(alert_id: int):
 def reject_alert(alert_id: int):
     alert = alert_or_404(alert_id)
     try:
-        reject(db.session, alert, current_user)
+        reject(db.session, alert, current_user, request.form.get("reason", ""))
     except ReviewRefused as refused:
-        db.session.rollback()
-        flash(refusal_text(refused), "error")
-        return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+        return refused_response(alert_id, refused)
     db.session.commit()
     flash(_("Rejected: nothing was sent."), "ok")
     return redirect(url_for("console.inbox"), 303)
@@ -218,11 +270,10 @@ def reject_alert(alert_id: int):
 def cancel_alert(alert_id: int):
     alert = alert_or_404(alert_id)
     try:
-        cancellation = cancel(db.session, alert, current_user, current_app.config)
+        cancellation = cancel(db.session, alert, current_user, current_app.config,
+                              confirmed=request.form.get("confirm_cancel") == str(alert.id))
     except ReviewRefused as refused:
-        db.session.rollback()
-        flash(refusal_text(refused), "error")
-        return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+        return refused_response(alert_id, refused)
     db.session.commit()
     start_fanout(redis_client(), cancellation)
     flash(_("Cancelled: pending deliveries stopped; those already reached are being told."), "ok")

@@ -125,6 +125,17 @@ function showParameters(hazard, fieldset) {
   update();
 }
 
+function confirmCancel(form) {
+  // One question, in a dialog, naming the alert, its counties and its reach; accepting ticks the
+  // box the server requires (without JavaScript the officer ticks it on the page).
+  const box = form.querySelector("input[name=confirm_cancel]");
+  box.closest("label").hidden = true;
+  form.addEventListener("submit", (event) => {
+    box.checked = window.confirm(form.dataset.confirm);
+    if (!box.checked) event.preventDefault();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const compose = document.getElementById("compose-form");
   if (compose) showKind(compose, document.getElementById("kind-banner"));
@@ -141,4 +152,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (inbox) refreshInbox(inbox);
   const progress = document.getElementById("progress");
   if (progress) followProgress(progress);
+  const cancel = document.getElementById("cancel-form");
+  if (cancel) confirmCancel(cancel);
 });
