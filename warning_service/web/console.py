@@ -25,7 +25,7 @@ from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
 from ..intake.service import ingest
-from ..models import Alert, AlertState, Channel, County, Role, without_bulky_columns
+from ..models import Alert, AlertState, CapStatus, Channel, County, Role, without_bulky_columns
 from ..rendering.formatting import place_name
 from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, budget_for, render_fitted
@@ -34,6 +34,7 @@ from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, county_name, county_name_attribute
+from .labels import label_of
 
 console = Blueprint("console", __name__)
 
@@ -53,14 +54,19 @@ REFUSALS = {
 }
 
 
+DETAIL_KINDS = {"state": AlertState, "status": CapStatus, "confirmed": CapStatus}  # details that are codes
+
+
 def refusal_text(refused: ReviewRefused) -> str:
-    return str(REFUSALS[refused.code]) % refused.details
+    details = {name: label_of(DETAIL_KINDS[name], value) if name in DETAIL_KINDS else value
+               for name, value in refused.details.items()}
+    return str(REFUSALS[refused.code]) % details
 
 
 def alert_or_404(alert_id: int) -> Alert:
     alert = db.session.get(Alert, alert_id)
     if alert is None:
-        abort(404, f"No alert {alert_id}.")
+        abort(404, _("No alert %(id)s.", id=alert_id))
     return alert
 
 
@@ -134,7 +140,7 @@ def correct(alert_id: int):
     """The compose form with the alert's own wording, as an Update of it."""
     alert = alert_or_404(alert_id)
     if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
-        flash(_("This alert is %(state)s; only a published alert can be corrected.", state=alert.state.value), "error")
+        flash(_("This alert is %(state)s; only a published alert can be corrected.", state=label_of(AlertState, alert.state)), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     form = _compose_form()
     form.fill_from(alert)
@@ -144,7 +150,7 @@ def correct(alert_id: int):
 def progress_rows(table: dict[str, dict[str, dict[str, int]]]) -> list[dict]:
     """The progress table from `counts`, as the page draws it and its polling redraws it: channels in
     their fixed order, counties by code and named in the officer's language, so rows never jump."""
-    return [{"channel": channel, "county": code, "name": county_name(code),
+    return [{"channel": channel, "label": label_of(Channel, channel), "county": code, "name": county_name(code),
              "cells": [statuses.get(status, 0) for status in PROGRESS_STATUSES]
              + [statuses.get("undelivered", 0) + statuses.get("cancelled", 0)]}
             for channel in sorted(table, key=CHANNEL_ORDER.index) for code, statuses in sorted(table[channel].items())]
@@ -175,7 +181,7 @@ def alert_progress(alert_id: int):
     table = counts(db.session, alert.id)
     unsettled = sum(count for counties in table.values() for statuses in counties.values()
                     for status, count in statuses.items() if status in ("pending", "sending"))
-    return jsonify(state=alert.state.value, progress=table, rows=progress_rows(table), unsettled=unsettled)
+    return jsonify(state=alert.state.value, state_label=label_of(AlertState, alert.state), progress=table, rows=progress_rows(table), unsettled=unsettled)
 
 
 @console.post("/alerts/<int:alert_id>/publish")
@@ -235,7 +241,7 @@ def set_language():
     """Keep the signed-in user's choice of interface language."""
     language = request.form.get("language", "")
     if language not in CODES:
-        abort(400, f"Unknown language {language!r}; one of {', '.join(CODES)}.")
+        abort(400, _("Unknown language %(language)r; one of %(codes)s.", language=language, codes=", ".join(CODES)))
     current_user.locale = language
     db.session.commit()
     refresh_locale()  # the choice holds from this response on
