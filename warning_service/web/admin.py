@@ -34,6 +34,7 @@ from .auth import roles_required
 from .forms import ConsoleForm, MultiCheckboxField
 from .i18n import hazard_name
 from .labels import LABELS
+from .refusals import refusal_text
 
 admin = Blueprint("admin", __name__)
 
@@ -307,9 +308,10 @@ def _refused(form: FlaskForm, error: registry.RegistryError) -> tuple[list[str],
     """The registry's reason, under the field it names (or above the form); 409 for a clash."""
     db.session.rollback()
     field = getattr(form, error.field, None)
-    problems = [error.message]
+    text = refusal_text(error)
+    problems = [text]
     if field is not None and isinstance(field.errors, list):
-        field.errors.append(error.message)
+        field.errors.append(text)
         problems = []
     return problems, 409 if error.conflict else 422
 
@@ -390,7 +392,7 @@ def deactivate_agency(agency_id: int):
         registry.deactivate_agency(db.session, _actor(), "console", agency)
     except registry.RegistryError as error:
         db.session.rollback()
-        return _agencies_page(problems=[error.message]), 409
+        return _agencies_page(problems=[refusal_text(error)]), 409
     db.session.commit()
     flash(_("Agency %(name)s deactivated: its keys no longer work.", name=agency.name), "ok")
     return redirect(url_for("admin.agencies"), 303)
@@ -526,7 +528,7 @@ def _deactivate(target: BroadcastEndpoint | BeidouTerminal):
         registry.deactivate_target(db.session, _actor(), "console", target)
     except registry.RegistryError as error:
         db.session.rollback()
-        return _endpoints_page(problems=[error.message]), 409
+        return _endpoints_page(problems=[refusal_text(error)]), 409
     db.session.commit()
     flash(_("%(name)s deactivated: no new alert reaches it; its history is kept.", name=target.name), "ok")
     return redirect(url_for("admin.endpoints"), 303)
