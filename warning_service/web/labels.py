@@ -20,8 +20,8 @@ from ..rendering.budgets import Measure
 
 LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
     AlertState: {
-        AlertState.RECEIVED: _l("Received"), AlertState.PENDING_REVIEW: _l("Waiting for review"),
-        AlertState.PUBLISHING: _l("Publishing"), AlertState.PUBLISHED: _l("Published"),
+        AlertState.RECEIVED: _l("Just received"), AlertState.PENDING_REVIEW: _l("Waiting for review"),
+        AlertState.PUBLISHING: _l("Publishing"), AlertState.PUBLISHED: _l("Issued"),
         AlertState.CANCELLED: _l("Cancelled"), AlertState.SUPERSEDED: _l("Superseded by a correction"),
         AlertState.EXPIRED: _l("Expired"), AlertState.REJECTED: _l("Rejected"),
     },
