@@ -43,6 +43,9 @@ LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
         AgencyKind.TOURISM: _l("Tourism"), AgencyKind.OTHER: _l("Other"),
     },
 }
+# rendering/render.py CHANNELS that are CAP fields rather than delivery channels (the preview shows them too)
+CAP_FIELDS: Mapping[str, LazyString] = {"headline": _l("CAP headline"), "description": _l("CAP description"),
+                                        "instruction": _l("CAP instruction")}
 # rendering/render.py's warnings on a fitted text
 WARNINGS: Mapping[str, LazyString] = {
     "unreviewed Tibetan": _l("Tibetan not yet reviewed"), "unreviewed Chinese": _l("Chinese not yet reviewed"),
@@ -86,12 +89,17 @@ def warning_label(warning: str) -> str:
     return str(WARNINGS.get(warning, warning))
 
 
+def channel_label(channel: str) -> str:
+    """A delivery channel or a CAP field of the preview, by name."""
+    return str(CAP_FIELDS[channel]) if channel in CAP_FIELDS else label_of(Channel, channel)
+
+
 def _filter(kind: type[enum.Enum]) -> Callable[[enum.Enum | str | None], str]:
     return lambda value: label_of(kind, value)
 
 
 FILTERS: Mapping[str, type[enum.Enum]] = {
-    "state_label": AlertState, "level_label": Level, "msg_type_label": MsgType, "channel_label": Channel,
+    "state_label": AlertState, "level_label": Level, "msg_type_label": MsgType,
     "delivery_label": DeliveryStatus, "role_label": Role, "cap_status_label": CapStatus, "agency_kind_label": AgencyKind,
 }
 
@@ -100,5 +108,6 @@ def register_labels(app: Flask) -> None:
     """`{{ alert.state|state_label }}` and the like, `|measure_label`, `|warning_label` in every template."""
     for name, kind in FILTERS.items():
         app.add_template_filter(_filter(kind), name)
+    app.add_template_filter(channel_label)
     app.add_template_filter(measure_label)
     app.add_template_filter(warning_label)
