@@ -264,7 +264,7 @@ def set_login_language():
     """The sign-in page in the reader's language: there is no user yet to keep the choice on, so the session does."""
     language = request.form.get("language", "")
     if language not in CODES:
-        abort(400, _("Unknown language %(language)r; one of %(codes)s.", language=language, codes=", ".join(CODES)))
+        abort(400, _("Unknown interface language: choose one the page offers."))
     session[SESSION_LANGUAGE] = language
     refresh_locale()  # the choice holds from this response on
     return redirect(url_for("auth.login"), 303)

@@ -241,7 +241,7 @@ def set_language():
     """Keep the signed-in user's choice of interface language."""
     language = request.form.get("language", "")
     if language not in CODES:
-        abort(400, _("Unknown language %(language)r; one of %(codes)s.", language=language, codes=", ".join(CODES)))
+        abort(400, _("Unknown interface language: choose one the page offers."))
     current_user.locale = language
     db.session.commit()
     refresh_locale()  # the choice holds from this response on
