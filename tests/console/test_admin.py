@@ -126,7 +126,7 @@ def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
 
     taken = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
                                                  "hazards": ["landslide"]})
-    assert taken.status_code == 409 and "already exists" in taken.get_data(as_text=True)
+    assert taken.status_code == 409 and "的机构已存在" in taken.get_data(as_text=True)
 
     edit = f"/admin/agencies/{agency.id}"
     assert "阿坝州地质局" in client.get(edit).get_data(as_text=True)
