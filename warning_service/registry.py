@@ -35,17 +35,48 @@ TARGET_KINDS = {BroadcastEndpoint: ("broadcast_endpoint", "broadcast endpoint"),
                 BeidouTerminal: ("beidou_terminal", "BeiDou terminal")}
 
 
+# Why the registry refuses: a stable code and its English text (the CLI's), with the details' names.
+# The admin pages word them in the reader's language by code (web/refusals.py); keep the two in step.
+REFUSAL_TEXTS: Mapping[str, str] = {
+    "hazards_missing": "give at least one hazard code, or 'all'",
+    "hazards_all_combined": "'all' cannot be combined with other codes",
+    "hazards_unknown": "unknown hazard code(s): %(unknown)s. Known codes: %(known)s, or 'all'",
+    "sender_malformed": "a CAP sender has 1 to %(max)s characters, without spaces, commas, '<' or '&': %(sender)r",
+    "sender_service_own": "the CAP sender %(sender)r is the service's own",
+    "sender_taken": "the CAP sender %(sender)r is registered to agency %(agency)r",
+    "senders_missing": "an agency needs at least one CAP sender",
+    "agency_name_length": "an agency name has 1 to %(max)s characters",
+    "kind_unknown": "unknown kind %(kind)r; one of %(kinds)s",
+    "agency_name_taken": "an agency named %(name)r already exists",
+    "agency_inactive": "agency %(name)r is already inactive",
+    "county_unknown": "%(county)r is not one of the 31 counties of Garzê and Ngawa "
+                      "(its 6-digit code, e.g. 513301; see `flask seed regions`)",
+    "url_malformed": "give the platform's http:// or https:// URL (at most %(max)s characters)",
+    "target_name_length": "a name has at most %(max)s characters",
+    "secret_empty": "the signing secret cannot be empty",
+    "url_taken": "active broadcast endpoint %(existing)s already has the URL %(url)s",
+    "card_malformed": "a BeiDou card address has 7 digits",
+    "township_malformed": "a township code has 12 digits and begins with its county's code %(county)s",
+    "card_taken": "card %(card)s is already terminal %(terminal)s",
+    "broadcast_endpoint_inactive": "broadcast endpoint %(id)s (%(name)s) is already inactive",
+    "beidou_terminal_inactive": "BeiDou terminal %(id)s (%(name)s) is already inactive",
+}
+
+
 class RegistryError(ValueError):
-    """Input the registry refuses; `field` names the input (name, kind, hazards, senders, county, url, ...).
+    """Input the registry refuses; `field` names the input (name, kind, hazards, senders, county, url, ...),
+    `code` (a key of REFUSAL_TEXTS) says why and `details` fill its text.
 
     `conflict`: the input is well-formed but clashes with what is registered (a name or card taken).
     """
 
-    def __init__(self, field: str, message: str, conflict: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, code: str, conflict: bool = False, **details: object) -> None:
         self.field = field
-        self.message = message
+        self.code = code
+        self.details = details
+        self.message = REFUSAL_TEXTS[code] % details
         self.conflict = conflict
+        super().__init__(self.message)
 
 
 # --- agencies -------------------------------------------------------------------------------------
@@ -55,16 +86,16 @@ def parse_hazards(codes: str | Iterable[str]) -> list[str]:
     items = codes.split(",") if isinstance(codes, str) else codes
     wanted = list(dict.fromkeys(code.strip() for code in items if code.strip()))
     if not wanted:
-        raise RegistryError("hazards", "give at least one hazard code, or 'all'")
+        raise RegistryError("hazards", "hazards_missing")
     if ALL_HAZARDS in wanted:
         if len(wanted) > 1:
-            raise RegistryError("hazards", "'all' cannot be combined with other codes")
+            raise RegistryError("hazards", "hazards_all_combined")
         return wanted
     known = catalogue()
     unknown = [code for code in wanted if known.get(code) is None]
     if unknown:
-        raise RegistryError("hazards", f"unknown hazard code(s): {', '.join(unknown)}. "
-                                       f"Known codes: {', '.join(hazard.code for hazard in known)}, or 'all'")
+        raise RegistryError("hazards", "hazards_unknown", unknown=", ".join(unknown),
+                            known=", ".join(hazard.code for hazard in known))
     return wanted
 
 
@@ -74,8 +105,7 @@ def parse_senders(senders: str | Iterable[str] | None) -> list[str]:
     wanted = list(dict.fromkeys(sender.strip() for sender in items if sender.strip()))
     for sender in wanted:
         if len(sender) > MAX_SENDER or _SENDER_FORBIDDEN & set(sender):
-            raise RegistryError("senders", f"a CAP sender has 1 to {MAX_SENDER} characters, without spaces, commas, "
-                                           f"'<' or '&': {sender[:MAX_SENDER]!r}")
+            raise RegistryError("senders", "sender_malformed", max=MAX_SENDER, sender=sender[:MAX_SENDER])
     return wanted
 
 
@@ -88,28 +118,27 @@ def _check_senders_free(session: Session, senders: list[str], reserved: Collecti
                         agency: Agency | None = None) -> None:
     """A sender is one agency's alone, and never the service's own (the console's)."""
     if taken := [sender for sender in senders if sender in reserved]:
-        raise RegistryError("senders", f"the CAP sender {taken[0]!r} is the service's own", conflict=True)
+        raise RegistryError("senders", "sender_service_own", conflict=True, sender=taken[0])
     held = select(AgencySender).where(AgencySender.sender.in_(senders))
     if agency is not None:
         held = held.where(AgencySender.agency_id != agency.id)
     if (other := session.scalar(held.order_by(AgencySender.sender).limit(1))) is not None:
-        raise RegistryError("senders", f"the CAP sender {other.sender!r} is registered to agency "
-                                       f"{other.agency.name!r}", conflict=True)
+        raise RegistryError("senders", "sender_taken", conflict=True, sender=other.sender, agency=other.agency.name)
 
 
 def _agency_fields(session: Session, name: str, kind: str, hazards: str | Iterable[str],
                    agency: Agency | None = None) -> tuple[str, AgencyKind, list[str]]:
     name = name.strip()
     if not 0 < len(name) <= MAX_AGENCY_NAME:
-        raise RegistryError("name", f"an agency name has 1 to {MAX_AGENCY_NAME} characters")
+        raise RegistryError("name", "agency_name_length", max=MAX_AGENCY_NAME)
     try:
         agency_kind = AgencyKind(kind)
     except ValueError:
-        raise RegistryError("kind", f"unknown kind {kind!r}; one of {', '.join(k.value for k in AgencyKind)}") from None
+        raise RegistryError("kind", "kind_unknown", kind=kind, kinds=", ".join(k.value for k in AgencyKind)) from None
     codes = parse_hazards(hazards)
     others = select(Agency.id).where(Agency.id != agency.id) if agency is not None else select(Agency.id)
     if session.scalar(others.where(Agency.name == name)) is not None:
-        raise RegistryError("name", f"an agency named {name!r} already exists", conflict=True)
+        raise RegistryError("name", "agency_name_taken", conflict=True, name=name)
     return name, agency_kind, codes
 
 
@@ -148,7 +177,7 @@ def set_agency_senders(session: Session, actor: Actor, via: str, agency: Agency,
     """Give the agency exactly these CAP senders, the first its JSON default; returns the change, as audited."""
     wanted = parse_senders(senders)
     if not wanted:
-        raise RegistryError("senders", "an agency needs at least one CAP sender")
+        raise RegistryError("senders", "senders_missing")
     _check_senders_free(session, wanted, reserved_senders, agency)
     changes = _replace_senders(agency, wanted)
     if changes:
@@ -172,7 +201,7 @@ def _replace_senders(agency: Agency, wanted: list[str]) -> dict[str, object]:
 def deactivate_agency(session: Session, actor: Actor, via: str, agency: Agency) -> None:
     """Its keys stop working at once (agency_for_key checks `active`); its alerts and keys stay on record."""
     if not agency.active:
-        raise RegistryError("agency", f"agency {agency.name!r} is already inactive", conflict=True)
+        raise RegistryError("agency", "agency_inactive", conflict=True, name=agency.name)
     agency.active = False
     record(session, actor, "agency.deactivate", agency, via=via, name=agency.name)
 
@@ -182,8 +211,7 @@ def deactivate_agency(session: Session, actor: Actor, via: str, agency: Agency) 
 def county_of(session: Session, code: str) -> County:
     county = session.get(County, (code or "").strip())
     if county is None:
-        raise RegistryError("county", f"{code!r} is not one of the 31 counties of Garzê and Ngawa "
-                                      "(its 6-digit code, e.g. 513301; see `flask seed regions`)")
+        raise RegistryError("county", "county_unknown", county=code)
     return county
 
 
@@ -191,20 +219,20 @@ def checked_url(url: str) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
-        raise RegistryError("url", f"give the platform's http:// or https:// URL (at most {MAX_URL} characters)")
+        raise RegistryError("url", "url_malformed", max=MAX_URL)
     return url
 
 
 def checked_name(name: str | None, default: str) -> str:
     name = (name or "").strip() or default
     if len(name) > MAX_NAME:
-        raise RegistryError("name", f"a name has at most {MAX_NAME} characters")
+        raise RegistryError("name", "target_name_length", max=MAX_NAME)
     return name
 
 
 def _checked_secret(secret: str) -> str:
     if not secret.strip():
-        raise RegistryError("secret", "the signing secret cannot be empty")
+        raise RegistryError("secret", "secret_empty")
     return secret
 
 
@@ -213,7 +241,7 @@ def _unique_url(session: Session, url: str, endpoint: BroadcastEndpoint | None =
     if endpoint is not None:
         same_url = same_url.where(BroadcastEndpoint.id != endpoint.id)
     if (existing := session.scalar(same_url)) is not None:
-        raise RegistryError("url", f"active broadcast endpoint {existing} already has the URL {url}", conflict=True)
+        raise RegistryError("url", "url_taken", conflict=True, existing=existing, url=url)
 
 
 def add_broadcast_endpoint(session: Session, actor: Actor, via: str, county_code: str, url: str,
@@ -258,14 +286,14 @@ def _terminal_fields(session: Session, county_code: str, card: str, township: st
     county = county_of(session, county_code)
     card = (card or "").strip()
     if not _CARD_RE.fullmatch(card):
-        raise RegistryError("card", "a BeiDou card address has 7 digits")
+        raise RegistryError("card", "card_malformed")
     township = (township or "").strip() or None
     if township is not None and not (_TOWNSHIP_RE.fullmatch(township) and township.startswith(county.code)):
-        raise RegistryError("township", f"a township code has 12 digits and begins with its county's code "
-                                        f"{county.code}")
+        raise RegistryError("township", "township_malformed", county=county.code)
     existing = session.scalar(select(BeidouTerminal).where(BeidouTerminal.card_address == card))
     if existing is not None and existing is not terminal:
-        raise RegistryError("card", f"card {card} is already terminal {existing.id}{target_flags(existing)}", conflict=True)
+        raise RegistryError("card", "card_taken", conflict=True, card=card,
+                            terminal=f"{existing.id}{target_flags(existing)}")
     return county, card, township
 
 
@@ -297,9 +325,9 @@ def update_beidou_terminal(session: Session, actor: Actor, via: str, terminal: B
 
 def deactivate_target(session: Session, actor: Actor, via: str, target: BroadcastEndpoint | BeidouTerminal) -> None:
     """No new alert reaches it; its deliveries stay on record."""
-    action, label = TARGET_KINDS[type(target)]
+    action = TARGET_KINDS[type(target)][0]
     if not target.active:
-        raise RegistryError("id", f"{label} {target.id} ({target.name}) is already inactive", conflict=True)
+        raise RegistryError("id", f"{action}_inactive", conflict=True, id=target.id, name=target.name)
     target.active = False
     record(session, actor, f"{action}.deactivate", target, via=via, name=target.name)
 

@@ -19,9 +19,9 @@ def sign_in(page: Page, name: str) -> None:
     page.goto("/login")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", PASSWORD)
-    page.click("form.login button[type=submit]")
+    page.click("form.login button[type=submit]")  # not the language switch above it
     if enrolled(name):
         page.wait_for_url("**/login/code")
         page.fill("input[name=code]", fresh_code(name))
-        page.click("form.login button[type=submit]")
+        page.click("form.login button[type=submit]")  # not the language switch above it
     expect(page.locator(".who")).to_contain_text(name)

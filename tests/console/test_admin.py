@@ -111,9 +111,9 @@ def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
     token = csrf_token(client, "/admin/agencies")
     bad = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
                                                "hazards": ["all", "landslide"]})
-    assert bad.status_code == 422 and "cannot be combined" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "不能与单个灾种同时选择" in bad.get_data(as_text=True)
     none = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology"})
-    assert none.status_code == 422 and "at least one hazard" in none.get_data(as_text=True)
+    assert none.status_code == 422 and "请至少选择一种灾种" in none.get_data(as_text=True)
     made = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
                                                 "hazards": ["landslide", "debris_flow"]})
     assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
@@ -126,7 +126,7 @@ def test_an_admin_registers_edits_and_deactivates_an_agency(client, people):
 
     taken = client.post("/admin/agencies", data={"csrf_token": token, "name": "阿坝州地质局", "kind": "geology",
                                                  "hazards": ["landslide"]})
-    assert taken.status_code == 409 and "already exists" in taken.get_data(as_text=True)
+    assert taken.status_code == 409 and "的机构已存在" in taken.get_data(as_text=True)
 
     edit = f"/admin/agencies/{agency.id}"
     assert "阿坝州地质局" in client.get(edit).get_data(as_text=True)
@@ -182,9 +182,9 @@ def test_a_generated_signing_secret_is_shown_once_and_a_typed_one_never(client, 
     assert added.actor_id == admin_id() and endpoint.secret not in str(added.detail)
 
     again = client.post("/admin/broadcast", data=fields)  # the same URL on an active endpoint
-    assert again.status_code == 409 and "already has the URL" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "已使用地址" in again.get_data(as_text=True)
     bad = client.post("/admin/broadcast", data={**fields, "broadcast-url": "ftp://x.test/"})
-    assert bad.status_code == 422 and "http:// or https://" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "http:// 或 https://" in bad.get_data(as_text=True)
 
     typed = client.post(f"/admin/broadcast/{endpoint.id}", data={
         **fields, "broadcast-secret": "typed-secret-42", "broadcast-exercise": "y"})
@@ -218,7 +218,7 @@ def test_an_admin_adds_edits_and_deactivates_a_beidou_terminal(client, people):
     assert (terminal.card_address, terminal.county_code, terminal.is_group) == ("0412345", "513322", True)
     assert client.post("/admin/beidou", data=fields).status_code == 409  # the card is taken
     wrong = client.post("/admin/beidou", data={**fields, "beidou-card": "0412346", "beidou-township": "513301100000"})
-    assert wrong.status_code == 422 and "begins with its county" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "并以所属县代码" in wrong.get_data(as_text=True)
     unticked = {name: value for name, value in fields.items() if name != "beidou-is_group"}
     edited = client.post(f"/admin/beidou/{terminal.id}", data={**unticked, "beidou-name": "泸定牧区组播"})
     assert edited.status_code == 303

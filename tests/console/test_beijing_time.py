@@ -107,7 +107,7 @@ def test_the_report_its_log_csv_and_pdf_show_beijing_time(app, client, people, t
 
 def progress_names(page: str) -> list[str]:
     body = page.split('id="progress"')[1].split("</tbody>")[0]
-    return re.findall(r"<tr data-county=\"\d+\"><td>\w+</td><td>([^<]+)</td>", body)
+    return re.findall(r"<tr data-county=\"\d+\" data-channel=\"\w+\"><td>[^<]+</td><td>([^<]+)</td>", body)
 
 
 @pytest.mark.parametrize(("language", "names"), [

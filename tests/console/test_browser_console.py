@@ -44,9 +44,9 @@ def test_browser_compose_preview_publish_and_watch_progress(app, page, people, r
     page.fill("input[name=headline]", "康定市、泸定县暴雨黄色预警")
     page.click("#save-alert")
 
-    tibetan_sms = page.locator("tr:has(th:text('sms')) td[lang=bo] .message")
+    tibetan_sms = page.locator("tr[data-channel=sms] td[lang=bo] .message")
     expect(tibetan_sms).to_contain_text(TIBETAN)
-    expect(page.locator("tr:has(th:text('sms')) td[lang=zh] .message")).to_contain_text("暴雨")
+    expect(page.locator("tr[data-channel=sms] td[lang=zh] .message")).to_contain_text("暴雨")
     expect(page.locator("table.reach")).to_contain_text("泸定")
     shot(page, f"preview-{request.node.callspec.id}")
 
@@ -55,8 +55,9 @@ def test_browser_compose_preview_publish_and_watch_progress(app, page, people, r
     expect(page.locator(".flash.ok")).to_contain_text("已发布")
     work(app)
     expect(page.locator("#progress")).to_have_attribute("data-settled", "true", timeout=20_000)
-    expect(page.locator("#state")).to_have_text("published")
-    expect(page.locator("#progress tbody")).to_contain_text("sms")
+    expect(page.locator("#state")).to_have_attribute("data-state", "published")  # the code; the label is Chinese
+    expect(page.locator("#state")).to_have_text("已发布")
+    expect(page.locator("#progress tbody tr[data-channel=sms]").first).to_contain_text("短信")
     shot(page, f"progress-{request.node.callspec.id}")
 
 
@@ -99,14 +100,14 @@ def test_browser_a_red_alert_waits_for_a_second_officer(page, people):
     page.check("input[name=confirm_status]")
     page.click("button.publish")
     expect(page.locator(".flash.ok")).to_contain_text("第二名值班员")
-    expect(page.locator("#state")).to_have_text("pending_review")
+    expect(page.locator("#state")).to_have_attribute("data-state", "pending_review")
     page.click("#sign-out")
     sign_in(page, "officer2")
     page.goto(f"/alerts/{alert_id}")
     expect(page.locator("#second-officer")).to_contain_text("已有 1 名")
     page.check("input[name=confirm_status]")
     page.click("button.publish")
-    expect(page.locator("#state")).to_have_text(re.compile("publishing|published"))
+    expect(page.locator("#state")).to_have_attribute("data-state", re.compile("publishing|published"))
     db.session.expire_all()
     assert db.session.get(Alert, alert_id).status == CapStatus.ACTUAL
 

@@ -221,7 +221,7 @@ def test_composing_a_yellow_rainstorm_for_two_counties_waits_for_review(client, 
 def test_compose_refuses_what_intake_refuses_and_stores_nothing(client, people):
     sign_in(client, "officer")
     no_kind = compose(client, status=None)
-    assert no_kind.status_code == 422 and "Choose Actual or Exercise" in no_kind.get_data(as_text=True)
+    assert no_kind.status_code == 422 and "请选择真实预警或演练" in no_kind.get_data(as_text=True)
     no_area = compose(client, counties=[])
     assert no_area.status_code == 422 and "area" in no_area.get_data(as_text=True)
     wrong_level = compose(client, hazard="earthquake", level="yellow")
@@ -358,7 +358,7 @@ def test_people_get_error_pages_and_machines_problem_documents(client, people):
     sign_in(client, "auditor")
     page = client.get("/compose", headers={"Accept": "text/html"})
     assert page.status_code == 403 and page.mimetype == "text/html"
-    assert "Your role may not do this." in page.get_data(as_text=True)
+    assert "您的角色无权执行此操作" in page.get_data(as_text=True)
     assert client.get("/alerts/999", headers={"Accept": "text/html"}).mimetype == "text/html"
     api = client.get("/api/v1/alerts/999", headers={"Accept": "text/html"})
     assert api.status_code == 401 and api.mimetype == "application/problem+json"

@@ -18,8 +18,17 @@ from ..models import Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
 
 
+# Why an account change is refused: a stable code and its English text; web/refusals.py words it by code.
+REFUSAL_TEXTS = {"password_too_short": "password too short: at least %(min)d characters"}
+
+
 class AccountRefused(ValueError):
-    """The change breaks a rule; the text says which."""
+    """The change breaks a rule: `code` (a key of REFUSAL_TEXTS) says which, `details` fill its text."""
+
+    def __init__(self, code: str, **details: object) -> None:
+        self.code = code
+        self.details = details
+        super().__init__(REFUSAL_TEXTS[code] % details)
 
 
 def end_sessions(user: User) -> None:
@@ -53,7 +62,7 @@ def set_role(session: Session, actor: Actor, via: str, user: User, role: Role) -
 
 def reset_password(session: Session, actor: Actor, via: str, user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountRefused(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountRefused("password_too_short", min=MIN_PASSWORD_LENGTH)
     user.set_password(password)
     end_sessions(user)
     record(session, actor, "user.reset_password", user, via=via, username=user.username)

@@ -31,7 +31,10 @@ from ..security import accounts, mfa
 from ..security.api_keys import issue_agency_key, revoke_agency_key
 from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
 from .auth import roles_required
-from .forms import MultiCheckboxField
+from .forms import ConsoleForm, MultiCheckboxField
+from .i18n import hazard_name
+from .labels import LABELS
+from .refusals import refusal_text
 
 admin = Blueprint("admin", __name__)
 
@@ -41,24 +44,24 @@ LOOKUP_CHUNK = 1000
 MAX_SENDERS_TEXT = 20 * (registry.MAX_SENDER + 1)
 
 
-class UserForm(FlaskForm):
-    username = StringField("username", validators=[DataRequired(), Length(max=80)])
-    role = SelectField("role", choices=[SelectChoice(role.value, role.value) for role in Role])
-    password = PasswordField("password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
+class UserForm(ConsoleForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in LABELS[Role].items()])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
 
 
-class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, role.value) for role in Role])
+class RoleForm(ConsoleForm):
+    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in LABELS[Role].items()])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(ConsoleForm):
     password = PasswordField(_l("New password"),
                              validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
 
 
-class AgencyForm(FlaskForm):
+class AgencyForm(ConsoleForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=registry.MAX_AGENCY_NAME)])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(kind.value, kind.value) for kind in AgencyKind])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(kind.value, label) for kind, label in LABELS[AgencyKind].items()])
     hazards = MultiCheckboxField(_l("Hazards it may issue"))  # none ticked: the registry says so (a required
     # attribute here would make the browser demand every box)
     auto_publish = BooleanField(_l("Publishes at once, without a duty officer (earthquake early warning)"))
@@ -68,11 +71,11 @@ class AgencyForm(FlaskForm):
 
     def offer(self) -> AgencyForm:
         self.hazards.choices = [SelectChoice(ALL_HAZARDS, _("all hazards"))] + [
-            SelectChoice(hazard.code, f"{hazard.names['zh']} {hazard.names['en']}") for hazard in catalogue()]
+            SelectChoice(hazard.code, hazard_name(hazard.code)) for hazard in catalogue()]
         return self
 
 
-class _PlaceForm(FlaskForm):
+class _PlaceForm(ConsoleForm):
     county = SelectField(_l("County"), validators=[DataRequired()])
     name = StringField(_l("Name (empty: from the county)"), validators=[Optional(), Length(max=registry.MAX_NAME)])
     exercise = BooleanField(_l("Exercise target: receives Exercise and Test alerts"))
@@ -104,8 +107,8 @@ class BeidouForm(_PlaceForm):
     is_group = BooleanField(_l("Group (broadcast) address"))
 
 
-class ImportForm(FlaskForm):
-    file = FileField("file", validators=[FileRequired()])
+class ImportForm(ConsoleForm):
+    file = FileField(_l("Recipients file (CSV)"), validators=[FileRequired()])
 
 
 def _page(user_form: UserForm | None = None, import_form: ImportForm | None = None, problems: list[str] = (),
@@ -164,7 +167,7 @@ def issue_key(agency_id: int):
     """A new key for the agency, shown once on this page; older keys stay live until revoked."""
     agency = db.session.get(Agency, agency_id)
     if agency is None:
-        abort(404, f"No agency {agency_id}.")
+        abort(404, _("No agency %(id)s.", id=agency_id))
     plaintext = issue_agency_key(db.session, agency, current_user._get_current_object(), via="console")
     db.session.commit()
     response = _page(new_key=(agency, plaintext))
@@ -297,7 +300,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # a page showing a key or a secret onc
 def _row_or_404(model: type, row_id: int):
     row = db.session.get(model, row_id)
     if row is None:
-        abort(404, f"No {model.__name__} {row_id}.")
+        abort(404, _("Nothing with the number %(id)s here.", id=row_id))
     return row
 
 
@@ -305,9 +308,10 @@ def _refused(form: FlaskForm, error: registry.RegistryError) -> tuple[list[str],
     """The registry's reason, under the field it names (or above the form); 409 for a clash."""
     db.session.rollback()
     field = getattr(form, error.field, None)
-    problems = [error.message]
+    text = refusal_text(error)
+    problems = [text]
     if field is not None and isinstance(field.errors, list):
-        field.errors.append(error.message)
+        field.errors.append(text)
         problems = []
     return problems, 409 if error.conflict else 422
 
@@ -388,7 +392,7 @@ def deactivate_agency(agency_id: int):
         registry.deactivate_agency(db.session, _actor(), "console", agency)
     except registry.RegistryError as error:
         db.session.rollback()
-        return _agencies_page(problems=[error.message]), 409
+        return _agencies_page(problems=[refusal_text(error)]), 409
     db.session.commit()
     flash(_("Agency %(name)s deactivated: its keys no longer work.", name=agency.name), "ok")
     return redirect(url_for("admin.agencies"), 303)
@@ -524,7 +528,7 @@ def _deactivate(target: BroadcastEndpoint | BeidouTerminal):
         registry.deactivate_target(db.session, _actor(), "console", target)
     except registry.RegistryError as error:
         db.session.rollback()
-        return _endpoints_page(problems=[error.message]), 409
+        return _endpoints_page(problems=[refusal_text(error)]), 409
     db.session.commit()
     flash(_("%(name)s deactivated: no new alert reaches it; its history is kept.", name=target.name), "ok")
     return redirect(url_for("admin.endpoints"), 303)

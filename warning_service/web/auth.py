@@ -26,6 +26,7 @@ from functools import wraps
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_locale
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -36,6 +37,7 @@ from ..audit.events import record
 from ..extensions import db, redis_client
 from ..models import Role, User
 from ..security import accounts, mfa
+from .forms import ConsoleForm
 from .i18n import CODES, SESSION_LANGUAGE
 
 auth = Blueprint("auth", __name__)
@@ -45,16 +47,16 @@ login_manager.session_protection = "strong"
 login_manager.login_message = None  # the sign-in page says enough
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ConsoleForm):
     # No control characters: a NUL cannot even be looked up in PostgreSQL (it answered 500).
-    username = StringField("username", validators=[DataRequired(), Length(max=80), Regexp(r"^[^\x00-\x1f\x7f]*$")])
-    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80), Regexp(r"^[^\x00-\x1f\x7f]*$")])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(ConsoleForm):
     """A six-digit TOTP code, or one of the recovery codes."""
 
-    code = StringField("code", validators=[DataRequired(), Length(max=40), Regexp(r"^[0-9a-zA-Z \-]*$")])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40), Regexp(r"^[0-9a-zA-Z \-]*$")])
 
 
 class IdleSessionInterface(SecureCookieSessionInterface):
@@ -117,7 +119,7 @@ def roles_required(*roles: Role) -> Callable:
         @login_required
         def wrapper(*args, **kwargs):
             if current_user.role not in roles:
-                abort(403, "Your role may not do this.")
+                abort(403, _("Your role may not do this."))
             return view(*args, **kwargs)
 
         wrapper.roles = frozenset(roles)  # read by the route-by-role test
@@ -262,7 +264,7 @@ def set_login_language():
     """The sign-in page in the reader's language: there is no user yet to keep the choice on, so the session does."""
     language = request.form.get("language", "")
     if language not in CODES:
-        abort(400, f"Unknown language {language!r}; one of {', '.join(CODES)}.")
+        abort(400, _("Unknown interface language: choose one the page offers."))
     session[SESSION_LANGUAGE] = language
     refresh_locale()  # the choice holds from this response on
     return redirect(url_for("auth.login"), 303)

@@ -29,7 +29,7 @@ from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
 from ..intake.service import ingest
-from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, Channel, County, MsgType, Role, without_bulky_columns
+from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, CapStatus, Channel, County, MsgType, Role, without_bulky_columns
 from ..rendering.formatting import place_name, places
 from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, free_text, render_fitted
@@ -38,6 +38,7 @@ from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, console_locale, county_name, county_name_attribute
+from .labels import label_of
 
 console = Blueprint("console", __name__)
 
@@ -63,8 +64,13 @@ REFUSALS = {
 }
 
 
+DETAIL_KINDS = {"state": AlertState, "status": CapStatus, "confirmed": CapStatus}  # details that are codes
+
+
 def refusal_text(refused: ReviewRefused) -> str:
-    return str(REFUSALS[refused.code]) % refused.details
+    details = {name: label_of(DETAIL_KINDS[name], value) if name in DETAIL_KINDS else value
+               for name, value in refused.details.items()}
+    return str(REFUSALS[refused.code]) % details
 
 
 def refused_response(alert_id: int, refused: ReviewRefused):
@@ -80,7 +86,7 @@ def refused_response(alert_id: int, refused: ReviewRefused):
 def alert_or_404(alert_id: int) -> Alert:
     alert = db.session.get(Alert, alert_id)
     if alert is None:
-        abort(404, f"No alert {alert_id}.")
+        abort(404, _("No alert %(id)s.", id=alert_id))
     return alert
 
 
@@ -154,7 +160,7 @@ def correct(alert_id: int):
     """The compose form with the alert's own wording, as an Update of it."""
     alert = alert_or_404(alert_id)
     if alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
-        flash(_("This alert is %(state)s; only a published alert can be corrected.", state=alert.state.value), "error")
+        flash(_("This alert is %(state)s; only a published alert can be corrected.", state=label_of(AlertState, alert.state)), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
     form = _compose_form()
     form.fill_from(alert)
@@ -164,7 +170,7 @@ def correct(alert_id: int):
 def progress_rows(table: dict[str, dict[str, dict[str, int]]]) -> list[dict]:
     """The progress table from `counts`, as the page draws it and its polling redraws it: channels in
     their fixed order, counties by code and named in the officer's language, so rows never jump."""
-    return [{"channel": channel, "county": code, "name": county_name(code),
+    return [{"channel": channel, "label": label_of(Channel, channel), "county": code, "name": county_name(code),
              "cells": [statuses.get(status, 0) for status in PROGRESS_STATUSES]
              + [statuses.get("undelivered", 0) + statuses.get("cancelled", 0)]}
             for channel in sorted(table, key=CHANNEL_ORDER.index) for code, statuses in sorted(table[channel].items())]
@@ -229,7 +235,7 @@ def alert_progress(alert_id: int):
     table = counts(db.session, alert.id)
     unsettled = sum(count for counties in table.values() for statuses in counties.values()
                     for status, count in statuses.items() if status in ("pending", "sending"))
-    return jsonify(state=alert.state.value, progress=table, rows=progress_rows(table), unsettled=unsettled)
+    return jsonify(state=alert.state.value, state_label=label_of(AlertState, alert.state), progress=table, rows=progress_rows(table), unsettled=unsettled)
 
 
 @console.post("/alerts/<int:alert_id>/publish")
@@ -286,7 +292,7 @@ def set_language():
     """Keep the signed-in user's choice of interface language."""
     language = request.form.get("language", "")
     if language not in CODES:
-        abort(400, f"Unknown language {language!r}; one of {', '.join(CODES)}.")
+        abort(400, _("Unknown interface language: choose one the page offers."))
     current_user.locale = language
     db.session.commit()
     refresh_locale()  # the choice holds from this response on

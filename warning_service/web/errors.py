@@ -7,18 +7,33 @@ unexpected error is logged with its traceback and answered the same way.
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, json, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..intake.errors import IntakeError
 
 PROBLEM_JSON = "application/problem+json"
 PAGES_FOR_PEOPLE = frozenset({"console", "admin", "auth", "reports"})  # blueprints whose errors are pages
+# A page's heading in the reader's language (machines keep the standard English title), and the reason
+# shown where Werkzeug's own English description would be.
+PAGE_TITLES = {400: _l("Bad request"), 401: _l("Not signed in"), 403: _l("Not allowed"), 404: _l("Not found"),
+               405: _l("Method not allowed"), 413: _l("Too large"), 422: _l("Cannot be processed"),
+               429: _l("Too many requests"), 500: _l("Internal error")}
+PAGE_DETAILS = {400: _l("The request could not be understood."), 401: _l("Sign in first."),
+                403: _l("You may not open this page."), 404: _l("There is no such page."),
+                405: _l("This page cannot be used this way."), 413: _l("What was sent is too large."),
+                422: _l("What was sent cannot be processed."), 429: _l("Too many requests; wait a moment."),
+                500: _l("The service could not complete the request; it has been logged.")}
+CSRF_DETAIL = _l("The form has expired or did not come from this console; reload the page and try again.")
 
 
-def problem(status: int, title: str, detail: str, **extra) -> Response:
+def problem(status: int, title: str, detail: str, page_detail: str | None = None, **extra) -> Response:
+    """`page_detail`: what a person reads instead of `detail` (a machine's English) on the HTML page."""
     if request and request.blueprint in PAGES_FOR_PEOPLE and request.accept_mimetypes.accept_html:
         try:
-            page = render_template("console/error.html", status=status, title=title, detail=detail)
+            page = render_template("console/error.html", status=status, title=PAGE_TITLES.get(status, title),
+                                   detail=page_detail or detail)
             return Response(page, status=status, mimetype="text/html")
         except Exception:  # the page itself failed (a broken template caused this error?): say it plainly
             current_app.logger.exception("error page failed")
@@ -34,7 +49,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
-        response = problem(error.code or 500, error.name, error.description or error.name)
+        response = problem(error.code or 500, error.name, error.description or error.name, _page_detail(error))
         if error.code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="agency-api"'
         if error.code == 405 and error.valid_methods:
@@ -44,4 +59,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         current_app.logger.exception("unhandled error")
-        return problem(500, "Internal Server Error", "The service could not complete the request; it has been logged.")
+        return problem(500, "Internal Server Error", "The service could not complete the request; it has been logged.",
+                       str(PAGE_DETAILS[500]))
+
+
+def _page_detail(error: HTTPException) -> str | None:
+    """Werkzeug's and Flask-WTF's own descriptions are English: a page says the same in the reader's language."""
+    if isinstance(error, CSRFError):
+        return str(CSRF_DETAIL)
+    if error.description in (None, type(error).description):
+        return str(PAGE_DETAILS.get(error.code or 500, PAGE_DETAILS[500]))
+    return None

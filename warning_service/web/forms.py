@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -15,17 +16,37 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, html_params
 
 from ..hazards import PARAMETER_RULES, HazardCatalogue
-from ..models import Alert, County
+from ..models import Alert, County, Level
 from ..rendering.formatting import LOCAL_TIME
 from ..targeting.county_search import county_label
+from .i18n import hazard_name
+from .labels import LABELS
 
-LEVEL_CHOICES = [SelectChoice("", "无 none"), SelectChoice("red", "红色 red"), SelectChoice("orange", "橙色 orange"),
-                 SelectChoice("yellow", "黄色 yellow"), SelectChoice("blue", "蓝色 blue")]
+LEVEL_CHOICES = [SelectChoice("", _l("none"))] + [SelectChoice(level.value, label) for level, label in LABELS[Level].items()]
 # Hazard parameters (hazards.toml `parameters`): one text field each, checked by intake's rules.
 PARAMETER_FIELDS: tuple[str, ...] = tuple(PARAMETER_RULES)
 PARAMETER_LABELS = {"magnitude": _l("Magnitude"), "depth_km": _l("Depth (km)"),
                     "latitude": _l("Epicentre latitude (°N)"), "longitude": _l("Epicentre longitude (°E)"),
                     "rain_mm": _l("Rain (mm)")}
+
+
+class CatalogTranslations:
+    """WTForms' own messages ("This field is required.") through the console's catalogs, like every other
+    text: wtforms ships no Tibetan, and its Chinese would not follow the console's wording."""
+
+    def gettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
+
+class ConsoleForm(FlaskForm):
+    """Every console form: CSRF from Flask-WTF, messages in the reader's language."""
+
+    class Meta:
+        def get_translations(self, form: FlaskForm) -> CatalogTranslations:
+            return CatalogTranslations()
 
 
 class BoxesInLabels:
@@ -44,23 +65,24 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ComposeForm(FlaskForm):
+class ComposeForm(ConsoleForm):
     """A new alert, or the correction (Update) of a published one when `references` is set."""
 
-    status = RadioField("status", choices=[SelectChoice("Actual", "真实预警 ACTUAL"),
+    status = RadioField(_l("Kind"), choices=[SelectChoice("Actual", "真实预警 ACTUAL"),
                                            SelectChoice("Exercise", "演练 EXERCISE")],
-                        validators=[DataRequired("Choose Actual or Exercise.")])
-    hazard = SelectField("hazard", validators=[DataRequired()])
-    level = SelectField("level", choices=LEVEL_CHOICES, default="")
-    counties = MultiCheckboxField("counties")
-    circle_lat = DecimalField("latitude", places=4, validators=[Optional(), NumberRange(26, 36)])
-    circle_lon = DecimalField("longitude", places=4, validators=[Optional(), NumberRange(96, 106)])
-    circle_radius_km = DecimalField("radius (km)", places=1, validators=[Optional(), NumberRange(0, 300)])
-    onset = DateTimeLocalField("onset", validators=[Optional()])
-    expires = DateTimeLocalField("expires", validators=[DataRequired("Give the time the warning ends.")])
-    headline = StringField("headline (zh)", validators=[Optional(), Length(max=160)])
-    description = TextAreaField("description (zh)", validators=[Optional(), Length(max=2000)])
-    instruction = TextAreaField("instruction (zh)", validators=[Optional(), Length(max=2000)])
+                        validators=[DataRequired(_l("Choose Actual or Exercise."))])
+    hazard = SelectField(_l("Hazard"), validators=[DataRequired()])
+    level = SelectField(_l("Level"), choices=LEVEL_CHOICES, default="")
+    counties = MultiCheckboxField(_l("Counties"))
+    circle_lat = DecimalField(_l("latitude"), places=4, validators=[Optional(), NumberRange(26, 36)])
+    circle_lon = DecimalField(_l("longitude"), places=4, validators=[Optional(), NumberRange(96, 106)])
+    circle_radius_km = DecimalField(_l("radius (km)"), places=1, validators=[Optional(), NumberRange(0, 300)])
+    onset = DateTimeLocalField(_l("Onset (Beijing time)"), validators=[Optional()])
+    expires = DateTimeLocalField(_l("Expires (Beijing time)"),
+                                 validators=[DataRequired(_l("Give the time the warning ends."))])
+    headline = StringField(_l("Headline (Chinese)"), validators=[Optional(), Length(max=160)])
+    description = TextAreaField(_l("Description (Chinese)"), validators=[Optional(), Length(max=2000)])
+    instruction = TextAreaField(_l("Instruction (Chinese)"), validators=[Optional(), Length(max=2000)])
     references = HiddenField()
 
     def parameter_fields(self) -> list[Field]:
@@ -68,7 +90,7 @@ class ComposeForm(FlaskForm):
 
     def offer(self, hazards: HazardCatalogue, counties: list[County]) -> ComposeForm:
         self.hazards = hazards
-        self.hazard.choices = [SelectChoice(hazard.code, f"{hazard.names['zh']} {hazard.names['en']}")
+        self.hazard.choices = [SelectChoice(hazard.code, hazard_name(hazard.code))
                                for hazard in hazards]
         self.counties.choices = [SelectChoice(county.code, county_label(county)) for county in counties]
         return self
@@ -120,7 +142,7 @@ class ComposeForm(FlaskForm):
 
 
 for _name in PARAMETER_FIELDS:  # ComposeForm.magnitude, .depth_km, ...: text, as intake reads CAP parameters
-    setattr(ComposeForm, _name, StringField(_name, validators=[Optional(), Length(max=20)]))
+    setattr(ComposeForm, _name, StringField(PARAMETER_LABELS[_name], validators=[Optional(), Length(max=20)]))
 del _name
 
 

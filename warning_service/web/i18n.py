@@ -20,6 +20,7 @@ from flask_login import current_user
 from ..hazards import catalogue
 from ..reference_data import county_rows
 from ..rendering.formatting import LANGUAGES, beijing_time, place_name
+from .labels import register_labels
 
 CONSOLE_LANGUAGES: tuple[tuple[str, str], ...] = (("zh", "中文"), ("bo", "བོད་ཡིག"), ("en", "English"))
 CODES = tuple(code for code, _ in CONSOLE_LANGUAGES)
@@ -83,3 +84,4 @@ def init_i18n(app: Flask) -> None:
         "hazard_name": hazard_name, "county_name_attribute": county_name_attribute, "county_name": county_name,
     })
     app.add_template_filter(beijing)
+    register_labels(app)

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -132,7 +133,7 @@ def log_filter() -> LogFilter:
     """The delivery log's filters from the query string; a phone number only from an admin."""
     wanted = LogFilter(**{name: request.args.get(name) or None for name in FILTERS})
     if wanted.phone and current_user.role != Role.ADMIN:
-        abort(403, "Only an admin may search by phone number.")
+        abort(403, _("Only an admin may search by phone number."))
     return wanted
 
 
@@ -198,10 +199,10 @@ def unmask(delivery_id: int):
     """Show one recipient's full number to an admin who gives a reason; the ledger keeps both."""
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.channel != Channel.SMS:
-        abort(404, f"No SMS delivery {delivery_id}.")
+        abort(404, _("No SMS delivery %(id)s.", id=delivery_id))
     reason = (request.form.get("reason") or "").strip()
     if len(reason) < MIN_REASON:
-        abort(422, f"Give the reason for seeing the full number (at least {MIN_REASON} characters).")
+        abort(422, _("Give the reason for seeing the full number (at least %(count)d characters).", count=MIN_REASON))
     recipient = db.session.get(Recipient, delivery.target_id)
     record(db.session, current_user._get_current_object(), "recipient.unmask", delivery, reason=reason[:500],
            recipient=delivery.target_id)

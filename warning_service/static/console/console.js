@@ -21,10 +21,12 @@ function refreshInbox(box) {
 function renderProgress(box, data) {
   // The server orders and names the rows (console.progress_rows), as on the page it drew.
   const body = box.querySelector("tbody");
-  const rows = data.rows.map(({ channel, county, name, cells }) => {
+  // Labels are shown, codes kept in data- attributes.
+  const rows = data.rows.map(({ channel, label, county, name, cells }) => {
     const row = document.createElement("tr");
     row.dataset.county = county;
-    for (const value of [channel, name, ...cells]) {
+    row.dataset.channel = channel;
+    for (const value of [label, name, ...cells]) {
       const cell = document.createElement("td");
       cell.textContent = value;
       row.appendChild(cell);
@@ -33,7 +35,10 @@ function renderProgress(box, data) {
   });
   body.replaceChildren(...rows);
   const state = document.getElementById("state");
-  if (state) state.textContent = data.state;
+  if (state) {
+    state.textContent = data.state_label;
+    state.dataset.state = data.state;
+  }
 }
 
 function followProgress(box) {
