@@ -21,7 +21,6 @@ from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, Stri
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..audit.events import record
-from ..audit.period import BEIJING
 from ..extensions import db
 from .. import registry
 from ..hazards import catalogue
@@ -121,7 +120,7 @@ def _page(user_form: UserForm | None = None, import_form: ImportForm | None = No
     return render_template("admin/index.html", users=users, agencies=agencies, counties=counties,
                            per_county=per_county, user_form=user_form or UserForm(),
                            import_form=import_form or ImportForm(), problems=list(problems), new_key=new_key,
-                           roles=list(Role), beijing=BEIJING)
+                           roles=list(Role))
 
 
 @admin.get("/")
