@@ -41,8 +41,7 @@ def sent_so_far(alert_id: int) -> int:
 def test_browser_cancel_an_actual_alert_after_one_question(app, page, people, request, language):
     sign_in(page, "officer")
     in_language(page, language)
-    alert_id = published(app, page)
-    page.reload()  # the question counts what the fan-out reached
+    alert_id = published(app, page)  # the page was drawn before the fan-out: the question counts the latest poll
     expect(page.locator("#cancel-confirm")).to_be_hidden()  # with JavaScript the dialog asks, not the box
     expect(page.locator("#cancel-preview .banner.cancelled")).to_be_visible()
     expect(page.locator("#cancel-preview [lang=zh]")).to_contain_text("已取消，该预警不再有效")

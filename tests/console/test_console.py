@@ -148,9 +148,14 @@ def test_the_cancel_question_names_the_headline_the_counties_and_the_reach(app, 
     sent, delivered = (db.session.scalar(select(func.count()).select_from(Delivery).where(
         Delivery.alert_id == alert_id, Delivery.status == status)) for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED))
     page = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
-    question = re.search(r'data-confirm="([^"]*)"', page).group(1)
+    question = re.search(r'id="cancel-confirm">.*?</label>', page, re.S).group(0)  # without JavaScript
     assert sent + delivered > 0 and "暴雨预警" in question and "康定市、泸定县" in question
     assert f"已送达 {delivered} 条" in question and f"另已发出 {sent} 条" in question
+    dialog = re.search(r'data-confirm="([^"]*)"', page).group(1)  # the dialog fills in the latest poll's counts
+    assert "已送达 {delivered} 条" in dialog and "另已发出 {sent} 条" in dialog
+    assert f'data-delivered="{delivered}" data-sent="{sent}"' in page
+    reached = client.get(f"/alerts/{alert_id}/progress").get_json()["reached"]
+    assert reached == {"delivered": delivered, "sent": sent}
     post_form(client, "/language", "/", language="bo")
     tibetan = re.search(r'data-confirm="([^"]*)"', client.get(f"/alerts/{alert_id}").get_data(as_text=True)).group(1)
     assert "དར་མདོ་གྲོང་ཁྱེར" in tibetan and "康定" not in tibetan  # counties in the officer's language

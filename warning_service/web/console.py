@@ -186,6 +186,7 @@ def alert_page(alert_id: int):
     targets = reach(db.session, alert)
     places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in targets}
     table = counts(db.session, alert.id)
+    reached = reached_so_far(table)
     cancellable = alert.state in (AlertState.PUBLISHING, AlertState.PUBLISHED) and alert.msg_type != MsgType.CANCEL
     return render_template(
         "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
@@ -195,7 +196,9 @@ def alert_page(alert_id: int):
         cancelled_by=db.session.get(Alert, alert.superseded_by_id) if alert.state == AlertState.CANCELLED
         and alert.superseded_by_id else None,
         withdraws=referenced_alerts(db.session, alert) if alert.msg_type == MsgType.CANCEL else [],
-        cancel_question=cancel_question(alert, texts["headline"], table) if cancellable else "",
+        cancel_question=cancel_question(alert, texts["headline"], **reached) if cancellable else "",
+        cancel_dialog=cancel_question(alert, texts["headline"], delivered="{delivered}", sent="{sent}")
+        if cancellable else "", reached=reached,
         cancel_preview=cancel_preview(alert) if cancellable else {},
     )
 
@@ -205,19 +208,23 @@ def message_language() -> str:
     return locale if (locale := console_locale()) in LANGUAGES else "zh"
 
 
-def cancel_question(alert: Alert, headlines: dict[str, FittedText], table: dict[str, dict[str, dict[str, int]]]) -> str:
+def reached_so_far(table: dict[str, dict[str, dict[str, int]]]) -> dict[str, int]:
+    """Deliveries sent and delivered so far, over every channel and county of the progress table."""
+    return {status: sum(statuses.get(status, 0) for counties in table.values() for statuses in counties.values())
+            for status in ("sent", "delivered")}
+
+
+def cancel_question(alert: Alert, headlines: dict[str, FittedText], delivered: int | str, sent: int | str) -> str:
     """The one question before a cancel: which alert (its headline), where (its counties, in the
-    officer's language) and whom it has reached so far (deliveries sent and delivered)."""
+    officer's language) and whom it has reached (deliveries delivered and sent). The page passes
+    "{delivered}" and "{sent}" for the dialog, which fills in the counts of the latest poll."""
     language = message_language()
     headline = free_text(alert.headline or {}, language) or headlines[language].text
     counties = (places(alert.county_codes, console_locale()) if console_locale() in LANGUAGES
                 else ", ".join(county_name(code) for code in alert.county_codes))
-    reached = {status: sum(statuses.get(status, 0) for counties in table.values() for statuses in counties.values())
-               for status in ("sent", "delivered")}
-    return _("Cancel “%(headline)s” in %(counties)s? So far %(delivered)d deliveries were delivered and %(sent)d "
+    return _("Cancel “%(headline)s” in %(counties)s? So far %(delivered)s deliveries were delivered and %(sent)s "
              "more sent; those reached will be told it is cancelled, and nothing more of it will be sent.",
-             headline=headline, counties=counties,
-             delivered=reached["delivered"], sent=reached["sent"])
+             headline=headline, counties=counties, delivered=delivered, sent=sent)
 
 
 def cancel_preview(alert: Alert) -> dict[str, FittedText]:
@@ -235,7 +242,8 @@ def alert_progress(alert_id: int):
     table = counts(db.session, alert.id)
     unsettled = sum(count for counties in table.values() for statuses in counties.values()
                     for status, count in statuses.items() if status in ("pending", "sending"))
-    return jsonify(state=alert.state.value, state_label=label_of(AlertState, alert.state), progress=table, rows=progress_rows(table), unsettled=unsettled)
+    return jsonify(state=alert.state.value, state_label=label_of(AlertState, alert.state), progress=table,
+                   rows=progress_rows(table), unsettled=unsettled, reached=reached_so_far(table))
 
 
 @console.post("/alerts/<int:alert_id>/publish")

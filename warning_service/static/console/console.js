@@ -48,6 +48,8 @@ function followProgress(box) {
     if (!response.ok) return;
     const data = await response.json();
     renderProgress(box, data);
+    const cancel = document.getElementById("cancel-form");
+    if (cancel && data.reached) Object.assign(cancel.dataset, data.reached);
     if (data.unsettled === 0 && data.state !== "publishing") {
       clearInterval(timer);
       box.dataset.settled = "true";
@@ -131,12 +133,13 @@ function showParameters(hazard, fieldset) {
 }
 
 function confirmCancel(form) {
-  // One question, in a dialog, naming the alert, its counties and its reach; accepting ticks the
-  // box the server requires (without JavaScript the officer ticks it on the page).
+  // One question, in a dialog, naming the alert, its counties and its reach as of the latest poll;
+  // accepting ticks the box the server requires (without JavaScript the officer ticks it on the page).
   const box = form.querySelector("input[name=confirm_cancel]");
   box.closest("label").hidden = true;
   form.addEventListener("submit", (event) => {
-    box.checked = window.confirm(form.dataset.confirm);
+    const { confirm, delivered, sent } = form.dataset;
+    box.checked = window.confirm(confirm.replace("{delivered}", delivered).replace("{sent}", sent));
     if (!box.checked) event.preventDefault();
   });
 }
