@@ -32,7 +32,7 @@ from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
 from .auth import roles_required
 from .forms import ConsoleForm, MultiCheckboxField
 from .i18n import hazard_name
-from .labels import LABELS
+from .labels import LABELS, label_of
 from .refusals import refusal_text
 
 admin = Blueprint("admin", __name__)
@@ -257,8 +257,8 @@ def set_user_role(user_id: int):
         return _page(problems=[_("That user's role cannot be changed here.")]), 422
     previous = accounts.set_role(db.session, _actor(), "console", user, Role(form.role.data))
     db.session.commit()
-    flash(_("%(name)s: role %(previous)s → %(role)s.", name=user.username, previous=previous.value,
-            role=user.role.value), "ok")
+    flash(_("%(name)s: role %(previous)s → %(role)s.", name=user.username, previous=label_of(Role, previous),
+            role=label_of(Role, user.role)), "ok")
     return redirect(url_for("admin.index"), 303)
 
 
