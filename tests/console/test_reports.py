@@ -238,3 +238,13 @@ def test_period_dates_past_the_calendar_answer_400_with_the_reason_in_chinese(ap
     page = response.get_data(as_text=True)
     assert response.status_code == 400, page
     assert "日期" in page and "Dates are" not in page and "The period" not in page
+
+
+def test_the_report_of_a_cancellation_says_it_is_one(app, client, people):
+    """Its heading carries the message type, as the alert page's does: never read as a new warning."""
+    cancel = db.session.get(Alert, waiting_alert())
+    cancel.msg_type, cancel.published_at = MsgType.CANCEL, utcnow()
+    db.session.commit()
+    sign_in(client, "auditor")
+    heading = client.get(f"/reports/alerts/{cancel.id}").get_data(as_text=True).split("<h1>")[1].split("</h1>")[0]
+    assert re.search(r'<b class="badge msg-type" data-msg-type="Cancel">撤销</b>', heading), heading
