@@ -6,15 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.console.browser import SHOTS, shot, sign_in
+from tests.console.conftest import waiting_alert
 from tests.console.test_reports import check_pdf_report, failed_sms, published_alert
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
-from warning_service.models import Recipient
+from warning_service.audit.period import today_in_beijing
+from warning_service.models import Alert, MsgType, Recipient, utcnow
 
 
 def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, page, people, request, tmp_path):
@@ -30,6 +33,7 @@ def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, 
     expect(page.locator("#speed")).to_contain_text(re.compile(r"\d+\.\d s"))
     chart = page.locator("#chart-sms svg")
     expect(chart).to_be_visible()
+    expect(chart.locator("text.axis-label")).to_contain_text("后秒数")  # settled within seconds: drawn in seconds
     expect(chart.locator("polyline.accepted")).to_have_count(1)
     assert chart.bounding_box()["height"] > 100
     gaps = page.locator("#gaps")
@@ -56,15 +60,22 @@ def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, 
 
 def test_browser_an_auditor_reads_the_period_report(app, client, page, people, request):
     alert_id = published_alert(app, client)
+    cancel = db.session.get(Alert, waiting_alert())
+    cancel.msg_type, cancel.published_at = MsgType.CANCEL, utcnow()
+    db.session.commit()
     sign_in(page, "auditor")
     page.click("#nav-period")
     expect(page.locator("#actual-alerts")).to_contain_text(f"#{alert_id}")
+    expect(page.locator("#actual-alerts")).not_to_contain_text(f"#{cancel.id}")  # not a second warning
+    expect(page.locator("#amendments")).to_contain_text(f"#{cancel.id}")
+    expect(page.locator("#amendments")).to_contain_text("撤销")
     expect(page.locator("#actual-alerts")).to_contain_text("83.3 %")
     expect(page.locator("#by-county")).to_contain_text("康定")
     expect(page.locator("#exercise-alerts")).to_contain_text("—")
     shot(page, f"period-{request.node.callspec.id}")
-    page.fill("input[name=from]", "2020-01-01")
-    page.fill("input[name=to]", "2020-01-31")
+    first = today_in_beijing() - timedelta(days=3 * 365)  # a month long before the alert
+    page.fill("input[name=from]", first.isoformat())
+    page.fill("input[name=to]", (first + timedelta(days=30)).isoformat())
     page.click("#period-form button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("2020-01-01")
+    expect(page.locator("h1")).to_contain_text(first.isoformat())
     expect(page.locator("#actual-alerts")).not_to_contain_text(f"#{alert_id}")
