@@ -114,6 +114,14 @@ def waiting_alert(status=CapStatus.ACTUAL, level=Level.YELLOW, hazard="rainstorm
     return alert.id
 
 
+def published_cancellation() -> Alert:
+    """A Cancel message, published now: for the pages that must tell it from a new warning."""
+    cancel = db.session.get(Alert, waiting_alert())
+    cancel.msg_type, cancel.published_at = MsgType.CANCEL, utcnow()
+    db.session.commit()
+    return cancel
+
+
 def state_of(alert_id: int) -> AlertState:
     db.session.expire_all()
     return db.session.get(Alert, alert_id).state

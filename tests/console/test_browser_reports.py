@@ -12,12 +12,12 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.console.browser import SHOTS, shot, sign_in
-from tests.console.conftest import waiting_alert
+from tests.console.conftest import published_cancellation
 from tests.console.test_reports import check_pdf_report, failed_sms, published_alert
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
 from warning_service.audit.period import today_in_beijing
-from warning_service.models import Alert, MsgType, Recipient, utcnow
+from warning_service.models import Recipient
 
 
 def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, page, people, request, tmp_path):
@@ -60,9 +60,7 @@ def test_browser_an_auditor_reads_the_report_and_downloads_the_log(app, client, 
 
 def test_browser_an_auditor_reads_the_period_report(app, client, page, people, request):
     alert_id = published_alert(app, client)
-    cancel = db.session.get(Alert, waiting_alert())
-    cancel.msg_type, cancel.published_at = MsgType.CANCEL, utcnow()
-    db.session.commit()
+    cancel = published_cancellation()
     sign_in(page, "auditor")
     page.click("#nav-period")
     expect(page.locator("#actual-alerts")).to_contain_text(f"#{alert_id}")

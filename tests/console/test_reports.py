@@ -11,13 +11,14 @@ import pytest
 
 from sqlalchemy import func, select, update
 
-from tests.console.conftest import post_form, sign_in, waiting_alert, work
+from tests.console.conftest import post_form, published_cancellation, sign_in, waiting_alert, work
 from tests.console.pdf import DPI, dark_pixels, embedded_fonts, run, tibetan_boxes
 from warning_service.audit.ledger import verify
+from warning_service.audit.period import today_in_beijing
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
 from warning_service.models import (
-    Alert, AuditEvent, CapStatus, Channel, Delivery, DeliveryStatus, MsgType, Recipient, utcnow,
+    Alert, AuditEvent, CapStatus, Channel, Delivery, DeliveryStatus, Recipient, utcnow,
 )
 
 
@@ -205,16 +206,15 @@ def test_the_period_report_lists_the_alert_and_refuses_bad_dates(app, client, pe
     assert f"/reports/alerts/{alert_id}\"" in actual and f"/reports/alerts/{exercise}\"" not in actual
     assert f"/reports/alerts/{exercise}\"" in drills and "83.3 %" in actual  # 5 of the 6 deliveries reached
     assert 'id="by-hazard"' in page and 'id="by-county"' in page and "康定" in page
-    response = client.get("/reports/period?from=2026-11-05&to=2026-11-01")
+    last = today_in_beijing() - timedelta(days=30)
+    response = client.get(f"/reports/period?from={last + timedelta(days=4)}&to={last}")
     assert response.status_code == 400 and "第一天晚于最后一天" in response.get_data(as_text=True)
     assert client.get("/reports/period?from=someday").status_code == 400
 
 
 def test_the_period_report_marks_a_cancellation_and_does_not_count_it_as_a_warning(app, client, people):
     alert_id = published_alert(app, client)
-    cancel = db.session.get(Alert, waiting_alert())
-    cancel.msg_type, cancel.published_at = MsgType.CANCEL, utcnow()
-    db.session.commit()
+    cancel = published_cancellation()
     sign_in(client, "auditor")
     page = client.get("/reports/period").get_data(as_text=True)
     actual = page.split('id="actual-alerts"')[1].split("</table>")[0]
@@ -242,9 +242,7 @@ def test_period_dates_past_the_calendar_answer_400_with_the_reason_in_chinese(ap
 
 def test_the_report_of_a_cancellation_says_it_is_one(app, client, people):
     """Its heading carries the message type, as the alert page's does: never read as a new warning."""
-    cancel = db.session.get(Alert, waiting_alert())
-    cancel.msg_type, cancel.published_at = MsgType.CANCEL, utcnow()
-    db.session.commit()
+    cancel = published_cancellation()
     sign_in(client, "auditor")
     heading = client.get(f"/reports/alerts/{cancel.id}").get_data(as_text=True).split("<h1>")[1].split("</h1>")[0]
     assert re.search(r'<b class="badge msg-type" data-msg-type="Cancel">撤销</b>', heading), heading
