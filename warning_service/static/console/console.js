@@ -49,7 +49,7 @@ function followProgress(box) {
     const data = await response.json();
     renderProgress(box, data);
     const cancel = document.getElementById("cancel-form");
-    if (cancel && data.reached) Object.assign(cancel.dataset, data.reached);
+    if (cancel && data.reached) cancel.dataset.reached = JSON.stringify(data.reached);
     if (data.unsettled === 0 && data.state !== "publishing") {
       clearInterval(timer);
       box.dataset.settled = "true";
@@ -138,8 +138,9 @@ function confirmCancel(form) {
   const box = form.querySelector("input[name=confirm_cancel]");
   box.closest("label").hidden = true;
   form.addEventListener("submit", (event) => {
-    const { confirm, delivered, sent } = form.dataset;
-    box.checked = window.confirm(confirm.replace("{delivered}", delivered).replace("{sent}", sent));
+    const reached = JSON.parse(form.dataset.reached);
+    const question = form.dataset.confirm.replace("{delivered}", reached.delivered).replace("{sent}", reached.sent);
+    box.checked = window.confirm(question);
     if (!box.checked) event.preventDefault();
   });
 }
