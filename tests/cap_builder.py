@@ -78,7 +78,7 @@ def cap_xml(
     ).encode("utf-8")
 
 
-REFERENCE = "weather.demo@ews.example,W-{},2024-05-01T10:00:00+08:00"  # format with an identifier
+REFERENCE = "weather.demo@ews.example,W-{},%s" % cap_time(-timedelta(hours=1))  # format with an identifier; sent an hour ago
 
 
 def area_xml(*, geocodes: tuple[str, ...] = ("513301",), polygons: tuple[str, ...] = (), circles: tuple[str, ...] = (),
