@@ -18,7 +18,7 @@ from flask import Flask
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
-from warning_service import create_app
+from warning_service.app import create_app
 from warning_service.dispatch.content import warm_up
 from warning_service.dispatch.jobs import sender
 from warning_service.dispatch.reconcile import ReconcileReport, run_if_due

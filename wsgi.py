@@ -1,4 +1,4 @@
 """WSGI entry point: `gunicorn wsgi:app` or `flask --app wsgi ...`."""
-from warning_service import create_app
+from warning_service.app import create_app
 
 app = create_app()

@@ -39,7 +39,7 @@ from service import agency_key, earthquake_cap, percentile, post_cap, start_guni
 
 from tests.peers.broadcast_peer import BroadcastPeer
 from tests.peers.ports import free_ports
-from warning_service import create_app
+from warning_service.app import create_app
 from warning_service.demo_data import DEMO_SEISMIC_AGENCY, point_demo_endpoints
 from warning_service.dispatch.publish import stop_pending_deliveries
 from warning_service.extensions import db

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from service import start_workers, stop  # noqa: E402
-from warning_service import create_app  # noqa: E402
+from warning_service.app import create_app  # noqa: E402
 from warning_service.dispatch.publish import publish  # noqa: E402
 from warning_service.dispatch.queueing import enqueue_plan  # noqa: E402
 from warning_service.extensions import db, redis_client  # noqa: E402

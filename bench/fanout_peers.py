@@ -29,7 +29,7 @@ from service import ROOT, start_gunicorn, stop, table
 
 from tests.peers.ports import free_ports
 
-from warning_service import create_app
+from warning_service.app import create_app
 from warning_service.cli.demo import gateway_peers
 from warning_service.demo_data import point_demo_endpoints
 from warning_service.extensions import db

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from warning_service import create_app  # noqa: E402
+from warning_service.app import create_app  # noqa: E402
 from warning_service.audit.events import record  # noqa: E402
 from warning_service.audit.ledger import entry_hash  # noqa: E402
 from warning_service.audit.charts import channel_charts, delivery_over_time  # noqa: E402

@@ -20,7 +20,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from warning_service import create_app
+from warning_service.app import create_app
 from warning_service.extensions import db
 from warning_service.reference_data import load_regions
 

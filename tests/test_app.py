@@ -6,7 +6,7 @@ import socket
 import pytest
 from sqlalchemy import text
 
-from warning_service import create_app
+from warning_service.app import create_app
 from warning_service.extensions import db
 
 

@@ -15,7 +15,7 @@ from worker import log_reconciler_report
 REPO = Path(__file__).resolve().parents[1]
 EMIT = """
 import logging
-from warning_service import create_app
+from warning_service.app import create_app
 create_app()
 logging.getLogger("twilio.http_client").info("twilio header dump")
 logging.getLogger("urllib3.connectionpool").debug("urllib3 connection chatter")

@@ -6,26 +6,14 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from rq import Queue
-from sqlalchemy import MetaData, event
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+
+from .models.base import Base
 
 # Queue names in the order a worker serves them: an earthquake early warning
 # published during a large low-priority fan-out is the next job every worker takes.
 QUEUE_NAMES: tuple[str, ...] = ("critical", "high", "default", "low")
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

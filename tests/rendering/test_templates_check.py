@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from warning_service import create_app
+from warning_service.app import create_app
 from warning_service.hazards import catalogue
 from warning_service.rendering.check import check_templates, sample_views, text_problems
 from warning_service.rendering.render import CHANNELS, LANGUAGES, TEMPLATES_ROOT

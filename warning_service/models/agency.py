@@ -9,7 +9,7 @@ from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Base
 from .types import UTCDateTime, enum_column, utcnow
 
 ALL_HAZARDS = "all"
@@ -25,7 +25,7 @@ class AgencyKind(str, enum.Enum):
     OTHER = "other"
 
 
-class Agency(db.Model):
+class Agency(Base):
     __tablename__ = "agencies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,7 +57,7 @@ class Agency(db.Model):
         return self.cap_senders[0]
 
 
-class AgencySender(db.Model):
+class AgencySender(Base):
     """A CAP <sender> registered to one agency. Unique across agencies: an agency speaks only as itself,
     so no agency can post in another's name, nor take another's (sender, identifier) pairs."""
 
@@ -72,7 +72,7 @@ class AgencySender(db.Model):
     agency: Mapped[Agency] = relationship(back_populates="senders")
 
 
-class ApiKey(db.Model):
+class ApiKey(Base):
     """One of an agency's keys. Several can be live at once so keys rotate without downtime.
 
     Keys are long random strings, so a SHA-256 digest is enough to store them

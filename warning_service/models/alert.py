@@ -8,7 +8,7 @@ from sqlalchemy import JSON, case, select, Column, ForeignKey, Index, LargeBinar
 from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
 from sqlalchemy.orm.interfaces import ORMOption
 
-from ..extensions import db
+from .base import Base
 from .agency import AgencySender
 from .types import UTCDateTime, enum_column, utcnow
 
@@ -77,13 +77,13 @@ class Level(str, enum.Enum):
 
 alert_counties = Table(
     "alert_counties",
-    db.Model.metadata,
+    Base.metadata,
     Column("alert_id", ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
     Column("county_code", ForeignKey("counties.code"), primary_key=True, index=True),
 )
 
 
-class Alert(db.Model):
+class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         # Per author: a pair an agency took before senders were its own alone cannot block the sender's owner.

@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from .base import Base
 from .types import UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -25,7 +25,7 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class DeliverySeal(db.Model):
+class DeliverySeal(Base):
     """A sealed run of one alert's deliveries on one channel (audit/seals.py).
 
     The ledger entry `audit_event_id` holds what is trusted (first and last id, count, Merkle root);
@@ -48,7 +48,7 @@ class DeliverySeal(db.Model):
     leaves: Mapped[bytes] = mapped_column(LargeBinary, doc="32 bytes per sealed row, in id order")
 
 
-class SignedHead(db.Model):
+class SignedHead(Base):
     """The database's copy of a ledger head the reconciler signed (audit/heads.py).
 
     The same document is written to LEDGER_HEADS_DIR, outside the database; `flask audit verify`

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from .base import Base
 from .types import UTCDateTime, enum_column, utcnow
 
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
@@ -36,7 +36,7 @@ SETTLED = frozenset({
 })
 
 
-class Delivery(db.Model):
+class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         # A second publish of the same alert writes nothing new.
@@ -81,7 +81,7 @@ class Delivery(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DeliveryAttempt(db.Model):
+class DeliveryAttempt(Base):
     """Each try of a delivery and what came of it, as the gateway said it."""
 
     __tablename__ = "delivery_attempts"
@@ -96,7 +96,7 @@ class DeliveryAttempt(db.Model):
     text: Mapped[str | None] = mapped_column(Text)
 
 
-class EarlyReceipt(db.Model):
+class EarlyReceipt(Base):
     """A gateway's receipt that arrived before the sending job recorded the gateway's id."""
 
     __tablename__ = "early_receipts"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from .base import Base
 
-from ..extensions import db
 
 
 class _Place:
@@ -19,13 +19,13 @@ class _Place:
     boundary_geojson: Mapped[str] = mapped_column(Text, doc="GeoJSON geometry, WGS84 lon/lat")
 
 
-class Prefecture(_Place, db.Model):
+class Prefecture(_Place, Base):
     __tablename__ = "prefectures"
 
     counties: Mapped[list["County"]] = relationship(back_populates="prefecture", order_by="County.code")
 
 
-class County(_Place, db.Model):
+class County(_Place, Base):
     __tablename__ = "counties"
 
     prefecture_code: Mapped[str] = mapped_column(ForeignKey("prefectures.code"), index=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Base
 from .types import UTCDateTime, utcnow
 
 
@@ -27,7 +27,7 @@ def township_index(table: str) -> Index:
     return Index(f"ix_{table}_township", "id", "township_code", postgresql_where=where, sqlite_where=where)
 
 
-class Recipient(db.Model):
+class Recipient(Base):
     __tablename__ = "recipients"
     __table_args__ = (township_index("recipients"),)
 
@@ -52,7 +52,7 @@ class Recipient(db.Model):
         return self.languages.split(",")
 
 
-class BroadcastEndpoint(db.Model):
+class BroadcastEndpoint(Base):
     """A county's emergency-broadcast platform.
 
     The secret signs what we send (we must be able to use it, so it is stored,
@@ -73,7 +73,7 @@ class BroadcastEndpoint(db.Model):
     county = relationship("County")
 
 
-class BeidouTerminal(db.Model):
+class BeidouTerminal(Base):
     """A BeiDou user card (its 7-digit address), in a village with no mobile signal."""
 
     __tablename__ = "beidou_terminals"

@@ -4,12 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from .base import Base
 from .types import UTCDateTime, enum_column, utcnow
 
 
@@ -22,7 +21,10 @@ class Role(str, enum.Enum):
     AUDITOR = "auditor"
 
 
-class User(UserMixin, db.Model):
+class User(Base):
+    """A console user. It answers Flask-Login's questions itself (is_active, is_authenticated,
+    is_anonymous, get_id), so the model does not import Flask-Login."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +51,14 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def is_authenticated(self) -> bool:  # Flask-Login: an anonymous visitor is a different class
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
     def mfa_enrolled(self) -> bool:
         return self.mfa_secret is not None and self.mfa_enrolled_at is not None
 
@@ -62,7 +72,7 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Base):
     """A one-time code that replaces a TOTP code when the phone is lost; stored as a SHA-256 digest."""
 
     __tablename__ = "recovery_codes"
