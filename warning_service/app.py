@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .channels.catalog import settings_schema
 from .config import Settings, normalise_database_url
 from .extensions import db, init_redis, migrate
 from .logs import configure_logging
@@ -14,7 +15,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the Flask application: settings, extensions, blueprints, CLI."""
     app = Flask("warning_service", instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    settings = Settings.from_env(app.instance_path)
+    settings = Settings.from_env(app.instance_path, settings_schema())
     app.config.update(settings.as_flask_config())
     app.config.update(overrides or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -1,7 +1,9 @@
 """Settings, read from the environment in one place.
 
 Every field of `Settings` is read from the environment variable of the same
-name (DATABASE_URL for the database), typed as its default. Every setting has a
+name (DATABASE_URL for the database), typed as its default, and so is every
+setting a channel declares in its package (channels/catalog.py settings_schema,
+which the app factory passes in: this module knows no channel). Every setting has a
 safe default for development; production must set SECRET_KEY (create_app
 refuses to start without it outside development). MFA_REQUIRED defaults to on
 outside development.
@@ -9,8 +11,10 @@ outside development.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 
@@ -18,7 +22,8 @@ DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 # Settings whose environment variable has another name than the setting.
 ENVIRONMENT_NAMES = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL"}
 # Settings that are not read from the environment as they are.
-DERIVED = {"ENV", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "SQLALCHEMY_TRACK_MODIFICATIONS"}
+DERIVED = {"ENV", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "SQLALCHEMY_TRACK_MODIFICATIONS",
+           "CHANNEL_SETTINGS"}
 
 
 def _parse(name: str, raw: str, like: object) -> object:
@@ -56,10 +61,6 @@ class Settings:
     MAX_ALERT_GEOCODES: int = 5_000
     MAX_ALERT_REFERENCES: int = 100
     MAX_ALERT_CIRCLES: int = 100
-    # Gateways per channel: null, log (development), or a real one (twilio, http, serial).
-    SMS_GATEWAY: str = "log"
-    BROADCAST_GATEWAY: str = "log"
-    BEIDOU_GATEWAY: str = "log"
     # Fan-out: targets written per chunk (each chunk is queued before the next is written),
     # deliveries per RQ job, and the retry policy for transient gateway failures.
     FANOUT_CHUNK_SIZE: int = 20_000
@@ -72,15 +73,11 @@ class Settings:
     SENDING_TIMEOUT_SECONDS: int = 120
     PENDING_TIMEOUT_SECONDS: int = 300
     RECONCILE_INTERVAL_SECONDS: int = 5
-    # SMS still unsent this long after it was planned also goes to the recipient's BeiDou card
-    # (a county whose SMS lags); 0 turns it off.
-    SMS_FAILOVER_AFTER_SECONDS: float = 300.0
     # Sealing settled deliveries into the audit ledger (audit/seals.py): rows per seal, rows per
-    # reconciler pass, how long a sent SMS waits for its status callback before it counts as settled,
-    # and how old a row must be before it is sealed (no transaction still writing rows around it).
+    # reconciler pass, and how old a row must be before it is sealed (no transaction still writing
+    # rows around it). A channel with delivery receipts says how long a sent row waits for one.
     DELIVERY_SEAL_CHUNK: int = 10_000
     SEAL_ROWS_PER_PASS: int = 100_000
-    SEAL_SMS_AFTER_SECONDS: float = 2 * 24 * 3600.0
     SEAL_MIN_AGE_SECONDS: float = 60.0
     # The Ed25519 private key the ledger's head is signed with (PEM); unset: audit-signing-key.pem in
     # the instance folder. `flask audit generate-key` writes one, and its public key beside it (.pub).
@@ -91,31 +88,8 @@ class Settings:
     # write the database can rewrite the entries of the last interval unseen, no older ones.
     LEDGER_SIGN_INTERVAL_SECONDS: int = 60
     LEDGER_HEADS_DIR: str = ""
-    # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
-    TWILIO_ACCOUNT_SID: str = ""
-    TWILIO_AUTH_TOKEN: str = ""
-    TWILIO_FROM: str = ""
-    TWILIO_MESSAGING_SERVICE_SID: str = ""
-    TWILIO_API_BASE_URL: str = ""
-    TWILIO_MAX_MPS: float = 1.0
-    TWILIO_VALIDITY_PERIOD: int = 3600
-    # The address the outside world reaches this service at (status callbacks, behind a proxy).
+    # The address the outside world reaches this service at (gateways' status callbacks, behind a proxy).
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
-    # County emergency-broadcast platforms (BROADCAST_GATEWAY=http); endpoints live in the database.
-    BROADCAST_SENDER_NAME: str = "甘孜阿坝预警信息发布平台"
-    BROADCAST_SENDER_CODE: str = "513300000000"
-    BROADCAST_TIMEOUT_SECONDS: float = 5.0
-    # Recorded Tibetan audio for broadcasts (there is no Tibetan TTS): <dir>/<county code>/<hazard code>.bo.mp3.
-    BROADCAST_AUDIO_DIR: str = str(Path(__file__).resolve().parent.parent / "templates_bo_zh" / "audio")
-    # BeiDou user terminal (BEIDOU_GATEWAY=serial): /dev/ttyUSB0 in the field, socket://host:port in tests.
-    BEIDOU_SERIAL_URL: str = "/dev/ttyUSB0"
-    BEIDOU_PROTOCOL: str = "2.1"
-    BEIDOU_BAUDRATE: int = 115200
-    # Channel budgets (CHANNELS.md): SMS segments to China, BeiDou card capacity, broadcast read-out.
-    SMS_MAX_SEGMENTS: int = 8
-    BEIDOU_CAPACITY_BITS: int = 14_000
-    BEIDOU_MAX_PARTS: int = 1
-    BROADCAST_MAX_SECONDS: int = 60
     # Console sign-in: the session cookie, the idle time after which it ends, failed logins.
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"
@@ -146,9 +120,14 @@ class Settings:
     SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=lambda: {"pool_pre_ping": True})
     SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
     TESTING: bool = False
+    # Each channel's own settings by name (its gateway, its budget, its gateway's account), declared with
+    # their defaults in its package (channels/catalog.py settings_schema) and read like the fields above.
+    CHANNEL_SETTINGS: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, instance_path: str) -> "Settings":
+    def from_env(cls, instance_path: str, channel_schema: Mapping[str, object] = MappingProxyType({})) -> "Settings":
+        """The settings from the environment; `channel_schema`: the channels' own settings and their
+        defaults (the config knows no channel: the app factory passes the catalog's)."""
         env = os.environ.get("WARNING_SERVICE_ENV", os.environ.get("FLASK_ENV", "development"))
         values: dict[str, object] = {
             "ENV": env,
@@ -158,16 +137,25 @@ class Settings:
             "AUDIT_SIGNING_KEY": str(Path(instance_path) / "audit-signing-key.pem"),
             "LEDGER_HEADS_DIR": str(Path(instance_path) / "ledger-heads"),
             "MFA_REQUIRED": env != "development",
+            "CHANNEL_SETTINGS": {name: _parse(name, raw, default) if (raw := _environment(name)) else default
+                                 for name, default in channel_schema.items()},
         }
         defaults = cls()
         for setting in fields(cls):
-            raw = os.environ.get(ENVIRONMENT_NAMES.get(setting.name, setting.name))
-            if setting.name not in DERIVED and raw not in (None, ""):
+            raw = _environment(setting.name)
+            if setting.name not in DERIVED and raw:
                 values[setting.name] = _parse(setting.name, raw, getattr(defaults, setting.name))
         return cls(**values)
 
     def as_flask_config(self) -> dict:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """Every setting by name, the channels' among them."""
+        config = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "CHANNEL_SETTINGS"}
+        return {**config, **self.CHANNEL_SETTINGS}
+
+
+def _environment(name: str) -> str | None:
+    """The setting's environment variable, None when unset (or empty: unset)."""
+    return os.environ.get(ENVIRONMENT_NAMES.get(name, name)) or None
 
 
 def normalise_database_url(url: str) -> str:

@@ -122,7 +122,7 @@ class StateCollector(Collector):
             "ews_live_deliveries", "Deliveries of the alerts in force (publishing or published) by channel and status.",
             labels=["channel", "status"])
         for channel, status, count in self._delivery_counts():
-            deliveries.add_metric([channel.value, status.value], count)
+            deliveries.add_metric([channel, status.value], count)
         yield deliveries
 
     def _delivery_counts(self) -> Iterable[tuple]:

@@ -9,11 +9,11 @@ from twilio.request_validator import RequestValidator
 
 from tests.dispatch.conftest import new_alert, publish_now, work
 from tests.peers.twilio_peer import TwilioPeer
-from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH
+from warning_service.channels.sms.twilio import STATUS_CALLBACK_PATH
 from warning_service.extensions import db
 from warning_service.dispatch import receipts
 from warning_service.dispatch.receipts import apply_early_receipts
-from warning_service.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, Recipient
+from warning_service.models import Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, Recipient
 
 TOKEN = "webhook-test-auth-token"
 PUBLIC_BASE_URL = "https://ews.example.org"
@@ -32,7 +32,7 @@ def twilio_app(app, monkeypatch):
 
 def sent_delivery(sid: str, target_id: int = 1, status: DeliveryStatus = DeliveryStatus.SENT) -> int:
     alert = new_alert(("513301",))
-    delivery = Delivery(alert_id=alert.id, channel=Channel.SMS, target_id=target_id, county_code="513301",
+    delivery = Delivery(alert_id=alert.id, channel="sms", target_id=target_id, county_code="513301",
                         status=status, attempts=1, gateway_id=sid)
     db.session.add(delivery)
     db.session.commit()
@@ -193,7 +193,7 @@ def test_receipts_from_the_twilio_peer_settle_a_real_fan_out(app, twilio_peer, m
 
     deliveries = {phone: delivery for delivery, phone in db.session.execute(
         select(Delivery, Recipient.phone).join(Recipient, Recipient.id == Delivery.target_id)
-        .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS))}
+        .where(Delivery.alert_id == alert.id, Delivery.channel == "sms"))}
     assert (deliveries[failing].status, deliveries[failing].gateway_code) == (DeliveryStatus.FAILED, "30003")
     assert (deliveries[lost].status, deliveries[lost].gateway_code) == (DeliveryStatus.UNDELIVERED, "30005")
     others = [d for phone, d in deliveries.items() if phone not in (failing, lost)]

@@ -7,10 +7,10 @@ from tests.console.conftest import waiting_alert
 from warning_service.audit.charts import channel_charts, delivery_over_time, line_chart, nice_step, time_unit
 from warning_service.audit.timing import BUCKETS_PER_SECOND, time_histogram
 from warning_service.extensions import db
-from warning_service.models import Channel, Delivery, DeliveryStatus, utcnow
+from warning_service.models import Delivery, DeliveryStatus, utcnow
 
 
-def add_delivery(alert_id: int, channel: Channel, target: int, sent=None, delivered=None) -> None:
+def add_delivery(alert_id: int, channel: str, target: int, sent=None, delivered=None) -> None:
     status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.SENT if sent else DeliveryStatus.PENDING
     db.session.add(Delivery(alert_id=alert_id, channel=channel, target_id=target, county_code="513301",
                             status=status, sent_at=sent, delivered_at=delivered))
@@ -20,13 +20,13 @@ def test_deliveries_are_counted_cumulatively_by_minute_since_publish(app):
     alert_id = waiting_alert()
     since = utcnow().replace(microsecond=250_000)
     second = timedelta(seconds=1)
-    add_delivery(alert_id, Channel.SMS, 1, sent=since + 10 * second, delivered=since + 80 * second)
-    add_delivery(alert_id, Channel.SMS, 2, sent=since + 59.9 * second, delivered=since + 200 * second)
-    add_delivery(alert_id, Channel.SMS, 3, sent=since + 60.1 * second)
-    add_delivery(alert_id, Channel.SMS, 4, sent=since - 30 * second)  # stamped before the ledger's publish
-    add_delivery(alert_id, Channel.SMS, 5)                           # never accepted
-    add_delivery(alert_id, Channel.BROADCAST, 1, sent=since + 5 * second)
-    add_delivery(waiting_alert(), Channel.SMS, 1, sent=since + 5 * second)  # another alert's
+    add_delivery(alert_id, "sms", 1, sent=since + 10 * second, delivered=since + 80 * second)
+    add_delivery(alert_id, "sms", 2, sent=since + 59.9 * second, delivered=since + 200 * second)
+    add_delivery(alert_id, "sms", 3, sent=since + 60.1 * second)
+    add_delivery(alert_id, "sms", 4, sent=since - 30 * second)  # stamped before the ledger's publish
+    add_delivery(alert_id, "sms", 5)                           # never accepted
+    add_delivery(alert_id, "broadcast", 1, sent=since + 5 * second)
+    add_delivery(waiting_alert(), "sms", 1, sent=since + 5 * second)  # another alert's
     db.session.commit()
 
     over_time = delivery_over_time(time_histogram(db.session, alert_id, since))
@@ -40,9 +40,9 @@ def test_deliveries_are_counted_cumulatively_by_minute_since_publish(app):
 def test_a_delivery_at_the_end_of_a_minute_counts_in_that_minute(app):
     alert_id = waiting_alert()
     since = utcnow().replace(microsecond=250_000)
-    add_delivery(alert_id, Channel.SMS, 1, sent=since + timedelta(seconds=60))       # by the end of minute 0
-    add_delivery(alert_id, Channel.SMS, 2, sent=since + timedelta(seconds=60.001))   # during minute 1
-    add_delivery(alert_id, Channel.SMS, 3, sent=since)                               # at the moment of publishing
+    add_delivery(alert_id, "sms", 1, sent=since + timedelta(seconds=60))       # by the end of minute 0
+    add_delivery(alert_id, "sms", 2, sent=since + timedelta(seconds=60.001))   # during minute 1
+    add_delivery(alert_id, "sms", 3, sent=since)                               # at the moment of publishing
     db.session.commit()
 
     over_time = delivery_over_time(time_histogram(db.session, alert_id, since))
@@ -78,7 +78,7 @@ def test_an_alert_that_settles_in_forty_seconds_is_drawn_second_by_second(app):
     alert_id = waiting_alert()
     since = utcnow().replace(microsecond=0)
     for target, seconds in enumerate((2, 5, 5, 12, 40)):
-        add_delivery(alert_id, Channel.SMS, target, sent=since + timedelta(seconds=seconds - 1),
+        add_delivery(alert_id, "sms", target, sent=since + timedelta(seconds=seconds - 1),
                      delivered=since + timedelta(seconds=seconds))
     db.session.commit()
     histogram = time_histogram(db.session, alert_id, since)

@@ -10,7 +10,7 @@ from tests.console.conftest import waiting_alert
 from warning_service.audit.events import record
 from warning_service.audit.period import Period, PeriodError, period_report, today_in_beijing
 from warning_service.extensions import db
-from warning_service.models import Agency, AgencyKind, Alert, CapStatus, Channel, Delivery, DeliveryStatus, Level, MsgType
+from warning_service.models import Agency, AgencyKind, Alert, CapStatus, Delivery, DeliveryStatus, Level, MsgType
 
 UTC = timezone.utc
 
@@ -24,7 +24,7 @@ def published(at: datetime, status=CapStatus.ACTUAL, level=Level.YELLOW, hazard=
     event = record(db.session, None, "alert.publish", alert)
     for target, outcome in enumerate(outcomes):
         taken = outcome in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
-        db.session.add(Delivery(alert_id=alert.id, channel=Channel.SMS, target_id=target, county_code="513301",
+        db.session.add(Delivery(alert_id=alert.id, channel="sms", target_id=target, county_code="513301",
                                 status=outcome, sent_at=event.at + timedelta(seconds=to_gateway) if taken else None))
     db.session.commit()
     return alert.id

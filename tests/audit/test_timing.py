@@ -10,7 +10,7 @@ from tests.audit.test_charts import add_delivery
 from tests.console.conftest import waiting_alert
 from warning_service.audit.timing import PERCENTILES, latency, time_histogram
 from warning_service.extensions import db
-from warning_service.models import Channel, utcnow
+from warning_service.models import utcnow
 
 
 def exact_percentiles(elapsed: list[timedelta]) -> dict[float, timedelta]:
@@ -30,7 +30,7 @@ def test_percentiles_on_tenths_equal_the_exact_ones(app):
     since = utcnow().replace(microsecond=123_000)
     tenths = random.Random(7).sample(range(0, 6000), 400)  # up to ten minutes, on the 0.1 s grid
     for target, tenth in enumerate(tenths, start=1):
-        add_delivery(alert_id, Channel.SMS if target % 5 else Channel.BEIDOU, target,
+        add_delivery(alert_id, "sms" if target % 5 else "beidou", target,
                      sent=since + timedelta(seconds=tenth / 10))
     db.session.commit()
 
@@ -48,7 +48,7 @@ def test_percentiles_between_tenths_are_rounded_up_to_the_next_one(app):
     accepted = [timedelta(milliseconds=draw.randrange(-2_000, 90_000)) for _ in range(300)]  # some before publish
     delivered = [moment + timedelta(milliseconds=draw.randrange(1, 30_000)) for moment in accepted[:200]]
     for target, moment in enumerate(accepted, start=1):
-        add_delivery(alert_id, Channel.SMS, target, sent=since + moment,
+        add_delivery(alert_id, "sms", target, sent=since + moment,
                      delivered=since + delivered[target - 1] if target <= len(delivered) else None)
     db.session.commit()
 
@@ -64,9 +64,9 @@ def test_percentiles_between_tenths_are_rounded_up_to_the_next_one(app):
 
 def test_without_a_publish_time_only_the_rows_are_counted(app):
     alert_id = waiting_alert()
-    add_delivery(alert_id, Channel.SMS, 1, sent=utcnow(), delivered=utcnow())
-    add_delivery(alert_id, Channel.SMS, 2, sent=utcnow())
-    add_delivery(alert_id, Channel.SMS, 3)
+    add_delivery(alert_id, "sms", 1, sent=utcnow(), delivered=utcnow())
+    add_delivery(alert_id, "sms", 2, sent=utcnow())
+    add_delivery(alert_id, "sms", 3)
     db.session.commit()
 
     histogram = time_histogram(db.session, alert_id, None)

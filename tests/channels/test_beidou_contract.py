@@ -9,7 +9,8 @@ import pytest
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
 from tests.peers.beidou_peer import BeidouPeer
 from warning_service.channels.base import GatewayUnavailable, Outcome
-from warning_service.channels.beidou import FULL_WIDTH, BeidouAdapter, checksum, sentence
+from warning_service.channels.beidou.serial import FULL_WIDTH, BeidouAdapter, checksum, sentence
+from warning_service.channels.catalog import settings_schema
 from warning_service.config import Settings
 from warning_service.rendering.tibetan import BreakKind, break_opportunities, normalise
 
@@ -19,7 +20,7 @@ GROUP = "1933442"
 
 
 def beidou_adapter(peer: BeidouPeer, **overrides) -> BeidouAdapter:
-    adapter = BeidouAdapter({**Settings().as_flask_config(), "BEIDOU_SERIAL_URL": peer.url, **overrides})
+    adapter = BeidouAdapter({**Settings(CHANNEL_SETTINGS=settings_schema()).as_flask_config(), "BEIDOU_SERIAL_URL": peer.url, **overrides})
     adapter.reply_timeout = REPLY_TIMEOUT
     return adapter
 
@@ -69,7 +70,7 @@ def test_a_terminal_that_cannot_be_reached_is_unavailable():
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    adapter = BeidouAdapter({**Settings().as_flask_config(), "BEIDOU_SERIAL_URL": f"socket://127.0.0.1:{port}"})
+    adapter = BeidouAdapter({**Settings(CHANNEL_SETTINGS=settings_schema()).as_flask_config(), "BEIDOU_SERIAL_URL": f"socket://127.0.0.1:{port}"})
     with pytest.raises(GatewayUnavailable):
         adapter.check()
     [result] = adapter.send_batch([message(1, "0247601")])

@@ -12,7 +12,7 @@ from lxml import etree
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
 from tests.peers.broadcast_peer import BroadcastPeer
 from warning_service.channels.base import GatewayUnavailable, Outcome
-from warning_service.channels.broadcast import (
+from warning_service.channels.broadcast.http import (
     BroadcastAdapter,
     check_endpoint,
     ebm_package,
@@ -20,6 +20,7 @@ from warning_service.channels.broadcast import (
     read_receipt,
     unpack_tar,
 )
+from warning_service.channels.catalog import settings_schema
 from warning_service.config import Settings
 
 SECRET = "kangding-platform-key-ཀ-甲"
@@ -29,7 +30,7 @@ PLATFORMS = {"513301": SECRET, "513322": SECRET, "513301/exercise": SECRET, "513
 
 
 def settings(**overrides) -> dict:
-    return {**Settings().as_flask_config(), "BROADCAST_TIMEOUT_SECONDS": 1.0, **overrides}
+    return {**Settings(CHANNEL_SETTINGS=settings_schema()).as_flask_config(), "BROADCAST_TIMEOUT_SECONDS": 1.0, **overrides}
 
 
 def with_content(outbound, **fields):

@@ -8,7 +8,8 @@ import pytest
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
 from tests.peers.twilio_peer import TwilioPeer
 from warning_service.channels.base import GatewayUnavailable, Outcome
-from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH, TwilioSmsAdapter
+from warning_service.channels.sms.twilio import STATUS_CALLBACK_PATH, TwilioSmsAdapter
+from warning_service.channels.catalog import settings_schema
 from warning_service.config import Settings
 from warning_service.logs import CHATTY_LIBRARIES
 
@@ -19,7 +20,7 @@ PUBLIC_BASE_URL = "http://127.0.0.1:9/ews"
 
 
 def twilio_settings(peer: TwilioPeer, **overrides) -> dict:
-    return {**Settings().as_flask_config(), "SMS_GATEWAY": "twilio", "TWILIO_ACCOUNT_SID": peer.account_sid,
+    return {**Settings(CHANNEL_SETTINGS=settings_schema()).as_flask_config(), "SMS_GATEWAY": "twilio", "TWILIO_ACCOUNT_SID": peer.account_sid,
             "TWILIO_AUTH_TOKEN": peer.auth_token, "TWILIO_FROM": SENDER, "TWILIO_API_BASE_URL": peer.base_url,
             "TWILIO_MAX_MPS": 10.0, "TWILIO_VALIDITY_PERIOD": 900, "PUBLIC_BASE_URL": PUBLIC_BASE_URL, **overrides}
 

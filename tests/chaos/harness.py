@@ -228,7 +228,7 @@ def outcome(alert_id: int, peers: Peers) -> Outcome:
         "beidou": Counter(message.address for message in peers.beidou.received()),
     }
     ebms = Counter(message.extra["ebm_id"] for message in peers.broadcast.received())
-    planned = {(row.channel.value, row.target_id): row for row in rows}
+    planned = {(row.channel, row.target_id): row for row in rows}
     duplicates, settled_unseen, strangers = {}, 0, 0
     for channel, counts in seen.items():
         duplicates[channel] = sum(count - 1 for count in counts.values() if count > 1)

@@ -170,7 +170,7 @@ def test_fault_during_fanout_loses_nothing(name, service, peers):
         done = time.monotonic()
         web_answers = run.poll(lambda: web.answers(alert.id), 120, "the web process to answer /healthz and the API")
         result = outcome(alert.id, peers)
-        spans = {channel.value: round((last - first).total_seconds(), 1) for channel, first, last in db.session.execute(
+        spans = {channel: round((last - first).total_seconds(), 1) for channel, first, last in db.session.execute(
             select(Delivery.channel, func.min(Delivery.created_at), func.max(Delivery.updated_at))
             .where(Delivery.alert_id == alert.id).group_by(Delivery.channel))}
         cut = db.session.execute(select(Delivery.status, Delivery.gateway_text).join(

@@ -10,7 +10,9 @@ from flask_babel import refresh
 from sqlalchemy import select
 
 from tests.console.conftest import csrf_token, fresh_request, make_user, post_form, sign_in, waiting_alert, work
-from warning_service import registry
+from warning_service import directory
+from warning_service.channels.beidou.terminals import TERMINALS
+from warning_service.channels.broadcast.endpoints import ENDPOINTS
 from warning_service.extensions import db
 from warning_service.models import Agency, AgencyKind, Alert, CapStatus, County, Level, Role, User
 from warning_service.targeting.pinyin import pinyin
@@ -79,8 +81,9 @@ def registered(app, people):
     agency = Agency(name="甘孜州气象局", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_senders=["w@test"],
                     auto_publish=True)
     db.session.add(agency)
-    endpoint, _ = registry.add_broadcast_endpoint(db.session, None, "test", "513301", "http://127.0.0.1:1/ebm", None)
-    terminal = registry.add_beidou_terminal(db.session, None, "test", "513301", "1234567")
+    endpoint, _ = directory.add_target(db.session, None, "test", ENDPOINTS, "513301", None, False,
+                                       {"url": "http://127.0.0.1:1/ebm", "secret": None})
+    terminal, _ = directory.add_target(db.session, None, "test", TERMINALS, "513301", None, False, {"card": "1234567"})
     db.session.commit()
     return agency.id, endpoint.id, terminal.id
 

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from tests.console.conftest import post_form, sign_in, waiting_alert
 from warning_service.extensions import db
-from warning_service.models import AuditEvent, Channel, Delivery, DeliveryStatus
+from warning_service.models import AuditEvent, Delivery, DeliveryStatus
 
 KANGDING, LUDING = 220, 110  # deliveries per county: 330 in all, more than a page of 200
 
@@ -21,7 +21,7 @@ KANGDING, LUDING = 220, 110  # deliveries per county: 330 in all, more than a pa
 def crowded_alert(app, people) -> int:
     """An alert with 330 broadcast and SMS deliveries, 220 in Kangding (513301) and 110 in Luding (513322)."""
     alert_id = waiting_alert()
-    rows = [dict(alert_id=alert_id, channel=Channel.SMS if target % 2 else Channel.BROADCAST, target_id=target,
+    rows = [dict(alert_id=alert_id, channel="sms" if target % 2 else "broadcast", target_id=target,
                  county_code="513301" if target < KANGDING else "513322",
                  status=DeliveryStatus.FAILED if target % 10 == 0 else DeliveryStatus.DELIVERED)
             for target in range(KANGDING + LUDING)]

@@ -18,7 +18,7 @@ from warning_service.audit.period import today_in_beijing
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
 from warning_service.models import (
-    Alert, AuditEvent, CapStatus, Channel, Delivery, DeliveryStatus, Recipient, utcnow,
+    Alert, AuditEvent, CapStatus, Delivery, DeliveryStatus, Recipient, utcnow,
 )
 
 
@@ -34,12 +34,12 @@ def published_alert(app, client) -> int:
     alert_id = waiting_alert()
     post_form(client, f"/alerts/{alert_id}/publish", f"/alerts/{alert_id}", confirm_status="Actual")
     work(app)
-    failed = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == Channel.SMS)
+    failed = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == "sms")
                                .order_by(Delivery.id).limit(1))
     db.session.execute(update(Delivery).where(Delivery.id == failed.id).values(
         status=DeliveryStatus.FAILED, gateway_code="21211", gateway_text="not a valid phone number"))
     db.session.execute(update(Delivery).where(Delivery.alert_id == alert_id, Delivery.id != failed.id,
-                                              Delivery.channel == Channel.SMS)
+                                              Delivery.channel == "sms")
                        .values(status=DeliveryStatus.DELIVERED, delivered_at=utcnow()))
     db.session.commit()
     post_form(client, "/logout", "/")
@@ -51,7 +51,7 @@ def test_the_report_shows_reach_speed_and_gaps_with_masked_numbers(app, client, 
     sign_in(client, "auditor")
     page = client.get(f"/reports/alerts/{alert_id}").get_data(as_text=True)
     sms = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert_id,
-                                                    Delivery.channel == Channel.SMS)).all()
+                                                    Delivery.channel == "sms")).all()
     failed = next(d for d in sms if d.status == DeliveryStatus.FAILED)
     phone = db.session.get(Recipient, failed.target_id).phone
     assert 'id="reach-sms"' in page and "康定" in page and "泸定" in page
@@ -113,7 +113,7 @@ def test_the_log_filters_and_only_an_admin_searches_by_number(app, client, peopl
 def test_unmasking_needs_a_reason_and_is_recorded(app, client, people):
     alert_id = published_alert(app, client)
     delivery = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert_id,
-                                                         Delivery.channel == Channel.SMS)).first()
+                                                         Delivery.channel == "sms")).first()
     phone = db.session.get(Recipient, delivery.target_id).phone
     page = f"/reports/alerts/{alert_id}/log"
     sign_in(client, "auditor")
@@ -132,7 +132,7 @@ def test_unmasking_needs_a_reason_and_is_recorded(app, client, people):
 
 def failed_sms(alert_id: int) -> tuple[Delivery, str]:
     """The alert's SMS that failed (published_alert makes one) and its recipient's number."""
-    delivery = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == Channel.SMS,
+    delivery = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == "sms",
                                                         Delivery.status == DeliveryStatus.FAILED))
     return delivery, db.session.get(Recipient, delivery.target_id).phone
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from redis import Redis
 
 from warning_service.channels.base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendResult
-from warning_service.channels.registry import ADAPTERS
+from warning_service.channels.gateways import ADAPTERS
 
 SENT_KEY = "ews:test:sent"      # hash: delivery id -> times the gateway received it
 ORDER_KEY = "ews:test:order"    # list: alert id of each message, in the order received

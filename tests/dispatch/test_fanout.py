@@ -6,14 +6,15 @@ from sqlalchemy import Text, cast, exists, func, select
 from tests.dispatch.conftest import new_alert, publish_now, statuses, work
 from tests.dispatch.gateways import ORDER_KEY, CountingAdapter, sent_counts
 from warning_service.channels.base import Outcome, SendResult
-from warning_service.channels.registry import ADAPTERS
+from warning_service.channels.catalog import names
+from warning_service.channels.gateways import ADAPTERS
 from warning_service.dispatch.jobs import send_batch
 from warning_service.dispatch.plan import PlanCursor, plan_step
 from warning_service.dispatch.queueing import enqueue_plan
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import (
-    Alert, AlertState, BeidouTerminal, BroadcastEndpoint, CapStatus, Channel, County, Delivery, DeliveryAttempt,
+    Alert, AlertState, BeidouTerminal, BroadcastEndpoint, CapStatus, County, Delivery, DeliveryAttempt,
     Level, MsgType, Recipient,
 )
 
@@ -24,7 +25,7 @@ def counties(codes=ALL_COUNTIES) -> tuple[str, ...]:
     return tuple(codes or db.session.scalars(select(County.code)).all())
 
 
-def expected_targets(codes, exercise: bool) -> dict[Channel, set[int]]:
+def expected_targets(codes, exercise: bool) -> dict[str, set[int]]:
     """Who should be reached, computed straight from the tables, independently of dispatch/targets.py."""
     people = select(Recipient.id).where(Recipient.county_code.in_(codes), Recipient.active.is_(True),
                                         cast(Recipient.channels, Text).like('%"sms"%'))
@@ -32,17 +33,17 @@ def expected_targets(codes, exercise: bool) -> dict[Channel, set[int]]:
         people = people.where(Recipient.exercise.is_(True))
     owned = exists().where(Recipient.beidou_terminal_id == BeidouTerminal.id)
     return {
-        Channel.SMS: set(db.session.scalars(people)),
-        Channel.BROADCAST: set(db.session.scalars(select(BroadcastEndpoint.id).where(
+        "sms": set(db.session.scalars(people)),
+        "broadcast": set(db.session.scalars(select(BroadcastEndpoint.id).where(
             BroadcastEndpoint.county_code.in_(codes), BroadcastEndpoint.exercise.is_(exercise)))),
-        Channel.BEIDOU: set(db.session.scalars(select(BeidouTerminal.id).where(
+        "beidou": set(db.session.scalars(select(BeidouTerminal.id).where(
             BeidouTerminal.county_code.in_(codes), BeidouTerminal.exercise.is_(exercise),
             BeidouTerminal.is_group.is_(True) | ~owned))),
     }
 
 
-def planned_targets(alert_id: int) -> dict[Channel, set[int]]:
-    found: dict[Channel, set[int]] = {channel: set() for channel in Channel}
+def planned_targets(alert_id: int) -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {channel: set() for channel in names()}
     for channel, target in db.session.execute(select(Delivery.channel, Delivery.target_id).where(Delivery.alert_id == alert_id)):
         found[channel].add(target)
     return found
@@ -123,7 +124,7 @@ def test_an_exercise_reaches_only_exercise_targets(app, demo_targets, counting):
     alert = publish_now(new_alert(codes, status=CapStatus.EXERCISE))
     work(app)
     expected = expected_targets(codes, exercise=True)
-    assert expected[Channel.SMS] and expected[Channel.BROADCAST]
+    assert expected["sms"] and expected["broadcast"]
     assert planned_targets(alert.id) == expected
     public = db.session.scalar(select(func.count()).select_from(Recipient).where(Recipient.exercise.is_(False)))
     assert public > 0  # there were members of the public, and none was reached
@@ -157,7 +158,7 @@ def test_transient_failures_retry_and_invalid_numbers_fail_over_to_beidou(app, d
 
     sms = db.session.execute(
         select(Delivery, Recipient).join(Recipient, Recipient.id == Delivery.target_id)
-        .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS)
+        .where(Delivery.alert_id == alert.id, Delivery.channel == "sms")
     ).all()
     invalid = [(d, r) for d, r in sms if r.phone.endswith("0")]
     assert invalid and len(invalid) < len(sms)
@@ -174,7 +175,7 @@ def test_transient_failures_retry_and_invalid_numbers_fail_over_to_beidou(app, d
     for delivery, recipient in with_card:
         replacement = failovers[delivery.id]
         assert (replacement.channel, replacement.target_id, replacement.status.value) == (
-            Channel.BEIDOU, recipient.beidou_terminal_id, "sent")
+            "beidou", recipient.beidou_terminal_id, "sent")
     outcomes = [row for row in db.session.scalars(
         select(DeliveryAttempt.outcome).where(DeliveryAttempt.delivery_id == sms[0][0].id).order_by(DeliveryAttempt.id))]
     assert outcomes[0] in ("transient", "permanent")
@@ -224,10 +225,10 @@ def test_a_misbehaving_adapter_loses_nothing(app, demo_targets, counting, monkey
     monkeypatch.setitem(app.config, "BROADCAST_GATEWAY", "sloppy")
     alert = publish_now(new_alert(("513301", "513322")))
     work(app)
-    sms = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS)).all()
+    sms = db.session.scalars(select(Delivery).where(Delivery.alert_id == alert.id, Delivery.channel == "sms")).all()
     assert sms and all(d.status.value == "pending" and d.gateway_code == "adapter-error" for d in sms)
     broadcast = db.session.scalars(
-        select(Delivery).where(Delivery.alert_id == alert.id, Delivery.channel == Channel.BROADCAST)).all()
+        select(Delivery).where(Delivery.alert_id == alert.id, Delivery.channel == "broadcast")).all()
     assert len(broadcast) >= 2
     assert sorted(d.status.value for d in broadcast) == ["pending"] + ["sent"] * (len(broadcast) - 1)
     assert {d.gateway_code for d in broadcast if d.status.value == "pending"} == {"no-result"}

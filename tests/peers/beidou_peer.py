@@ -1,6 +1,6 @@
 """A BeiDou user terminal for tests: a TCP server that pyserial reaches as socket://127.0.0.1:PORT.
 
-It speaks the sentences of warning_service.channels.beidou line by line (CR LF), both dialects:
+It speaks the sentences of warning_service.channels.beidou.serial line by line (CR LF), both dialects:
 $CCICA -> $BDICI and $CCICR -> $BDICP (the card: address, interval, level, group address);
 $CCTXA / $CCTCQ -> $BDFKI. Like a card it enforces its interval (a send sooner than
 `interval` after the last one it transmitted is refused, frequency not passed, with the wait)
@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from tests.channels.contract import FAILURE_MODES, Received
-from warning_service.channels.beidou import MIXED_PREFIX, GarbledReply, parse, sentence
+from warning_service.channels.beidou.serial import MIXED_PREFIX, GarbledReply, parse, sentence
 
 PEER_FAILURE_MODES = (*FAILURE_MODES, "bad_checksum")
 SLOW_SECONDS = 0.5

@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from lxml import etree
 
 from tests.channels.contract import FAILURE_MODES, Received
-from warning_service.channels.broadcast import ebd_document, pack_tar, unpack_tar
+from warning_service.channels.broadcast.http import ebd_document, pack_tar, unpack_tar
 
 MODES = (*FAILURE_MODES, "down")
 HTTP_FAILURES = {"5xx": 500, "429": 429, "down": 503}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from warning_service.channels.catalog import budget_for
 from warning_service.rendering.render import AlertView, render_fitted
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -67,7 +68,7 @@ CASES: dict[str, AlertView] = {
 def rendered_file(view: AlertView) -> str:
     blocks = []
     for channel, language in OUTPUTS:
-        fitted = render_fitted(view, channel, language)
+        fitted = render_fitted(view, channel, language, budget_for(channel))
         header = f"=== {channel} {language} ({fitted.rendered[0].template}; {', '.join(fitted.warnings)}) ==="
         blocks.append(f"{header}\n{fitted.text}\n")
     return "\n".join(blocks)

@@ -12,16 +12,15 @@ from pathlib import Path
 import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
+from warning_service.channels.catalog import budget_for, texts
 from warning_service.hazards import LEVELS, catalogue
 from warning_service.rendering.budgets import BDS3_GLOBAL_BITS, BeidouBudget, BroadcastBudget, SmsBudget
 from warning_service.rendering.render import (
-    CHANNELS,
     TEMPLATES_ROOT,
     AlertView,
     CharacterBudget,
     RenderError,
     TemplateSet,
-    budget_for,
     clean_text,
     default_templates,
     fit_rendered,
@@ -32,6 +31,7 @@ from warning_service.rendering.render import (
 )
 
 LANGUAGES = ("zh", "bo")
+CHANNELS = texts()  # every text: each channel's, then the CAP fields'
 BANNERS = {("Exercise", "zh"): "【演练】", ("Test", "zh"): "【测试】",
            ("Exercise", "bo"): "【སྦྱོང་བརྡར】", ("Test", "bo"): "【ཚོད་ལྟ】"}
 TIBETAN_RUN = re.compile(r"[\u0f00-\u0fff]+")
@@ -101,7 +101,7 @@ def test_exercise_and_test_messages_start_with_the_banner_on_every_channel(statu
             alert = view(hazard_code=hazard, status=status, msg_type=msg_type, all_clear=all_clear)
             for channel in CHANNELS:
                 assert render(alert, channel, language).text.startswith(banner), (hazard, msg_type, channel)
-                assert render_fitted(alert, channel, language).text.startswith(banner)
+                assert render_fitted(alert, channel, language, budget_for(channel)).text.startswith(banner)
 
 
 def test_the_banner_survives_the_tightest_budget() -> None:
@@ -141,13 +141,13 @@ def test_a_cancellation_is_unmistakable_in_both_languages_and_carries_no_protect
         cancellation = replace(warning, msg_type="Cancel")
         actions = {text for by_language in hazard.actions.values() for text in by_language.values() if text}
         for channel in ("sms", "broadcast", "beidou", "headline", "description"):
-            zh, bo = (render_fitted(cancellation, channel, language) for language in LANGUAGES)
+            zh, bo = (render_fitted(cancellation, channel, language, budget_for(channel)) for language in LANGUAGES)
             assert zh.text.startswith(f"{banner}【取消】此前发布的") and "已取消，该预警不再有效" in zh.text, (hazard.code, channel)
             bo_banner = BANNERS.get((status, "bo"), "")
             assert bo.text.startswith(f"{bo_banner} 【取消】 ".lstrip()) and bo.text.count("【取消】") == 2, bo.text
             assert "取消" in bo.rendered[0].missing_terms and "unreviewed Tibetan" in bo.warnings
             for fitted, language in ((zh, "zh"), (bo, "bo")):
-                assert fitted.text != render_fitted(warning, channel, language).text
+                assert fitted.text != render_fitted(warning, channel, language, budget_for(channel)).text
                 assert not any(action in fitted.text for action in actions | set(instruction.values())), (hazard.code, channel)
                 assert "7月14日" not in fitted.text and "ཟླ་༧པའི" not in fitted.text
         for language in LANGUAGES:  # the CAP instruction of a Cancel: no action, the contact alone
@@ -206,7 +206,7 @@ def test_invisible_formatting_never_reaches_a_channel() -> None:
                   parameters={**view().parameters, "rain_mm": f"\u200e80{hidden}"})
     for channel in CHANNELS:
         for language in LANGUAGES:
-            text = render_fitted(sneaky, channel, language).text
+            text = render_fitted(sneaky, channel, language, budget_for(channel)).text
             assert not set(text) & set(INVISIBLE), (channel, language, text)
     assert "请转移" in render(sneaky, "sms", "zh").text and "80" in render(sneaky, "sms", "zh").text
 
@@ -271,10 +271,10 @@ def test_tibetan_words_in_templates_are_attested_in_the_glossary() -> None:
 
 
 def test_unreviewed_tibetan_is_flagged() -> None:
-    fitted = render_fitted(view(), "sms", "bo")
+    fitted = render_fitted(view(), "sms", "bo", budget_for("sms"))
     assert not fitted.rendered[0].reviewed
     assert "unreviewed Tibetan" in fitted.warnings
-    assert "unreviewed Tibetan" not in render_fitted(view(), "sms", "zh").warnings
+    assert "unreviewed Tibetan" not in render_fitted(view(), "sms", "zh", budget_for("sms")).warnings
 
 
 def test_every_shipped_template_awaits_review() -> None:
@@ -303,19 +303,19 @@ def test_too_long_required_text_is_cut_and_says_so() -> None:
 
 
 def test_one_message_per_language_in_preference_order() -> None:
-    assert [m.languages for m in messages_for_recipient(view(), "sms", ["bo"])] == [("bo",)]
-    assert [m.languages for m in messages_for_recipient(view(), "sms", ["zh"])] == [("zh",)]
+    assert [m.languages for m in messages_for_recipient(view(), "sms", ["bo"], budget_for("sms"))] == [("bo",)]
+    assert [m.languages for m in messages_for_recipient(view(), "sms", ["zh"], budget_for("sms"))] == [("zh",)]
 
 
 def test_both_languages_in_one_message_when_they_fit_unshortened() -> None:
     short = view(parameters={}, description={}, sender_name=None)
-    combined = messages_for_recipient(short, "sms", ["zh", "bo"])
+    combined = messages_for_recipient(short, "sms", ["zh", "bo"], budget_for("sms"))
     assert len(combined) == 1 and combined[0].languages == ("zh", "bo")
     assert combined[0].text == render(short, "sms", "zh").text + "\n" + render(short, "sms", "bo").text
     assert "unreviewed Tibetan" in combined[0].warnings and "shortened" not in combined[0].warnings
     # the same texts are two messages when together they would need shortening
-    zh_alone = render_fitted(short, "sms", "zh").fit.measure.parts
-    bo_alone = render_fitted(short, "sms", "bo").fit.measure.parts
+    zh_alone = render_fitted(short, "sms", "zh", budget_for("sms")).fit.measure.parts
+    bo_alone = render_fitted(short, "sms", "bo", budget_for("sms")).fit.measure.parts
     budget = SmsBudget(max_segments=max(zh_alone, bo_alone))
     two = messages_for_recipient(short, "sms", ["bo", "zh"], budget)
     assert [m.languages for m in two] == [("bo",), ("zh",)] and not any(m.fit.shortened for m in two)

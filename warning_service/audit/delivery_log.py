@@ -9,20 +9,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, null, select
+from sqlalchemy.orm import Session, aliased
 
-from ..models import Channel, County, Delivery, DeliveryStatus, Recipient
+from ..channels.catalog import channels
+from ..models import County, Delivery, DeliveryStatus
 from ..rendering.formatting import beijing_time
 from ..targeting.county_search import matching_counties
 from .report import mask_phone
-from .townships import TOWNSHIP, with_townships
+from .townships import with_townships
 
 PER_PAGE = 200
 MAX_PER_PAGE = 1000
 TOWNSHIP_CODE_LENGTH = 12  # GB/T 2260 township codes
-CHANNELS = tuple(channel.value for channel in Channel)
 STATUSES = tuple(status.value for status in DeliveryStatus)
 
 
@@ -91,56 +92,79 @@ def county_codes(session: Session, wanted: str) -> tuple[str, ...]:
     return tuple(codes)
 
 
-def _conditions(session: Session, alert_id: int, wanted: LogFilter) -> tuple[list, tuple[str, ...]]:
-    """The WHERE clauses over deliveries (joined to their recipient) for the filter, and the counties
-    it named; LogQueryError for a value that names nothing."""
+def _conditions(session: Session, alert_id: int, wanted: LogFilter, phone: ColumnElement
+                ) -> tuple[list, tuple[str, ...]]:
+    """The WHERE clauses over deliveries (joined to their targets' `phone`: `_Phones`) for the filter, and
+    the counties it named; LogQueryError for a value that names nothing."""
     where: list = [Delivery.alert_id == alert_id]
     counties: tuple[str, ...] = ()
     if wanted.county:
         counties = county_codes(session, wanted.county)
         where.append(Delivery.county_code.in_(counties))
     if wanted.channel:
-        if wanted.channel.strip() not in CHANNELS:
-            raise LogQueryError("unknown_channel", wanted.channel, ", ".join(CHANNELS))
-        where.append(Delivery.channel == Channel(wanted.channel.strip()))
+        names = [channel.name for channel in channels()]
+        if wanted.channel.strip() not in names:
+            raise LogQueryError("unknown_channel", wanted.channel, ", ".join(names))
+        where.append(Delivery.channel == wanted.channel.strip())
     if wanted.status:
         if wanted.status.strip() not in STATUSES:
             raise LogQueryError("unknown_status", wanted.status, ", ".join(STATUSES))
         where.append(Delivery.status == DeliveryStatus(wanted.status.strip()))
     if wanted.phone:
-        where.append(Recipient.phone.contains(wanted.phone.strip(), autoescape=True))
+        where.append(phone.contains(wanted.phone.strip(), autoescape=True))
     if wanted.township:
         township = wanted.township.strip()
         if not (township.isdigit() and len(township) == TOWNSHIP_CODE_LENGTH):
             raise LogQueryError("bad_township", wanted.township)
-        where.append(Delivery.id.in_(with_townships(select(Delivery.id)).where(
-            Delivery.alert_id == alert_id, TOWNSHIP == township)))
+        in_township, of_target = with_townships(select(Delivery.id))
+        where.append(Delivery.id.in_(in_township.where(Delivery.alert_id == alert_id, of_target == township)))
     return where, counties
 
 
-def _with_recipient(query):
-    return query.outerjoin(Recipient, and_(Delivery.channel == Channel.SMS, Recipient.id == Delivery.target_id))
+@dataclass(frozen=True)
+class _Phones:
+    """The targets of the channels that reach phones (`ChannelSpec.phone`), aliased for one query, and the
+    phone number of each delivery's target (NULL for targets without one)."""
+
+    joins: tuple[tuple[Any, str], ...]  # (aliased target model, its channel's name)
+    number: ColumnElement
+
+    def join(self, query: Select) -> Select:
+        for target, channel in self.joins:
+            query = query.outerjoin(target, and_(Delivery.channel == channel, target.id == Delivery.target_id))
+        return query
 
 
-def _row_query(where: list):
-    return _with_recipient(select(
-        Delivery.id, Delivery.channel, Delivery.county_code, Delivery.target_id, Recipient.phone, Delivery.status,
-        Delivery.attempts, Delivery.gateway_id, Delivery.gateway_code, Delivery.gateway_text, Delivery.sent_at,
-        Delivery.delivered_at)).where(*where).order_by(Delivery.id)
+def _phones() -> _Phones:
+    joins, numbers = [], []
+    for channel in channels():
+        if channel.phone is not None:
+            target = aliased(channel.target)
+            joins.append((target, channel.name))
+            numbers.append(getattr(target, channel.phone.key))
+    number = null() if not numbers else numbers[0] if len(numbers) == 1 else func.coalesce(*numbers)
+    return _Phones(tuple(joins), number)
+
+
+def _row_query(phones: _Phones, where: list) -> Select:
+    return phones.join(select(
+        Delivery.id, Delivery.channel, Delivery.county_code, Delivery.target_id, phones.number.label("phone"),
+        Delivery.status, Delivery.attempts, Delivery.gateway_id, Delivery.gateway_code, Delivery.gateway_text,
+        Delivery.sent_at, Delivery.delivered_at)).where(*where).order_by(Delivery.id)
 
 
 def _as_row(row) -> tuple:
-    """(id, channel, county, target, status, attempts, gateway id, code, text, sent, delivered); SMS
-    targets as masked phone numbers, times in Beijing time, as people read them."""
-    target = mask_phone(row.phone) if row.phone else f"{row.channel.value}:{row.target_id}"
-    return (row.id, row.channel.value, row.county_code, target, row.status.value, row.attempts,
+    """(id, channel, county, target, status, attempts, gateway id, code, text, sent, delivered); people
+    as masked phone numbers, other targets as channel:id, times in Beijing time, as people read them."""
+    target = mask_phone(row.phone) if row.phone else f"{row.channel}:{row.target_id}"
+    return (row.id, row.channel, row.county_code, target, row.status.value, row.attempts,
             row.gateway_id or "", row.gateway_code or "", row.gateway_text or "",
             *(beijing_time(moment, seconds=True) if moment else "" for moment in (row.sent_at, row.delivered_at)))
 
 
 def check_filter(session: Session, alert_id: int, wanted: LogFilter) -> None:
     """Raise LogQueryError now for a value that names nothing (before a streamed export has begun)."""
-    _conditions(session, alert_id, wanted)
+    _conditions(session, alert_id, wanted, _phones().number)
 
 
 def delivery_rows(session: Session, alert_id: int, wanted: LogFilter = LogFilter(), chunk: int = 10_000
@@ -148,10 +172,11 @@ def delivery_rows(session: Session, alert_id: int, wanted: LogFilter = LogFilter
     """Every matching delivery of the alert, in id order, for the CSV export: a chunk at a time, keyed on
     the last id read (never all in memory, no deep OFFSET). Plain rows, not ORM objects: nothing piles up
     in the session (and nothing in it, such as the signed-in user, is expunged)."""
-    where, _ = _conditions(session, alert_id, wanted)
+    phones = _phones()
+    where, _ = _conditions(session, alert_id, wanted, phones.number)
     after = 0
     while True:
-        rows = session.execute(_row_query(where).where(Delivery.id > after).limit(chunk)).all()
+        rows = session.execute(_row_query(phones, where).where(Delivery.id > after).limit(chunk)).all()
         if not rows:
             return
         for row in rows:
@@ -163,10 +188,11 @@ def search_log(session: Session, alert_id: int, wanted: LogFilter, page: int = 1
                ) -> LogPage:
     """One page of the matching deliveries (masked) and how many match in all; LogQueryError for a page
     past the last."""
-    where, counties = _conditions(session, alert_id, wanted)
-    total = session.scalar(_with_recipient(select(func.count(Delivery.id))).where(*where)) or 0
+    phones = _phones()
+    where, counties = _conditions(session, alert_id, wanted, phones.number)
+    total = session.scalar(phones.join(select(func.count(Delivery.id))).where(*where)) or 0
     pages = max(1, math.ceil(total / per_page))
     if page > pages:
         raise LogQueryError("bad_page", str(page), f"1–{pages}")
-    rows = session.execute(_row_query(where).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = session.execute(_row_query(phones, where).offset((page - 1) * per_page).limit(per_page)).all()
     return LogPage([_as_row(row) for row in rows], total, page, per_page, counties)

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..models import Alert, AuditEvent, Channel, County, Delivery, DeliveryStatus, Recipient
+from ..channels.catalog import channels
+from ..models import Alert, AuditEvent, County, Delivery, DeliveryStatus
 
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # accepted by the gateway and not reported lost
@@ -39,7 +40,7 @@ def counts(session: Session, alert_id: int) -> dict[str, dict[str, dict[str, int
         select(Delivery.channel, Delivery.county_code, Delivery.status, func.count())
         .where(Delivery.alert_id == alert_id).group_by(Delivery.channel, Delivery.county_code, Delivery.status))
     for channel, county, status, count in rows:
-        table[channel.value][county][status.value] = count
+        table[channel][county][status.value] = count
     return {channel: dict(counties) for channel, counties in table.items()}
 
 
@@ -63,34 +64,39 @@ def reached_counties(table: dict[str, dict[str, dict[str, int]]]) -> set[str]:
 
 
 def gaps(session: Session, alert: Alert, table: dict[str, dict[str, dict[str, int]]] | None = None) -> Iterator[Gap]:
-    """Counties where nothing reached anyone, then recipients no channel reached (first GAP_LIMIT, by
-    county and delivery). `table`: the alert's `counts`, when the caller has them already; they name the
-    counties reached and those with SMS not reached, so the recipients are looked up one such county at
-    a time (a few thousand rows each) rather than sorted from all the alert's unreached rows."""
+    """Counties where nothing reached anyone, then people no channel reached (first GAP_LIMIT, by channel,
+    county and delivery): the targets with a phone number (`ChannelSpec.phone`) whose delivery, and its
+    failover's, did not reach them. `table`: the alert's `counts`, when the caller has them already; they
+    name the counties reached and those with people not reached, so the people are looked up one such
+    county at a time (a few thousand rows each) rather than sorted from all the alert's unreached rows."""
     table = table if table is not None else counts(session, alert.id)
     reached = reached_counties(table)
     for county in alert.county_codes:
         if county not in reached:
             yield Gap(county, "county", "no delivery on any channel was accepted in this county")
     not_reached = {status.value for status in NOT_REACHED}
-    counties = sorted(county for county, statuses in table.get(Channel.SMS.value, {}).items()
-                      if any(statuses.get(status) for status in not_reached))
-    card_row = aliased(Delivery)
-    rescued = select(card_row.id).where(card_row.failover_of_id == Delivery.id, card_row.status.in_(REACHED))
-    unreached = (
-        select(Delivery.county_code, Recipient.phone, Delivery.status, Delivery.gateway_code, Delivery.gateway_text)
-        .join(Recipient, and_(Recipient.id == Delivery.target_id))
-        .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS, Delivery.status.in_(NOT_REACHED),
-               ~rescued.exists()))
+    moved_row = aliased(Delivery)
+    rescued = select(moved_row.id).where(moved_row.failover_of_id == Delivery.id, moved_row.status.in_(REACHED))
     wanted = GAP_LIMIT
-    for county in counties:
-        rows = session.execute(unreached.where(Delivery.county_code == county).order_by(Delivery.id).limit(wanted)).all()
-        for county_code, phone, status, code, text in rows:
-            reason = status.value + (f" ({code})" if code else "") + (f": {text}" if text else "")
-            yield Gap(county_code, mask_phone(phone), reason)
-        wanted -= len(rows)
-        if not wanted:
-            return
+    for channel in channels():
+        if channel.phone is None:
+            continue
+        counties = sorted(county for county, statuses in table.get(channel.name, {}).items()
+                          if any(statuses.get(status) for status in not_reached))
+        unreached = (
+            select(Delivery.county_code, channel.phone, Delivery.status, Delivery.gateway_code, Delivery.gateway_text)
+            .join(channel.target, channel.target.id == Delivery.target_id)
+            .where(Delivery.alert_id == alert.id, Delivery.channel == channel.name, Delivery.status.in_(NOT_REACHED),
+                   ~rescued.exists()))
+        for county in counties:
+            rows = session.execute(unreached.where(Delivery.county_code == county).order_by(Delivery.id)
+                                   .limit(wanted)).all()
+            for county_code, phone, status, code, text in rows:
+                reason = status.value + (f" ({code})" if code else "") + (f": {text}" if text else "")
+                yield Gap(county_code, mask_phone(phone), reason)
+            wanted -= len(rows)
+            if not wanted:
+                return
 
 
 def county_names(session: Session, codes) -> dict[str, tuple[str, str]]:

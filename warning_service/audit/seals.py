@@ -8,10 +8,10 @@ goes into one ledger entry {alert, channel, first id, last id, count, root}, cha
 
 Settled, for sealing, means nothing in the service will change the row again:
 - delivered, undelivered, failed, cancelled: final;
-- sent (accepted by the gateway) on broadcast and BeiDou: no receipt ever follows;
-- sent SMS once SEAL_SMS_AFTER_SECONDS have passed since it was sent: Twilio's status callbacks
-  come within the message's validity period (TWILIO_VALIDITY_PERIOD); a later one is not applied
-  to a sealed row (dispatch/receipts.py) and is kept as an attempt only.
+- sent (accepted by the gateway) on a channel without delivery receipts: none will follow;
+- sent on a channel with receipts once its `receipts_setting` seconds have passed since it was sent
+  (SEAL_SMS_AFTER_SECONDS: Twilio's status callbacks come within the message's validity period);
+  a later receipt is not applied to a sealed row (dispatch/receipts.py) and is kept as an attempt only.
 A run stops at the first row not settled, or written less than SEAL_MIN_AGE_SECONDS ago (a
 transaction still writing rows with lower ids could otherwise commit them inside a sealed range).
 
@@ -31,7 +31,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Alert, AlertState, Channel, Delivery, DeliverySeal, DeliveryStatus, utcnow
+from ..channels.catalog import channels
+from ..models import Alert, AlertState, Delivery, DeliverySeal, DeliveryStatus, utcnow
 from .events import record
 from .ledger import take_turn
 from .merkle import leaf_hash, merkle_root
@@ -62,13 +63,15 @@ def canonical(row) -> bytes:
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def is_settled(row, sms_settled_before: datetime) -> bool:
+def is_settled(row, sent_settled_before: datetime | None) -> bool:
+    """`sent_settled_before`: a sent row sent before then waits for no receipt any more (None: its channel
+    has no receipts, so sent is settled)."""
     status = DeliveryStatus(row.status)
     if status in FINAL:
         return True
     if status != DeliveryStatus.SENT:
         return False
-    return Channel(row.channel) != Channel.SMS or (row.sent_at is not None and row.sent_at < sms_settled_before)
+    return sent_settled_before is None or (row.sent_at is not None and row.sent_at < sent_settled_before)
 
 
 def sealed(delivery_table=DELIVERIES):
@@ -92,7 +95,8 @@ def seal_settled(session: Session, settings: Mapping[str, object], now: datetime
     """Seal what has settled, up to `max_rows` rows (all of it if None). Commits each seal."""
     now = now or utcnow()
     chunk = int(settings["DELIVERY_SEAL_CHUNK"])
-    sms_before = now - timedelta(seconds=float(settings["SEAL_SMS_AFTER_SECONDS"]))
+    sent_before = {channel.name: now - timedelta(seconds=float(settings[channel.receipts_setting]))
+                   if channel.receipts_setting else None for channel in channels()}
     written_before = now - timedelta(seconds=float(settings["SEAL_MIN_AGE_SECONDS"]))
     report = SealReport()
     alert_ids = session.scalars(select(Alert.id).where(or_(
@@ -100,26 +104,27 @@ def seal_settled(session: Session, settings: Mapping[str, object], now: datetime
     )).order_by(Alert.id)).all()
     session.commit()
     for alert_id in alert_ids:
-        for channel in Channel:
+        for channel, sent_settled_before in sent_before.items():
             while max_rows is None or report.rows < max_rows:
-                sealed_rows = _seal_next_run(session, alert_id, channel, chunk, sms_before, written_before, report)
+                sealed_rows = _seal_next_run(session, alert_id, channel, chunk, sent_settled_before, written_before,
+                                             report)
                 if not sealed_rows:
                     break
     return report
 
 
-def _seal_next_run(session: Session, alert_id: int, channel: Channel, chunk: int, sms_before: datetime,
+def _seal_next_run(session: Session, alert_id: int, channel: str, chunk: int, sent_settled_before: datetime | None,
                    written_before: datetime, report: SealReport) -> int:
     """Seal the next run of this alert's settled rows on this channel; the rows sealed (0: none ready)."""
     after = session.scalar(select(func.max(SEALS.c.last_id)).where(
-        SEALS.c.alert_id == alert_id, SEALS.c.channel == channel.value)) or 0
+        SEALS.c.alert_id == alert_id, SEALS.c.channel == channel)) or 0
     rows = session.execute(
         select(*COLUMNS).where(DELIVERIES.c.alert_id == alert_id, DELIVERIES.c.channel == channel,
                                DELIVERIES.c.id > after).order_by(DELIVERIES.c.id).limit(chunk)).all()
     session.commit()  # hashing happens outside any transaction: nobody waits for it
     run = []
     for row in rows:
-        if not is_settled(row, sms_before) or row.created_at >= written_before:
+        if not is_settled(row, sent_settled_before) or row.created_at >= written_before:
             break
         run.append(row)
     if not run:
@@ -132,15 +137,15 @@ def _seal_next_run(session: Session, alert_id: int, channel: Channel, chunk: int
                 DELIVERIES.c.id >= first, DELIVERIES.c.id <= last)
     now_count, now_latest = session.execute(select(func.count(), func.max(DELIVERIES.c.updated_at)).where(*in_range)).one()
     already = session.scalar(select(func.max(SEALS.c.last_id)).where(
-        SEALS.c.alert_id == alert_id, SEALS.c.channel == channel.value)) or 0
+        SEALS.c.alert_id == alert_id, SEALS.c.channel == channel)) or 0
     if now_count != len(run) or now_latest != latest or already != after:
         session.rollback()
         report.retried += 1
         return 0
-    entry = record(session, None, SEAL_ACTION, session.get(Alert, alert_id), alert=alert_id, channel=channel.value,
+    entry = record(session, None, SEAL_ACTION, session.get(Alert, alert_id), alert=alert_id, channel=channel,
                    first=first, last=last, count=len(run), root=root)
     session.flush()
-    session.add(DeliverySeal(audit_event_id=entry.id, alert_id=alert_id, channel=channel.value, first_id=first,
+    session.add(DeliverySeal(audit_event_id=entry.id, alert_id=alert_id, channel=channel, first_id=first,
                              last_id=last, count=len(run), root=root, ids=_pack_ids([row.id for row in run]),
                              leaves=b"".join(leaves)))
     session.commit()

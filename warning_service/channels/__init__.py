@@ -1,1 +1,3 @@
-"""Channel adapters: one small interface (base.py), one module per gateway, registered in registry.py."""
+"""Channels: one package each (sms/, broadcast/, beidou/) declaring its ChannelSpec (spec.py), listed
+in catalog.py; the adapter interface (base.py), the gateways for any channel (null.py, log.py) and
+the choice of a channel's gateway (gateways.py)."""

@@ -81,6 +81,11 @@ class ChannelAdapter(ABC):
     def __init__(self, settings: Mapping[str, object]):
         self.settings = settings
 
+    @classmethod
+    def carries(cls, channel: str) -> bool:
+        """Whether this gateway can carry the channel (by its name)."""
+        return channel in cls.channels
+
     @abstractmethod
     def capabilities(self) -> Capabilities: ...
 

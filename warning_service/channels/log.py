@@ -11,7 +11,11 @@ logger = logging.getLogger("warning_service.channels.log")
 
 class LogAdapter(ChannelAdapter):
     name = "log"
-    channels = frozenset({"sms", "broadcast", "beidou"})
+    channels = frozenset()
+
+    @classmethod
+    def carries(cls, channel: str) -> bool:
+        return True  # any channel
 
     def capabilities(self) -> Capabilities:
         return Capabilities(max_batch=1_000, rate_per_second=None, rate_key="log")

@@ -8,7 +8,11 @@ from .base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendRe
 
 class NullAdapter(ChannelAdapter):
     name = "null"
-    channels = frozenset({"sms", "broadcast", "beidou"})
+    channels = frozenset()
+
+    @classmethod
+    def carries(cls, channel: str) -> bool:
+        return True  # any channel
 
     def capabilities(self) -> Capabilities:
         return Capabilities(max_batch=10_000, rate_per_second=None, rate_key="null")

@@ -10,9 +10,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .. import registry
+from .. import directory
 from ..extensions import db
 from ..models import Agency, AgencyKind, ApiKey
+from ..registration import RegistryError
 from ..security.api_keys import issue_agency_key, revoke_agency_key
 
 agency_cli = AppGroup("agency", help="Register agencies and manage their API keys.")
@@ -21,7 +22,7 @@ agency_cli = AppGroup("agency", help="Register agencies and manage their API key
 _OPTIONS = {"name": "NAME", "kind": "--kind", "hazards": "--hazards", "senders": "--sender"}
 
 
-def refused(error: registry.RegistryError, options: dict[str, str]) -> click.ClickException:
+def refused(error: RegistryError, options: dict[str, str]) -> click.ClickException:
     """The registry's refusal as click says it: a bad option, or a clash with what is registered."""
     if error.conflict:
         return click.ClickException(error.message)
@@ -53,9 +54,9 @@ def _live_keys(agency: Agency) -> list[ApiKey]:
 def create_agency(name: str, kind: str, hazards_text: str, auto_publish: bool, senders: tuple[str, ...]) -> None:
     """Register an agency and print its first API key (shown once)."""
     try:
-        agency, key = registry.create_agency(db.session, None, "cli", name, kind, hazards_text, auto_publish, senders,
-                                             reserved_senders=registry.service_senders(current_app.config))
-    except registry.RegistryError as error:
+        agency, key = directory.create_agency(db.session, None, "cli", name, kind, hazards_text, auto_publish, senders,
+                                             reserved_senders=directory.service_senders(current_app.config))
+    except RegistryError as error:
         raise refused(error, _OPTIONS) from None
     db.session.commit()
     hazards = agency.hazards
@@ -75,9 +76,9 @@ def agency_senders(name: str, senders: tuple[str, ...]) -> None:
     agency = _agency(name)
     if senders:
         try:
-            changes = registry.set_agency_senders(db.session, None, "cli", agency, senders,
-                                                  reserved_senders=registry.service_senders(current_app.config))
-        except registry.RegistryError as error:
+            changes = directory.set_agency_senders(db.session, None, "cli", agency, senders,
+                                                  reserved_senders=directory.service_senders(current_app.config))
+        except RegistryError as error:
             raise refused(error, {"senders": "SENDERS"}) from None
         db.session.commit()
         click.echo(f"CAP senders of {agency.name!r} {'changed' if changes else 'unchanged'}")

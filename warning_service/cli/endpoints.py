@@ -1,100 +1,91 @@
-"""`flask endpoints ...`: the county broadcast platforms and BeiDou terminals alerts reach.
+"""`flask endpoints ...`: the targets admins register one at a time, of every channel that has such
+(channels/spec.py TargetKind: county broadcast platforms, BeiDou terminals): `add-<kind>`, `list`,
+`remove <kind> ID`, built from each kind's fields.
 
-A platform's signing secret is stored (the adapter signs with it) but never printed or put
-in an audit event. Removing deactivates: the row stays, so delivery history still names it.
+A target's secret is stored (the adapter signs with it) but never printed or put in an audit
+event. Removing deactivates: the row stays, so delivery history still names it.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .. import registry
+from .. import directory
+from ..channels.catalog import target_kinds
+from ..channels.spec import FormField, TargetKind
 from ..extensions import db
-from ..models import BeidouTerminal, BroadcastEndpoint
-from ..registry import target_flags
+from ..registration import RegistryError, target_flags
 from .agency import refused
 
-endpoints_cli = AppGroup("endpoints", help="Manage the county broadcast platforms and BeiDou terminals.")
-
-# Which option each field of a RegistryError comes from.
-_OPTIONS = {"county": "--county", "url": "--url", "secret": "--secret", "name": "--name", "card": "--card",
-            "township": "--township"}
+endpoints_cli = AppGroup("endpoints", help="Manage the targets registered one by one: "
+                                           + ", ".join(kind.nouns for kind in target_kinds()) + ".")
 
 
-@endpoints_cli.command("add-broadcast")
-@click.option("--county", "county_code", required=True, metavar="CODE", help="The county's 6-digit code.")
-@click.option("--url", required=True, help="The platform's URL for EBM packages (http or https).")
-@click.option("--secret", prompt="Signing secret", hide_input=True,
-              help="The key the platform checks our signatures with (asked for, hidden, when not given).")
-@click.option("--name", help="[default: the county's name + 应急广播平台]")
-@click.option("--exercise", is_flag=True, help="An exercise platform: it receives Exercise and Test alerts.")
-def add_broadcast(county_code: str, url: str, secret: str, name: str | None, exercise: bool) -> None:
-    """Add a county's emergency-broadcast platform."""
-    try:
-        endpoint, _ = registry.add_broadcast_endpoint(db.session, None, "cli", county_code, url, secret, name, exercise)
-    except registry.RegistryError as error:
-        raise refused(error, _OPTIONS) from None
-    db.session.commit()
-    click.echo(f"broadcast endpoint {endpoint.id} added: {endpoint.county_code} {endpoint.name} {endpoint.url}"
-               f"{target_flags(endpoint)}")
+def _options(kind: TargetKind) -> dict[str, str]:
+    """Which option each field of a RegistryError comes from."""
+    return {"county": "--county", "name": "--name", "id": "ID",
+            **{field.name: f"--{field.option or field.name}" for field in kind.fields}}
 
 
-@endpoints_cli.command("add-beidou")
-@click.option("--county", "county_code", required=True, metavar="CODE", help="The county's 6-digit code.")
-@click.option("--card", required=True, metavar="ADDRESS", help="The terminal's 7-digit BeiDou card address.")
-@click.option("--township", metavar="CODE", help="The 12-digit township code where it stands.")
-@click.option("--name", help="[default: the county's name + 北斗终端 + the card]")
-@click.option("--group", "is_group", is_flag=True, help="A group (broadcast) address.")
-@click.option("--exercise", is_flag=True, help="An exercise terminal: it receives Exercise and Test alerts.")
-def add_beidou(county_code: str, card: str, township: str | None, name: str | None, is_group: bool,
-               exercise: bool) -> None:
-    """Add a BeiDou terminal."""
-    try:
-        terminal = registry.add_beidou_terminal(db.session, None, "cli", county_code, card, township, name, is_group,
-                                                exercise)
-    except registry.RegistryError as error:
-        raise refused(error, _OPTIONS) from None
-    db.session.commit()
-    click.echo(f"BeiDou terminal {terminal.id} added: {terminal.county_code} {terminal.township_code or '-'} "
-               f"{terminal.card_address} {terminal.name}{target_flags(terminal)}")
+def _add_command(kind: TargetKind) -> None:
+    """`flask endpoints add-<kind>`: its county, its own fields as options, a name and the exercise mark."""
+    def add(county_code: str, name: str | None, exercise: bool, **values: Any) -> None:
+        try:
+            target, _ = directory.add_target(db.session, None, "cli", kind, county_code, name, exercise, values)
+        except RegistryError as error:
+            raise refused(error, _options(kind)) from None
+        db.session.commit()
+        click.echo(f"{kind.noun} {target.id} added: {' '.join(kind.describe(target))}{target_flags(target)}")
+
+    options = [
+        click.option("--county", "county_code", required=True, metavar="CODE", help="The county's 6-digit code."),
+        *(_option(field) for field in kind.fields if not field.edit_only),
+        click.option("--name", help="[default: from the county]"),
+        click.option("--exercise", is_flag=True, help="An exercise target: it receives Exercise and Test alerts."),
+    ]
+    for option in reversed(options):
+        add = option(add)
+    endpoints_cli.command(f"add-{kind.path}", help=f"Add a {kind.noun}.")(add)
+
+
+def _option(field: FormField) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    name = f"--{field.option or field.name}"
+    if field.kind == "flag":
+        return click.option(name, field.name, is_flag=True, help=field.help)
+    return click.option(name, field.name, metavar=field.metavar, required=field.required and not field.prompt,
+                        prompt=field.prompt or False, hide_input=field.kind == "secret", help=field.help)
 
 
 @endpoints_cli.command("list")
 def list_endpoints() -> None:
-    """Broadcast endpoints and BeiDou terminals (secrets are never shown)."""
-    endpoints = db.session.scalars(select(BroadcastEndpoint).order_by(BroadcastEndpoint.county_code,
-                                                                      BroadcastEndpoint.id)).all()
-    terminals = db.session.scalars(select(BeidouTerminal).order_by(BeidouTerminal.county_code,
-                                                                   BeidouTerminal.id)).all()
-    click.echo(f"broadcast endpoints: {len(endpoints)}")
-    for endpoint in endpoints:
-        click.echo(f"  {endpoint.id:>4}  {endpoint.county_code}  {endpoint.name}  {endpoint.url}{target_flags(endpoint)}")
-    click.echo(f"BeiDou terminals: {len(terminals)}")
-    for terminal in terminals:
-        click.echo(f"  {terminal.id:>4}  {terminal.county_code}  {terminal.township_code or '-':<12}  "
-                   f"{terminal.card_address}  {terminal.name}{target_flags(terminal)}")
-
-
-def _remove(model: type[BroadcastEndpoint] | type[BeidouTerminal], target_id: int) -> None:
-    target = db.session.get(model, target_id)
-    label = registry.TARGET_KINDS[model][1]
-    if target is None:
-        raise click.ClickException(f"no {label} with id {target_id} (see `flask endpoints list`)")
-    try:
-        registry.deactivate_target(db.session, None, "cli", target)
-    except registry.RegistryError as error:
-        raise refused(error, _OPTIONS) from None
-    db.session.commit()
-    click.echo(f"{label} {target_id} ({target.name}) deactivated: no new alert reaches it; its history is kept")
-
-
-REMOVABLE = {"broadcast": BroadcastEndpoint, "beidou": BeidouTerminal}
+    """Every registered target of each kind (secrets are never shown)."""
+    for kind in target_kinds():
+        targets = db.session.scalars(select(kind.model).order_by(kind.model.county_code, kind.model.id)).all()
+        click.echo(f"{kind.nouns}: {len(targets)}")
+        for target in targets:
+            click.echo(f"  {target.id:>4}  {'  '.join(kind.describe(target))}{target_flags(target)}")
 
 
 @endpoints_cli.command("remove")
-@click.argument("kind", type=click.Choice(sorted(REMOVABLE)))
+@click.argument("kind_path", metavar="KIND", type=click.Choice([kind.path for kind in target_kinds()]))
 @click.argument("target_id", metavar="ID", type=int)
-def remove(kind: str, target_id: int) -> None:
-    """Deactivate a broadcast endpoint or a BeiDou terminal by its id (see `flask endpoints list`)."""
-    _remove(REMOVABLE[kind], target_id)
+def remove(kind_path: str, target_id: int) -> None:
+    """Deactivate a target of a kind by its id (see `flask endpoints list`)."""
+    kind = next(kind for kind in target_kinds() if kind.path == kind_path)
+    target = db.session.get(kind.model, target_id)
+    if target is None:
+        raise click.ClickException(f"no {kind.noun} with id {target_id} (see `flask endpoints list`)")
+    try:
+        directory.deactivate_target(db.session, None, "cli", kind, target)
+    except RegistryError as error:
+        raise refused(error, _options(kind)) from None
+    db.session.commit()
+    click.echo(f"{kind.noun} {target_id} ({target.name}) deactivated: no new alert reaches it; its history is kept")
+
+
+for _kind in target_kinds():
+    _add_command(_kind)

@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..channels.catalog import budget_for, texts
 from ..rendering.check import check_templates
 from ..rendering.render import TEMPLATES_ROOT
 
@@ -23,7 +24,7 @@ def check(root: Path) -> None:
     budget after fitting, non-NFC text, a discouraged Tibetan vowel sign, a
     Tibetan message without Tibetan letters, or an Exercise message without its banner.
     """
-    report = check_templates(root, current_app.config)
+    report = check_templates(root, {text: budget_for(text, current_app.config) for text in texts()})
     for problem in report.problems:
         click.echo(problem)
     click.echo(report.summary())

@@ -1,4 +1,4 @@
-"""What a batch carries: each target's address and the texts for its languages.
+"""What a batch carries: the texts for each target's languages (its channel finds its address).
 
 Texts are rendered from templates_bo_zh/ once per (alert, channel, language
 order) and cached for the process, never per recipient: a million recipients
@@ -6,45 +6,17 @@ share four variants.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ..channels.base import AlertContent, OutboundMessage
-from ..models import Alert, BeidouTerminal, BroadcastEndpoint, Channel, Recipient
+from ..channels.catalog import channels
+from ..channels.spec import PLACE_LANGUAGES, Address, ChannelSpec
+from ..models import Alert
 from ..rendering.budgets import Budget
 from ..rendering.check import sample_views
-from ..rendering.render import AlertView, budget_for, messages_for_recipient, render_fitted
+from ..rendering.render import AlertView, messages_for_recipient, render_fitted
 from ..rendering.views import view_of
-from .sql import ids_in
-
-# Endpoints and cards serve everyone in a place: both languages, Tibetan first.
-PLACE_LANGUAGES = ("bo", "zh")
-
-
-@dataclass(frozen=True)
-class Address:
-    address: str
-    languages: tuple[str, ...]
-    secret: str | None = None
-    county_code: str | None = None
-
-
-def addresses(session: Session, channel: Channel, target_ids: Sequence[int]) -> dict[int, Address]:
-    """target id -> where and in which languages, for the targets that still exist."""
-    if channel == Channel.SMS:
-        rows = session.execute(select(Recipient.id, Recipient.phone, Recipient.languages).where(ids_in(session, Recipient.id, target_ids)))
-        return {rid: Address(phone, tuple(languages.split(","))) for rid, phone, languages in rows}
-    if channel == Channel.BROADCAST:
-        rows = session.execute(select(BroadcastEndpoint.id, BroadcastEndpoint.url, BroadcastEndpoint.secret,
-                                      BroadcastEndpoint.county_code)
-                               .where(ids_in(session, BroadcastEndpoint.id, target_ids)))
-        return {tid: Address(url, PLACE_LANGUAGES, secret, county) for tid, url, secret, county in rows}
-    rows = session.execute(select(BeidouTerminal.id, BeidouTerminal.card_address)
-                           .where(ids_in(session, BeidouTerminal.id, target_ids)))
-    return {tid: Address(card, PLACE_LANGUAGES) for tid, card in rows}
 
 
 @dataclass
@@ -53,13 +25,13 @@ class ChannelTexts:
 
     content: AlertContent
     view: AlertView
-    channel: Channel
+    channel: ChannelSpec
     budget: Budget
     by_languages: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
     def for_languages(self, languages: tuple[str, ...]) -> tuple[str, ...]:
         if languages not in self.by_languages:
-            messages = messages_for_recipient(self.view, self.channel.value, languages, self.budget)
+            messages = messages_for_recipient(self.view, self.channel.template, languages, self.budget)
             self.by_languages[languages] = tuple(message.text for message in messages)
         return self.by_languages[languages]
 
@@ -68,9 +40,9 @@ _CACHE: dict[tuple, ChannelTexts] = {}
 _CACHE_SIZE = 64
 
 
-def channel_texts(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> ChannelTexts:
+def channel_texts(alert: Alert, channel: ChannelSpec, settings: Mapping[str, object]) -> ChannelTexts:
     """Cached on (alert id, state change time, channel): an alert's texts change only with its state."""
-    key = (alert.id, alert.state_changed_at, channel)
+    key = (alert.id, alert.state_changed_at, channel.name)
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
@@ -78,9 +50,9 @@ def channel_texts(alert: Alert, channel: Channel, settings: Mapping[str, object]
     return _CACHE[key]
 
 
-def _build(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> ChannelTexts:
+def _build(alert: Alert, channel: ChannelSpec, settings: Mapping[str, object]) -> ChannelTexts:
     view = view_of(alert)
-    budget = budget_for(channel.value, settings)
+    budget = channel.budget(settings)
     content = AlertContent(
         alert_id=alert.id, identifier=alert.identifier, sender=alert.sender, status=alert.status.value,
         msg_type=alert.msg_type.value, hazard_code=alert.hazard_code, level=alert.level.value if alert.level else None,
@@ -88,7 +60,7 @@ def _build(alert: Alert, channel: Channel, settings: Mapping[str, object]) -> Ch
         county_codes=tuple(alert.county_codes), township_codes=tuple(alert.area.get("townships", ())),
         references=tuple(alert.references),
         titles={lang: render_fitted(view, "headline", lang).text for lang in PLACE_LANGUAGES},
-        bodies={lang: render_fitted(view, channel.value, lang, budget).text for lang in PLACE_LANGUAGES},
+        bodies={lang: render_fitted(view, channel.template, lang, budget).text for lang in PLACE_LANGUAGES},
     )
     return ChannelTexts(content, view, channel, budget)
 
@@ -99,10 +71,10 @@ def warm_up(settings: Mapping[str, object]) -> None:
     Cold, that costs about 0.3 s, which the first warning after a restart would otherwise wait.
     """
     view = next(sample_views())
-    for channel in Channel:
-        budget = budget_for(channel.value, settings)
+    for channel in channels():
+        budget = channel.budget(settings)
         for language in PLACE_LANGUAGES:
-            render_fitted(view, channel.value, language, budget)
+            render_fitted(view, channel.template, language, budget)
             render_fitted(view, "headline", language)
 
 

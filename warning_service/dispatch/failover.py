@@ -1,11 +1,11 @@
-"""Failover from SMS to the person's BeiDou card.
+"""Failover: a channel's deliveries that did not go out move to another channel, where its spec says
+(`ChannelSpec.failover`: an SMS to the person's BeiDou card).
 
-Two reasons move a warning to the card: the SMS failed for good (a bad number,
-retries used up: the Sender calls `fail_over` at once), or it is still unsent
-`SMS_FAILOVER_AFTER_SECONDS` after it was planned, as when a county's SMS
-gateway lags (the reconciler calls `fail_over_lagging`). In the second case the
-SMS stays queued: a warning that arrives twice beats one that arrives late.
-Broadcast needs no failover: it covers each county whatever happens to SMS.
+Two reasons move a delivery: it failed for good (a bad number, retries used up: the Sender calls
+`fail_over` at once), or it is still unsent the failover's lag after it was planned, as when a
+county's SMS gateway lags (the reconciler calls `fail_over_lagging`). In the second case the
+first delivery stays queued: a warning that arrives twice beats one that arrives late. A channel
+without failover (broadcast: it covers each county whatever happens to the others) has none.
 """
 from __future__ import annotations
 
@@ -16,27 +16,34 @@ from redis import Redis
 from sqlalchemy import Integer, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from ..models import Alert, AlertState, Channel, Delivery, DeliveryStatus, Recipient, utcnow
+from ..channels import catalog
+from ..channels.spec import ChannelSpec, Failover
+from ..models import Alert, AlertState, Delivery, DeliveryStatus, utcnow
+from ..models.sql import ids_in
 from ..models.types import UTCDateTime
 from .plan import insert_statement
 from .queueing import enqueue_batches, queue_name
-from .sql import ids_in
 
 LAG_SCAN_CHUNK = 10_000
 
 
-def fail_over(session: Session, connection: Redis, alert: Alert, sms_delivery_ids: Sequence[int], batch_size: int) -> int:
-    """Plan and queue a BeiDou delivery for each of these SMS deliveries whose recipient has a card.
-
-    Commits. A card that already has this alert (planned, or moved earlier) is left as it is.
-    """
+def fail_over(session: Session, connection: Redis, alert: Alert, channel: ChannelSpec, delivery_ids: Sequence[int],
+              batch_size: int) -> int:
+    """Plan and queue a delivery on the failover channel for each of these deliveries whose target names
+    one there (a recipient's card); none for a channel without failover. Commits. A target that already
+    has this alert (planned, or moved earlier) is left as it is."""
+    failover = channel.failover
+    if failover is None:
+        return 0
+    to = catalog.channel(failover.to)  # UnknownChannel: the spec names a channel the service does not carry
+    source_target = channel.target
     now = utcnow()
     source = (
-        select(literal(alert.id, Integer), literal(Channel.BEIDOU.value), Recipient.beidou_terminal_id,
-               Recipient.county_code, literal(DeliveryStatus.PENDING.value), literal(0, Integer), Delivery.id,
+        select(literal(alert.id, Integer), literal(to.name), failover.via,
+               source_target.county_code, literal(DeliveryStatus.PENDING.value), literal(0, Integer), Delivery.id,
                literal(now, UTCDateTime), literal(now, UTCDateTime), literal(now, UTCDateTime))
-        .join(Recipient, Recipient.id == Delivery.target_id)
-        .where(ids_in(session, Delivery.id, list(sms_delivery_ids)), Recipient.beidou_terminal_id.is_not(None))
+        .join(source_target, source_target.id == Delivery.target_id)
+        .where(ids_in(session, Delivery.id, list(delivery_ids)), failover.via.is_not(None))
     )
     statement = (
         insert_statement(session)
@@ -54,31 +61,38 @@ def fail_over(session: Session, connection: Redis, alert: Alert, sms_delivery_id
 
 def fail_over_lagging(session: Session, connection: Redis, settings: Mapping[str, object],
                       now: datetime | None = None) -> int:
-    """Move SMS still unsent after SMS_FAILOVER_AFTER_SECONDS to the recipients' cards (0 turns this off)."""
-    lag = float(settings["SMS_FAILOVER_AFTER_SECONDS"])
+    """Move deliveries still unsent after their channel's failover lag (SMS_FAILOVER_AFTER_SECONDS; 0 turns
+    it off) to the failover channel."""
+    return sum(_fail_over_lagging(session, connection, settings, channel, channel.failover, now or utcnow())
+               for channel in catalog.channels() if channel.failover is not None)
+
+
+def _fail_over_lagging(session: Session, connection: Redis, settings: Mapping[str, object], channel: ChannelSpec,
+                       failover: Failover, now: datetime) -> int:
+    lag = float(settings[failover.lag_setting])
     if lag <= 0:
         return 0
-    now = now or utcnow()
     cutoff = now - timedelta(seconds=lag)
     batch_size = int(settings["FANOUT_BATCH_SIZE"])
+    target = channel.target
     moved = 0
     # Warnings in force only: one past its expiry is not worth a scarce card's slot.
     alerts = session.scalars(select(Alert).where(Alert.state.in_([AlertState.PUBLISHING, AlertState.PUBLISHED]),
                                                  or_(Alert.expires.is_(None), Alert.expires > now))).all()
     for alert in alerts:
-        card_row = aliased(Delivery)
-        has_card_row = exists().where(card_row.alert_id == alert.id, card_row.channel == Channel.BEIDOU,
-                                      card_row.target_id == Recipient.beidou_terminal_id)
+        moved_row = aliased(Delivery)
+        has_moved_row = exists().where(moved_row.alert_id == alert.id, moved_row.channel == failover.to,
+                                       moved_row.target_id == failover.via)
         after = 0
         while True:
             late = list(session.scalars(
-                select(Delivery.id).join(Recipient, Recipient.id == Delivery.target_id)
-                .where(Delivery.alert_id == alert.id, Delivery.channel == Channel.SMS, Delivery.id > after,
+                select(Delivery.id).join(target, target.id == Delivery.target_id)
+                .where(Delivery.alert_id == alert.id, Delivery.channel == channel.name, Delivery.id > after,
                        Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
-                       Delivery.created_at < cutoff, Recipient.beidou_terminal_id.is_not(None), ~has_card_row)
+                       Delivery.created_at < cutoff, failover.via.is_not(None), ~has_moved_row)
                 .order_by(Delivery.id).limit(LAG_SCAN_CHUNK)))
             if not late:
                 break
             after = late[-1]
-            moved += fail_over(session, connection, alert, late, batch_size)
+            moved += fail_over(session, connection, alert, channel, late, batch_size)
     return moved

@@ -21,7 +21,7 @@ def plan_alert(alert_id: int, cursor: tuple[int, int, int] | None = None) -> dic
                          int(settings["FANOUT_CHUNK_SIZE"]))
         following = (step.next.channel_index, step.next.after, step.next.size) if step.next else None
         jobs = enqueue_step(connection, alert, step.new_ids, following, int(settings["FANOUT_BATCH_SIZE"]))
-        return {"alert": alert_id, "channel": step.channel.value, "written": len(step.new_ids), "jobs": jobs,
+        return {"alert": alert_id, "channel": step.channel.name, "written": len(step.new_ids), "jobs": jobs,
                 "done": step.next is None}
     finally:
         db.session.remove()

@@ -17,31 +17,32 @@ from sqlalchemy import Integer, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import Alert, AlertState, Channel, Delivery, DeliveryStatus, utcnow
+from ..channels.catalog import plan_order
+from ..channels.spec import ChannelSpec
+from ..models import Alert, AlertState, Delivery, DeliveryStatus, utcnow
 from ..models.types import UTCDateTime
 from .targets import target_select
 
-# Broadcast first: loudspeakers play at once, which is what an earthquake's seconds need.
-CHANNEL_ORDER = (Channel.BROADCAST, Channel.BEIDOU, Channel.SMS)
 FIRST_CHUNK = 500
 
 
 @dataclass(frozen=True)
 class PlanCursor:
-    """Where an alert's planning stands: which channel, after which target id, how big the next chunk is."""
+    """Where an alert's planning stands: which channel (of `plan_order()`: by priority, the first whose
+    messages matter soonest), after which target id, how big the next chunk is."""
 
     channel_index: int = 0
     after: int = 0
     size: int = FIRST_CHUNK
 
     @property
-    def channel(self) -> Channel:
-        return CHANNEL_ORDER[self.channel_index]
+    def channel(self) -> ChannelSpec:
+        return plan_order()[self.channel_index]
 
 
 @dataclass
 class PlanStep:
-    channel: Channel
+    channel: ChannelSpec
     new_ids: list[int]
     next: PlanCursor | None  # None: the plan is complete (or the alert no longer live)
 
@@ -60,11 +61,11 @@ def _chunk_end(session: Session, targets, after: int, size: int) -> tuple[int, b
     return (last, False) if last is not None else None
 
 
-def write_chunk(session: Session, alert: Alert, channel: Channel, targets, after: int, upto: int) -> list[int]:
+def write_chunk(session: Session, alert: Alert, channel: ChannelSpec, targets, after: int, upto: int) -> list[int]:
     """Insert the pending rows of one chunk; returns the ids of rows new in this call."""
     now = utcnow()
     rows = select(
-        literal(alert.id, Integer), literal(channel.value), targets.c.target_id, targets.c.county_code,
+        literal(alert.id, Integer), literal(channel.name), targets.c.target_id, targets.c.county_code,
         literal(DeliveryStatus.PENDING.value), literal(0, Integer),
         literal(now, UTCDateTime), literal(now, UTCDateTime), literal(now, UTCDateTime),
     ).where(targets.c.target_id > after, targets.c.target_id <= upto)
@@ -83,9 +84,10 @@ def write_chunk(session: Session, alert: Alert, channel: Channel, targets, after
 
 def plan_step(session: Session, alert: Alert, cursor: PlanCursor, largest_chunk: int) -> PlanStep:
     """Write the next chunk of the alert's plan and commit it; the last step marks the alert published."""
+    order = plan_order()
     channel_index = cursor.channel_index
-    while channel_index < len(CHANNEL_ORDER):
-        channel = CHANNEL_ORDER[channel_index]
+    while channel_index < len(order):
+        channel = order[channel_index]
         after = cursor.after if channel_index == cursor.channel_index else 0
         targets = target_select(session, alert, channel).subquery()
         end = _chunk_end(session, targets, after, cursor.size)
@@ -95,13 +97,13 @@ def plan_step(session: Session, alert: Alert, cursor: PlanCursor, largest_chunk:
             session.commit()
             size = min(cursor.size * 4, largest_chunk)
             following: PlanCursor | None = PlanCursor(channel_index, upto, size) if more else PlanCursor(channel_index + 1, 0, size)
-            if following.channel_index >= len(CHANNEL_ORDER):
+            if following.channel_index >= len(order):
                 _finish(session, alert)
                 following = None
             return PlanStep(channel, new_ids, following)
         channel_index += 1
     _finish(session, alert)
-    return PlanStep(CHANNEL_ORDER[-1], [], None)
+    return PlanStep(order[-1], [], None)
 
 
 def _finish(session: Session, alert: Alert) -> None:

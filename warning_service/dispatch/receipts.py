@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.seals import sealed
 from ..models import Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, utcnow
-from .sql import ids_in
+from ..models.sql import ids_in
 
 DELIVERIES = Delivery.__table__
 FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)

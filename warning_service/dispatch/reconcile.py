@@ -30,7 +30,7 @@ from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatu
 from .failover import fail_over_lagging
 from .queueing import enqueue_batches, enqueue_plan, queue_name
 from .receipts import apply_early_receipts, forget_stale_early_receipts
-from .sql import ids_in
+from ..models.sql import ids_in
 
 DELIVERIES = Delivery.__table__
 SCAN_CHUNK = 10_000

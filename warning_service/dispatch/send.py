@@ -8,7 +8,7 @@
 4. Send through the channel's adapter; record one result per delivery and one
    attempt row each (waiting out a database restart: the messages are out);
    transient failures wait for a jittered back-off, permanent
-   SMS failures fall over to the recipient's BeiDou card.
+   failures fall over where the channel says (a failed SMS to the recipient's BeiDou card).
 """
 from __future__ import annotations
 
@@ -27,16 +27,18 @@ from sqlalchemy.orm import Session
 
 from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 from ..audit.report import published_at
-from ..channels.registry import build_adapter
+from ..channels import catalog
+from ..channels.gateways import build_adapter
+from ..channels.spec import ChannelSpec
 from .. import metrics
-from ..models import Alert, Channel, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from ..models import Alert, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from ..models.types import UTCDateTime
-from .content import addresses, channel_texts, outbound
+from .content import channel_texts, outbound
 from .failover import fail_over
 from .ratelimit import RateLimiter
 from .receipts import apply_early_receipts
 from .retry import backoff_seconds
-from .sql import ids_in
+from ..models.sql import ids_in
 
 logger = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__
@@ -50,7 +52,7 @@ RECORD_RETRY_SECONDS = 0.5
 class Claimed:
     id: int
     alert_id: int
-    channel: Channel
+    channel: str
     target_id: int
     attempt: int
 
@@ -69,13 +71,13 @@ class Sender:
         self.settings = settings
         self.connection = connection
         self.limiter = RateLimiter(connection)
-        self._adapters: dict[Channel, ChannelAdapter] = {}
+        self._adapters: dict[str, ChannelAdapter] = {}
         self._published: dict[int, datetime | None] = {}  # alert id -> when it was published, for the metrics
 
-    def adapter(self, channel: Channel) -> ChannelAdapter:
-        if channel not in self._adapters:
-            self._adapters[channel] = build_adapter(channel.value, self.settings)
-        return self._adapters[channel]
+    def adapter(self, channel: ChannelSpec) -> ChannelAdapter:
+        if channel.name not in self._adapters:
+            self._adapters[channel.name] = build_adapter(channel.name, self.settings)
+        return self._adapters[channel.name]
 
     def send(self, session: Session, delivery_ids: Sequence[int]) -> BatchReport:
         report = BatchReport()
@@ -83,26 +85,27 @@ class Sender:
         session.commit()
         report.claimed = len(claimed)
         for (alert_id, channel), group in groupby(sorted(claimed, key=_group_key), key=_group_key):
-            gateway_ids = self._send_group(session, session.get(Alert, alert_id), channel, list(group), report)
+            gateway_ids = self._send_group(session, session.get(Alert, alert_id), catalog.channel(channel), list(group),
+                                           report)
             session.commit()
             if gateway_ids:  # receipts that beat this batch's own record of the gateway ids
                 apply_early_receipts(session, gateway_ids)
         return report
 
-    def _send_group(self, session: Session, alert: Alert, channel: Channel, rows: list[Claimed],
+    def _send_group(self, session: Session, alert: Alert, channel: ChannelSpec, rows: list[Claimed],
                     report: BatchReport) -> list[str]:
         """Send one alert's rows on one channel; returns the gateway ids recorded."""
         if not alert.is_live:
             _cancel_claimed(session, rows, f"alert {alert.state.value}")
             report.outcomes["cancelled"] += len(rows)
-            metrics.count_send_results(channel.value, {"cancelled": len(rows)})
+            metrics.count_send_results(channel.name, {"cancelled": len(rows)})
             logger.info("alert %s is %s: %d deliveries cancelled", alert.id, alert.state.value, len(rows),
-                        extra={"alert_id": alert.id, "channel": channel.value, "delivery_ids": [row.id for row in rows]})
+                        extra={"alert_id": alert.id, "channel": channel.name, "delivery_ids": [row.id for row in rows]})
             return []
         adapter = self.adapter(channel)
         capabilities = adapter.capabilities()
         texts = channel_texts(alert, channel, self.settings)
-        found = addresses(session, channel, [row.target_id for row in rows])
+        found = channel.addresses(session, [row.target_id for row in rows])
         attempts = {row.id: row.attempt for row in rows}
         results = [SendResult(row.id, Outcome.PERMANENT, code="gone", text="the target no longer exists")
                    for row in rows if row.target_id not in found]
@@ -111,7 +114,7 @@ class Sender:
         if allowed < len(candidates):
             _defer(session, [row for row, _ in candidates[allowed:]], self._wait)
             report.outcomes["deferred"] += len(candidates) - allowed
-            metrics.count_send_results(channel.value, {"deferred": len(candidates) - allowed})
+            metrics.count_send_results(channel.name, {"deferred": len(candidates) - allowed})
         session.commit()  # what was decided before sending stands, whatever happens to the database meanwhile
         messages = [message for _, message in candidates[:allowed]]
         for start in range(0, len(messages), capabilities.max_batch):
@@ -119,10 +122,10 @@ class Sender:
         outcomes = _count(results)
         for outcome, count in outcomes.items():
             report.outcomes[outcome] += count
-        metrics.count_send_results(channel.value, outcomes)
+        metrics.count_send_results(channel.name, outcomes)
         self._settle_despite_outage(session, alert, channel, results, attempts, report)
-        logger.info("alert %s %s batch: %s", alert.id, channel.value, dict(outcomes),
-                    extra={"alert_id": alert.id, "channel": channel.value, "outcomes": dict(outcomes),
+        logger.info("alert %s %s batch: %s", alert.id, channel.name, dict(outcomes),
+                    extra={"alert_id": alert.id, "channel": channel.name, "outcomes": dict(outcomes),
                            "delivery_ids": [row.id for row in rows]})
         return [result.gateway_id for result in results if result.gateway_id]
 
@@ -157,19 +160,19 @@ class Sender:
             spent, allowed = spent + cost, allowed + 1
         return allowed
 
-    def _call(self, adapter: ChannelAdapter, channel: Channel, messages, alert_id: int) -> list[SendResult]:
+    def _call(self, adapter: ChannelAdapter, channel: ChannelSpec, messages, alert_id: int) -> list[SendResult]:
         """The adapter's results; an adapter that raises fails its batch transiently, it never loses it."""
         started = time.perf_counter()
         try:
             results = adapter.send_batch(messages)
         except Exception as exc:  # a gateway library's surprise must not leave rows in 'sending'
-            metrics.count_gateway_errors(channel.value, "exception", len(messages))
+            metrics.count_gateway_errors(channel.name, "exception", len(messages))
             logger.exception("adapter %s raised", adapter.name, extra={
-                "alert_id": alert_id, "channel": channel.value, "delivery_ids": [m.delivery_id for m in messages]})
+                "alert_id": alert_id, "channel": channel.name, "delivery_ids": [m.delivery_id for m in messages]})
             return [SendResult(m.delivery_id, Outcome.TRANSIENT, code="adapter-error", text=f"{type(exc).__name__}: {exc}")
                     for m in messages]
         finally:
-            metrics.observe_gateway_call(channel.value, time.perf_counter() - started)
+            metrics.observe_gateway_call(channel.name, time.perf_counter() - started)
         expected = {m.delivery_id for m in messages}
         first: dict[int, SendResult] = {}
         for result in results:  # one result per message: unknown ids and repeats are ignored
@@ -179,7 +182,7 @@ class Sender:
                    for m in messages if m.delivery_id not in first]
         results = list(first.values()) + missing
         for outcome in (Outcome.TRANSIENT, Outcome.PERMANENT):
-            metrics.count_gateway_errors(channel.value, outcome.value,
+            metrics.count_gateway_errors(channel.name, outcome.value,
                                          sum(1 for result in results if result.outcome == outcome))
         return results
 
@@ -197,11 +200,11 @@ class Sender:
         self._retry_later(session, retry, attempts)
         failed = by_outcome[Outcome.PERMANENT] + give_up
         accepted = len(by_outcome[Outcome.ACCEPTED])
-        metrics.observe_settled(self.connection, alert.id, self._published_at(session, alert.id), channel.value,
+        metrics.observe_settled(self.connection, alert.id, self._published_at(session, alert.id), channel.name,
                                 accepted, accepted + len(failed), utcnow())
-        if channel == Channel.SMS and failed:
-            report.failed_over += fail_over(session, self.connection, alert, [result.delivery_id for result in failed],
-                                            int(self.settings["FANOUT_BATCH_SIZE"]))
+        if failed:
+            report.failed_over += fail_over(session, self.connection, alert, channel,
+                                            [result.delivery_id for result in failed], int(self.settings["FANOUT_BATCH_SIZE"]))
 
     def _published_at(self, session: Session, alert_id: int) -> datetime | None:
         if alert_id not in self._published:
@@ -235,11 +238,11 @@ def claim(session: Session, delivery_ids: Sequence[int]) -> list[Claimed]:
         .values(status=DeliveryStatus.SENDING, attempts=DELIVERIES.c.attempts + 1, claimed_at=now, updated_at=now)
         .returning(DELIVERIES.c.id, DELIVERIES.c.alert_id, DELIVERIES.c.channel, DELIVERIES.c.target_id, DELIVERIES.c.attempts)
     )
-    return [Claimed(row.id, row.alert_id, Channel(row.channel), row.target_id, row.attempts)
+    return [Claimed(row.id, row.alert_id, row.channel, row.target_id, row.attempts)
             for row in session.execute(statement)]
 
 
-def _group_key(row: Claimed) -> tuple[int, Channel]:
+def _group_key(row: Claimed) -> tuple[int, str]:
     return row.alert_id, row.channel
 
 

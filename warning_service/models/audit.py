@@ -7,6 +7,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+from .delivery import CHANNEL_NAME_LENGTH
 from .types import UTCDateTime, utcnow
 
 
@@ -39,7 +40,7 @@ class DeliverySeal(Base):
     audit_event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                                 ForeignKey("audit_events.id"), primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(CHANNEL_NAME_LENGTH))
     first_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     last_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     count: Mapped[int] = mapped_column(Integer)

@@ -13,10 +13,8 @@ from .types import UTCDateTime, enum_column, utcnow
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
-class Channel(str, enum.Enum):
-    SMS = "sms"
-    BROADCAST = "broadcast"
-    BEIDOU = "beidou"
+# A channel's name, as its package declares it (channels/catalog.py): long enough for any.
+CHANNEL_NAME_LENGTH = 32
 
 
 class DeliveryStatus(str, enum.Enum):
@@ -60,8 +58,10 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
-    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 10))
-    # recipients.id for sms, broadcast_endpoints.id for broadcast, beidou_terminals.id for beidou
+    # The channel's name: a plain string, checked against the channels the service carries where rows
+    # are written and read (channels/catalog.py), so adding a channel changes no table.
+    channel: Mapped[str] = mapped_column(String(CHANNEL_NAME_LENGTH))
+    # An id of the channel's target model (its ChannelSpec.target): a recipient, a platform, a card.
     target_id: Mapped[int] = mapped_column(Integer)
     county_code: Mapped[str] = mapped_column(ForeignKey("counties.code"))
     status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus), default=DeliveryStatus.PENDING)
@@ -69,7 +69,7 @@ class Delivery(Base):
     gateway_id: Mapped[str | None] = mapped_column(String(64))
     gateway_code: Mapped[str | None] = mapped_column(String(32))
     gateway_text: Mapped[str | None] = mapped_column(Text)
-    # The delivery on another channel this one replaces (SMS failed -> BeiDou).
+    # The delivery on another channel this one replaces (its channel's failover: a failed SMS's card).
     failover_of_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("deliveries.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

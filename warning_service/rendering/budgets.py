@@ -1,7 +1,8 @@
-"""Channel budgets: how much of a channel a text takes, and whether it fits.
+"""Budgets: how much of a channel a text takes, and whether it fits.
 
-Every budget measures the text after `tibetan.normalise` (NFC changes lengths).
-Figures are those of /work/shared/CHANNELS.md.
+The measures the channels' budgets are made of (each channel picks its own, with its settings, in
+its package): SMS segments in GSM-7 or UCS-2, BeiDou short-message bits, read-out time. Every budget
+measures the text after `tibetan.normalise` (NFC changes lengths).
 """
 from __future__ import annotations
 

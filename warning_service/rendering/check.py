@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from ..hazards import DISCOURAGED_TIBETAN, HazardCatalogue, catalogue
-from .render import CHANNELS, LANGUAGES, MSG_TYPES, AlertView, RenderError, TemplateSet, budget_for, fit_rendered
+from .budgets import Budget
+from .render import LANGUAGES, MSG_TYPES, AlertView, RenderError, TemplateSet, fit_rendered
 from .tibetan import is_tibetan
 
 # In the shipped templates Test differs from Exercise only in its banner word, so these two cover them.
@@ -47,8 +47,9 @@ class CheckReport:
                 f"templates awaiting review {self.awaiting_review}")
 
 
-def check_templates(root: Path, settings: Mapping[str, Any] | None = None) -> CheckReport:
-    """Check the template set under root (templates_bo_zh/ or a copy) with the channels' budgets."""
+def check_templates(root: Path, budgets: Mapping[str, Budget]) -> CheckReport:
+    """Check the template set under root (templates_bo_zh/ or a copy): every text `budgets` names, fitted
+    to its budget (each channel's and CAP field's: channels/catalog.py budget_for)."""
     report = CheckReport()
     try:
         templates = TemplateSet(root)
@@ -56,9 +57,8 @@ def check_templates(root: Path, settings: Mapping[str, Any] | None = None) -> Ch
         report.problems.append(f"the template set does not load: {exc}")
         return report
     report.awaiting_review = sum(not review.reviewed for review in templates.reviews.values())
-    budgets = {channel: budget_for(channel, settings) for channel in CHANNELS}
     for view in sample_views(templates.hazards):
-        for channel in CHANNELS:
+        for channel in budgets:
             for language in LANGUAGES:
                 where = f"{view.hazard_code} {view.level or '-'} {view.status} {view.msg_type} {channel}.{language}"
                 try:

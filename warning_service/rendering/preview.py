@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..channels.catalog import budget_for, channels, texts
 from ..dispatch.publish import referenced_alerts
 from ..dispatch.targets import target_select
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue
@@ -25,9 +26,9 @@ from ..intake.errors import forbidden, invalid
 from ..intake.interpret import interpret
 from ..intake.message import AlertMessage
 from ..intake.service import check_sender
-from ..models import Agency, CapStatus, Channel, Level, MsgType
+from ..models import Agency, CapStatus, Level, MsgType
 from .formatting import place_name
-from .render import CHANNELS, LANGUAGES, FittedText, budget_for, render_fitted
+from .render import LANGUAGES, FittedText, render_fitted
 from .views import view_of
 
 
@@ -77,7 +78,7 @@ def preview(session: Session, message: AlertMessage, agency: Agency, hazards: Ha
                 language: fitted_json(render_fitted(view, channel, language, budget_for(channel, settings)))
                 for language in LANGUAGES
             }
-            for channel in CHANNELS
+            for channel in texts()
         },
         "reach": reach(session, alert),
     }
@@ -118,12 +119,13 @@ def reach(session: Session, alert: DraftAlert) -> dict[str, dict[str, int]]:
     Exercise and Test messages count only targets marked for exercises, and a
     Cancel counts whoever the alerts it cancels may have reached: `target_select` decides.
     """
-    counts = {code: {channel.value: 0 for channel in Channel} for code in alert.county_codes}
-    for channel in Channel:
+    carried = channels()
+    counts = {code: {channel.name: 0 for channel in carried} for code in alert.county_codes}
+    for channel in carried:
         targets = target_select(session, alert, channel).subquery()
         rows = session.execute(select(targets.c.county_code, func.count()).group_by(targets.c.county_code))
         for county_code, count in rows:
-            counts.setdefault(county_code, {each.value: 0 for each in Channel})[channel.value] = count
+            counts.setdefault(county_code, {each.name: 0 for each in carried})[channel.name] = count
     return counts
 
 

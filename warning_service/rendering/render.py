@@ -27,20 +27,14 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..hazards import DEFAULT_ACTION, LEVELS, PARAMETER_RULES, Hazard, HazardCatalogue, catalogue
 from . import formatting
-from .budgets import (
-    BDS3_REGIONAL_BITS,
-    CHINA_MAX_SEGMENTS,
-    BeidouBudget,
-    Budget,
-    BroadcastBudget,
-    Measure,
-    SmsBudget,
-)
+from .budgets import Budget, Measure
 from .fit import FitResult, Section, fit
 from .tibetan import normalise, to_tibetan_digits
 
 TEMPLATES_ROOT = Path(__file__).resolve().parent.parent.parent / "templates_bo_zh"
-CHANNELS: tuple[str, ...] = ("sms", "broadcast", "beidou", "headline", "description", "instruction")
+# The CAP fields rendered from templates like the channels' texts (each channel names its own template,
+# channels/catalog.py lists them all).
+CAP_TEXTS: tuple[str, ...] = ("headline", "description", "instruction")
 LANGUAGES = formatting.LANGUAGES
 STATUSES: tuple[str, ...] = ("Actual", "Exercise", "Test")
 MSG_TYPES: tuple[str, ...] = ("Alert", "Update", "Cancel")
@@ -54,8 +48,7 @@ COMBINED_SEPARATOR = "\n"
 NUMERIC_PARAMETERS: tuple[str, ...] = tuple(PARAMETER_RULES)
 LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({"bo": "Tibetan", "zh": "Chinese"})
 
-# Budget defaults; each can be overridden by the settings key named in budget_for().
-BROADCAST_SECONDS = 60
+# The CAP headline's budget, unless CAP_HEADLINE_MAX_CHARS says otherwise.
 CAP_HEADLINE_CHARS = 160
 
 # A section marker line, "§required" or "§optional", optionally followed by a note for reviewers.
@@ -191,8 +184,10 @@ def _environment(messages: Path) -> ImmutableSandboxedEnvironment:
 class TemplateSet:
     """The templates under root/messages with their families (families.toml) and reviews (review.toml).
 
-    Checked when loaded: every hazard has one family, every channel and language has
-    a default template, every template file has a review entry and the other way round.
+    Checked when loaded: every hazard has one family, every CAP field has a default template,
+    every text with a default template (each channel's) has one in every language, every
+    template file has a review entry and the other way round. `texts`: the names of the
+    texts it renders, from default/<text>.<language>.j2.
     """
 
     def __init__(self, root: Path, hazards: HazardCatalogue | None = None) -> None:
@@ -202,8 +197,10 @@ class TemplateSet:
         names = sorted(self.env.list_templates(filter_func=lambda name: name.endswith(".j2")))
         self.reviews = _load_reviews(root / "review.toml", names)
         self._chains = {name: self._chain(name) for name in names}
-        missing = [f"default/{channel}.{language}.j2" for channel in CHANNELS for language in LANGUAGES
-                   if f"default/{channel}.{language}.j2" not in self._chains]
+        defaults = [name.removeprefix("default/").split(".")[0] for name in names if name.startswith("default/")]
+        self.texts: tuple[str, ...] = tuple(dict.fromkeys([*CAP_TEXTS, *defaults]))
+        missing = [f"default/{text}.{language}.j2" for text in self.texts for language in LANGUAGES
+                   if f"default/{text}.{language}.j2" not in self._chains]
         if missing:
             raise RenderError(f"{root}: missing default templates {', '.join(missing)}")
 
@@ -234,7 +231,7 @@ class TemplateSet:
         return next(name for name in candidates if name in self._chains)
 
     def render(self, view: AlertView, channel: str, language: str) -> RenderedText:
-        hazard = _check_view(view, channel, language, self.hazards)
+        hazard = _check_view(view, channel, language, self.hazards, self.texts)
         name = self.template_for(hazard.code, channel, language)
         untranslated: list[str] = []
         context = _context(view, hazard, self.families[hazard.code], channel, language, untranslated.append)
@@ -306,8 +303,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 # --- one rendering -----------------------------------------------------------------
 
-def _check_view(view: AlertView, channel: str, language: str, hazards: HazardCatalogue) -> Hazard:
-    checks = [("channel", channel, CHANNELS), ("language", language, LANGUAGES), ("status", view.status, STATUSES),
+def _check_view(view: AlertView, channel: str, language: str, hazards: HazardCatalogue,
+                texts: Sequence[str]) -> Hazard:
+    checks = [("channel", channel, texts), ("language", language, LANGUAGES), ("status", view.status, STATUSES),
               ("msg_type", view.msg_type, MSG_TYPES), ("level", view.level, (*LEVELS, None))]
     problems = [f"{what} {value!r} is not one of {', '.join(map(str, allowed))}"
                 for what, value, allowed in checks if value not in allowed]
@@ -419,26 +417,18 @@ def render(view: AlertView, channel: str, language: str) -> RenderedText:
     return default_templates().render(view, channel, language)
 
 
-def budget_for(channel: str, settings: Mapping[str, Any] | None = None) -> Budget:
-    """The channel's budget. Settings keys (all optional): SMS_MAX_SEGMENTS (8),
-    BEIDOU_CAPACITY_BITS (BDS-3 regional, 14,000), BEIDOU_MODE ("auto"), BEIDOU_MAX_PARTS (1),
-    BROADCAST_MAX_SECONDS (60), CAP_HEADLINE_MAX_CHARS (160). CAP description and
-    instruction have no limit.
-    """
+def cap_text_budget(text: str, settings: Mapping[str, Any] | None = None) -> Budget:
+    """A CAP field's budget: the headline's CAP_HEADLINE_MAX_CHARS (160), description and instruction
+    unlimited. A channel's budget is its own (channels/catalog.py budget_for)."""
     settings = settings or {}
     budgets: dict[str, Callable[[], Budget]] = {
-        "sms": lambda: SmsBudget(int(settings.get("SMS_MAX_SEGMENTS", CHINA_MAX_SEGMENTS))),
-        "beidou": lambda: BeidouBudget(int(settings.get("BEIDOU_CAPACITY_BITS", BDS3_REGIONAL_BITS)),
-                                       str(settings.get("BEIDOU_MODE", "auto")),
-                                       int(settings.get("BEIDOU_MAX_PARTS", 1))),
-        "broadcast": lambda: BroadcastBudget(float(settings.get("BROADCAST_MAX_SECONDS", BROADCAST_SECONDS))),
         "headline": lambda: CharacterBudget(int(settings.get("CAP_HEADLINE_MAX_CHARS", CAP_HEADLINE_CHARS))),
         "description": lambda: CharacterBudget(None),
         "instruction": lambda: CharacterBudget(None),
     }
-    if channel not in budgets:
-        raise RenderError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
-    return budgets[channel]()
+    if text not in budgets:
+        raise RenderError(f"{text!r} is not a CAP field ({', '.join(CAP_TEXTS)}); a channel's budget is its own")
+    return budgets[text]()
 
 
 def _warnings(rendered: Sequence[RenderedText], result: FitResult) -> tuple[str, ...]:
@@ -454,18 +444,18 @@ def fit_rendered(rendered: RenderedText, budget: Budget) -> FittedText:
 
 
 def render_fitted(view: AlertView, channel: str, language: str, budget: Budget | None = None) -> FittedText:
-    return fit_rendered(render(view, channel, language), budget or budget_for(channel))
+    """Render and fit one text; `budget` may be left out for a CAP field only."""
+    return fit_rendered(render(view, channel, language), budget or cap_text_budget(channel))
 
 
 def messages_for_recipient(view: AlertView, channel: str, languages: Sequence[str],
-                           budget: Budget | None = None) -> list[FittedText]:
+                           budget: Budget) -> list[FittedText]:
     """The messages for a recipient who reads `languages`, in preference order.
 
     One message per language, preferred first; but when both languages fit in one
     message (preferred first, a newline between) without shortening either, that one
     message. Call it once per channel and language preference, not per recipient.
     """
-    budget = budget or budget_for(channel)
     texts = [render(view, channel, language) for language in dict.fromkeys(languages)]
     if len(texts) > 1:
         combined = fit([Section(text.text) for text in texts], budget, COMBINED_SEPARATOR)

@@ -1,8 +1,9 @@
-"""The administrators' pages: console users (role, password), agencies and their API keys, county
-broadcast endpoints, BeiDou terminals, and recipients imported from CSV.
+"""The administrators' pages: console users (role, password), agencies and their API keys, the targets
+each channel registers one at a time (its TargetKinds: county broadcast endpoints, BeiDou terminals;
+their forms and lists are built from the kinds), and recipients imported from CSV.
 
 Only admins; every change is in the audit log with the acting admin, through the same
-domain functions as the `flask` commands (registry.py, security/). A new key or a generated
+domain functions as the `flask` commands (directory.py, security/). A new key or a generated
 signing secret is shown once, in the response itself (never in a redirect's flash, which
 travels in the cookie), and never again; a secret an admin typed is never shown back. A
 recipients file is imported whole or not at all: one bad line and nothing changes, with
@@ -20,12 +21,15 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from .. import directory
 from ..audit.events import record
+from ..channels.catalog import target_kinds
+from ..channels.spec import FormField, TargetKind
 from ..extensions import db
-from .. import registry
 from ..hazards import catalogue
-from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, BeidouTerminal, BroadcastEndpoint, County, Recipient, Role, User
+from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, BeidouTerminal, County, Recipient, Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
+from ..registration import MAX_NAME, RegistryError
 from ..security import accounts, mfa
 from ..security.api_keys import issue_agency_key, revoke_agency_key
 from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
@@ -40,7 +44,7 @@ admin = Blueprint("admin", __name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 SHOWN_PROBLEMS = 50
 LOOKUP_CHUNK = 1000
-MAX_SENDERS_TEXT = 20 * (registry.MAX_SENDER + 1)
+MAX_SENDERS_TEXT = 20 * (directory.MAX_SENDER + 1)
 
 
 class UserForm(ConsoleForm):
@@ -59,7 +63,7 @@ class PasswordForm(ConsoleForm):
 
 
 class AgencyForm(ConsoleForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=registry.MAX_AGENCY_NAME)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=directory.MAX_AGENCY_NAME)])
     kind = SelectField(_l("Kind"), choices=[SelectChoice(kind.value, label) for kind, label in LABELS[AgencyKind].items()])
     hazards = MultiCheckboxField(_l("Hazards it may issue"))  # none ticked: the registry says so (a required
     # attribute here would make the browser demand every box)
@@ -75,8 +79,10 @@ class AgencyForm(ConsoleForm):
 
 
 class _PlaceForm(ConsoleForm):
+    """What every kind of target has: a county, a name and the exercise mark."""
+
     county = SelectField(_l("County"), validators=[DataRequired()])
-    name = StringField(_l("Name (empty: from the county)"), validators=[Optional(), Length(max=registry.MAX_NAME)])
+    name = StringField(_l("Name (empty: from the county)"), validators=[Optional(), Length(max=MAX_NAME)])
     exercise = BooleanField(_l("Exercise target: receives Exercise and Test alerts"))
 
     def offer(self) -> _PlaceForm:
@@ -85,25 +91,34 @@ class _PlaceForm(ConsoleForm):
         return self
 
 
-class BroadcastForm(_PlaceForm):
-    """Prefixed ("broadcast-url"), as it shares a page with the BeiDou form."""
+def _form_field(field: FormField):
+    """A kind's own field as WTForms has it; its label translated when shown."""
+    label = _l(field.label)
+    if field.kind == "flag":
+        return BooleanField(label)
+    validators = [DataRequired() if field.required else Optional()]
+    if field.max_length is not None:
+        validators.append(Length(max=field.max_length))
+    return (PasswordField if field.kind == "secret" else StringField)(label, validators=validators)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, prefix="broadcast", **kwargs)
 
-    url = StringField(_l("URL of the platform"), validators=[DataRequired(), Length(max=registry.MAX_URL)])
-    secret = PasswordField(_l("Signing secret (empty: generated and shown once; when editing: kept)"),
-                           validators=[Optional(), Length(max=500)])
-    generate_secret = BooleanField(_l("Generate a new signing secret"))
+def _target_form(kind: TargetKind) -> type[_PlaceForm]:
+    """The admin form of a kind of target: the place fields, then its own, prefixed with its path
+    ("broadcast-url"), as the kinds share the endpoints page."""
+
+    class TargetForm(_PlaceForm):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, prefix=kind.path, **kwargs)
+
+    for field in kind.fields:
+        setattr(TargetForm, field.name, _form_field(field))
+    return TargetForm
 
 
-class BeidouForm(_PlaceForm):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, prefix="beidou", **kwargs)
-
-    card = StringField(_l("Card address (7 digits)"), validators=[DataRequired(), Length(max=7)])
-    township = StringField(_l("Township code (12 digits, optional)"), validators=[Optional(), Length(max=12)])
-    is_group = BooleanField(_l("Group (broadcast) address"))
+KINDS: dict[str, TargetKind] = {kind.path: kind for kind in target_kinds()}
+TARGET_FORMS: dict[str, type[_PlaceForm]] = {path: _target_form(kind) for path, kind in KINDS.items()}
+# The URL part that names a kind: /admin/broadcast, /admin/beidou/3
+KIND_PATH = f"<any({', '.join(KINDS)}):path>"
 
 
 class ImportForm(ConsoleForm):
@@ -291,7 +306,7 @@ def reset_user_mfa(user_id: int):
     return redirect(url_for("admin.index"), 303)
 
 
-# --- agencies, broadcast endpoints, BeiDou terminals ----------------------------------------------
+# --- agencies, and each channel's registered targets ----------------------------------------------
 
 NO_STORE = {"Cache-Control": "no-store"}  # a page showing a key or a secret once
 
@@ -303,7 +318,7 @@ def _row_or_404(model: type, row_id: int):
     return row
 
 
-def _refused(form: FlaskForm, error: registry.RegistryError) -> tuple[list[str], int]:
+def _refused(form: FlaskForm, error: RegistryError) -> tuple[list[str], int]:
     """The registry's reason, under the field it names (or above the form); 409 for a clash."""
     db.session.rollback()
     field = getattr(form, error.field, None)
@@ -323,9 +338,9 @@ def _agencies_page(form: AgencyForm | None = None, problems: list[str] = (),
 
 
 def _edit_page(title: str, form: FlaskForm, action: str, deactivate: str | None, problems: list[str] = (),
-               new_secret: str | None = None) -> str:
+               new_secret: str | None = None, secret_notice: str = "") -> str:
     return render_template("admin/edit.html", title=title, form=form, action=action, deactivate=deactivate,
-                           problems=list(problems), new_secret=new_secret)
+                           problems=list(problems), new_secret=new_secret, secret_notice=secret_notice)
 
 
 @admin.get("/agencies")
@@ -342,10 +357,10 @@ def create_agency():
     if not form.validate_on_submit():
         return _agencies_page(form), 422
     try:
-        agency, key = registry.create_agency(db.session, _actor(), "console", form.name.data, form.kind.data,
+        agency, key = directory.create_agency(db.session, _actor(), "console", form.name.data, form.kind.data,
                                              form.hazards.data, form.auto_publish.data, form.senders.data,
-                                             reserved_senders=registry.service_senders(current_app.config))
-    except registry.RegistryError as error:
+                                             reserved_senders=directory.service_senders(current_app.config))
+    except RegistryError as error:
         problems, status = _refused(form, error)
         return _agencies_page(form, problems), status
     db.session.commit()
@@ -371,10 +386,10 @@ def edit_agency(agency_id: int):
     if not form.validate_on_submit():
         return _agency_page(agency, form), 422 if form.is_submitted() else 200
     try:
-        registry.update_agency(db.session, _actor(), "console", agency, form.name.data, form.kind.data,
+        directory.update_agency(db.session, _actor(), "console", agency, form.name.data, form.kind.data,
                                form.hazards.data, form.auto_publish.data, form.senders.data,
-                               reserved_senders=registry.service_senders(current_app.config))
-    except registry.RegistryError as error:
+                               reserved_senders=directory.service_senders(current_app.config))
+    except RegistryError as error:
         problems, status = _refused(form, error)
         return _agency_page(agency, form, problems), status
     db.session.commit()
@@ -388,8 +403,8 @@ def deactivate_agency(agency_id: int):
     """Its keys stop working at once; its alerts and history stay."""
     agency = _row_or_404(Agency, agency_id)
     try:
-        registry.deactivate_agency(db.session, _actor(), "console", agency)
-    except registry.RegistryError as error:
+        directory.deactivate_agency(db.session, _actor(), "console", agency)
+    except RegistryError as error:
         db.session.rollback()
         return _agencies_page(problems=[refusal_text(error)]), 409
     db.session.commit()
@@ -397,16 +412,12 @@ def deactivate_agency(agency_id: int):
     return redirect(url_for("admin.agencies"), 303)
 
 
-def _endpoints_page(broadcast_form: BroadcastForm | None = None, beidou_form: BeidouForm | None = None,
-                    problems: list[str] = (), new_secret: tuple[BroadcastEndpoint, str] | None = None) -> str:
-    endpoints = db.session.scalars(select(BroadcastEndpoint).order_by(BroadcastEndpoint.county_code,
-                                                                      BroadcastEndpoint.id)).all()
-    terminals = db.session.scalars(select(BeidouTerminal).order_by(BeidouTerminal.county_code,
-                                                                   BeidouTerminal.id)).all()
-    return render_template("admin/endpoints.html", endpoints=endpoints, terminals=terminals,
-                           broadcast_form=broadcast_form or BroadcastForm().offer(),
-                           beidou_form=beidou_form or BeidouForm().offer(), problems=list(problems),
-                           new_secret=new_secret)
+def _endpoints_page(forms: dict[str, _PlaceForm] | None = None, problems: list[str] = (),
+                    new_secret: tuple[TargetKind, object, str] | None = None) -> str:
+    """Each kind's targets, by county, with its form to add one."""
+    sections = [(kind, db.session.scalars(select(kind.model).order_by(kind.model.county_code, kind.model.id)).all(),
+                 (forms or {}).get(path) or TARGET_FORMS[path]().offer()) for path, kind in KINDS.items()]
+    return render_template("admin/endpoints.html", sections=sections, problems=list(problems), new_secret=new_secret)
 
 
 @admin.get("/endpoints")
@@ -415,117 +426,83 @@ def endpoints():
     return _endpoints_page()
 
 
-@admin.post("/broadcast")
+def _values(kind: TargetKind, form: _PlaceForm, editing: bool = False) -> dict[str, object]:
+    """The kind's own fields from the form; a secret left empty is None (generated, or kept)."""
+    values: dict[str, object] = {}
+    for field in kind.fields:
+        if editing or not field.edit_only:
+            data = form[field.name].data
+            values[field.name] = None if field.kind == "secret" and not data else data
+    return values
+
+
+@admin.post(f"/{KIND_PATH}")
 @roles_required(Role.ADMIN)
-def add_broadcast():
-    """Add a county's broadcast platform; a secret left empty is generated and shown on the answer, once."""
-    form = BroadcastForm().offer()
+def add_target(path: str):
+    """Add a target of the kind; a secret it generates is shown on the answer, once."""
+    kind = KINDS[path]
+    form = TARGET_FORMS[path]().offer()
     if not form.validate_on_submit():
-        return _endpoints_page(broadcast_form=form), 422
+        return _endpoints_page({path: form}), 422
     try:
-        endpoint, generated = registry.add_broadcast_endpoint(
-            db.session, _actor(), "console", form.county.data, form.url.data, form.secret.data or None,
-            form.name.data, form.exercise.data)
-    except registry.RegistryError as error:
+        target, generated = directory.add_target(db.session, _actor(), "console", kind, form.county.data,
+                                                 form.name.data, form.exercise.data, _values(kind, form))
+    except RegistryError as error:
         problems, status = _refused(form, error)
-        return _endpoints_page(broadcast_form=form, problems=problems), status
+        return _endpoints_page({path: form}, problems), status
     db.session.commit()
     if generated:
-        return _endpoints_page(new_secret=(endpoint, generated)), 201, NO_STORE
-    flash(_("Broadcast endpoint %(name)s added.", name=endpoint.name), "ok")
+        return _endpoints_page(new_secret=(kind, target, generated)), 201, NO_STORE
+    flash(_(kind.added, name=target.name), "ok")
     return redirect(url_for("admin.endpoints"), 303)
 
 
-def _broadcast_page(endpoint: BroadcastEndpoint, form: BroadcastForm, problems: list[str] = (),
-                    new_secret: str | None = None) -> str:
-    return _edit_page(_("Broadcast endpoint %(name)s", name=endpoint.name), form,
-                      url_for("admin.edit_broadcast", endpoint_id=endpoint.id),
-                      url_for("admin.deactivate_broadcast", endpoint_id=endpoint.id) if endpoint.active else None,
-                      problems, new_secret)
+def _form_data(kind: TargetKind, target) -> dict[str, object]:
+    """What an edit form starts from: the target as it is, never its secret."""
+    return {"county": target.county_code, "name": target.name, "exercise": target.exercise,
+            **{field.name: getattr(target, field.attribute) for field in kind.fields
+               if field.attribute is not None and field.kind != "secret"}}
 
 
-@admin.route("/broadcast/<int:endpoint_id>", methods=["GET", "POST"])
+def _target_page(kind: TargetKind, target, form: _PlaceForm, problems: list[str] = (),
+                 new_secret: str | None = None) -> str:
+    return _edit_page(_(kind.title, name=target.name), form,
+                      url_for("admin.edit_target", path=kind.path, target_id=target.id),
+                      url_for("admin.deactivate_target", path=kind.path, target_id=target.id) if target.active else None,
+                      problems, new_secret, _(kind.secret_notice, name=target.name) if new_secret else "")
+
+
+@admin.route(f"/{KIND_PATH}/<int:target_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def edit_broadcast(endpoint_id: int):
-    """Edit a platform; its secret is never shown: a typed one replaces it, a generated one is shown once."""
-    endpoint = _row_or_404(BroadcastEndpoint, endpoint_id)
-    form = BroadcastForm(data={"county": endpoint.county_code, "name": endpoint.name, "url": endpoint.url,
-                               "exercise": endpoint.exercise}).offer()
+def edit_target(path: str, target_id: int):
+    """Edit a target; a secret is never shown: a typed one replaces it, a generated one is shown once."""
+    kind = KINDS[path]
+    target = _row_or_404(kind.model, target_id)
+    form = TARGET_FORMS[path](data=_form_data(kind, target)).offer()
     if not form.validate_on_submit():
-        return _broadcast_page(endpoint, form), 422 if form.is_submitted() else 200
+        return _target_page(kind, target, form), 422 if form.is_submitted() else 200
     try:
-        generated = registry.update_broadcast_endpoint(
-            db.session, _actor(), "console", endpoint, form.county.data, form.url.data, form.name.data,
-            form.exercise.data, new_secret=form.secret.data or None, generate_secret=form.generate_secret.data)
-    except registry.RegistryError as error:
+        generated = directory.update_target(db.session, _actor(), "console", kind, target, form.county.data,
+                                            form.name.data, form.exercise.data, _values(kind, form, editing=True))[1]
+    except RegistryError as error:
         problems, status = _refused(form, error)
-        return _broadcast_page(endpoint, form, problems), status
+        return _target_page(kind, target, form, problems), status
     db.session.commit()
     if generated:
-        return _broadcast_page(endpoint, BroadcastForm(formdata=None, data={
-            "county": endpoint.county_code, "name": endpoint.name, "url": endpoint.url,
-            "exercise": endpoint.exercise}).offer(), new_secret=generated), 200, NO_STORE
-    flash(_("Broadcast endpoint %(name)s saved.", name=endpoint.name), "ok")
+        fresh = TARGET_FORMS[path](formdata=None, data=_form_data(kind, target)).offer()
+        return _target_page(kind, target, fresh, new_secret=generated), 200, NO_STORE
+    flash(_(kind.saved, name=target.name), "ok")
     return redirect(url_for("admin.endpoints"), 303)
 
 
-@admin.post("/broadcast/<int:endpoint_id>/deactivate")
+@admin.post(f"/{KIND_PATH}/<int:target_id>/deactivate")
 @roles_required(Role.ADMIN)
-def deactivate_broadcast(endpoint_id: int):
-    return _deactivate(_row_or_404(BroadcastEndpoint, endpoint_id))
-
-
-@admin.post("/beidou")
-@roles_required(Role.ADMIN)
-def add_beidou():
-    form = BeidouForm().offer()
-    if not form.validate_on_submit():
-        return _endpoints_page(beidou_form=form), 422
+def deactivate_target(path: str, target_id: int):
+    kind = KINDS[path]
+    target = _row_or_404(kind.model, target_id)
     try:
-        terminal = registry.add_beidou_terminal(db.session, _actor(), "console", form.county.data, form.card.data,
-                                                form.township.data, form.name.data, form.is_group.data,
-                                                form.exercise.data)
-    except registry.RegistryError as error:
-        problems, status = _refused(form, error)
-        return _endpoints_page(beidou_form=form, problems=problems), status
-    db.session.commit()
-    flash(_("BeiDou terminal %(name)s added.", name=terminal.name), "ok")
-    return redirect(url_for("admin.endpoints"), 303)
-
-
-@admin.route("/beidou/<int:terminal_id>", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
-def edit_beidou(terminal_id: int):
-    terminal = _row_or_404(BeidouTerminal, terminal_id)
-    form = BeidouForm(data={"county": terminal.county_code, "name": terminal.name, "card": terminal.card_address,
-                            "township": terminal.township_code, "is_group": terminal.is_group,
-                            "exercise": terminal.exercise}).offer()
-    title = _("BeiDou terminal %(name)s", name=terminal.name)
-    action = url_for("admin.edit_beidou", terminal_id=terminal.id)
-    deactivate = url_for("admin.deactivate_beidou", terminal_id=terminal.id) if terminal.active else None
-    if not form.validate_on_submit():
-        return _edit_page(title, form, action, deactivate), 422 if form.is_submitted() else 200
-    try:
-        registry.update_beidou_terminal(db.session, _actor(), "console", terminal, form.county.data, form.card.data,
-                                        form.township.data, form.name.data, form.is_group.data, form.exercise.data)
-    except registry.RegistryError as error:
-        problems, status = _refused(form, error)
-        return _edit_page(title, form, action, deactivate, problems), status
-    db.session.commit()
-    flash(_("BeiDou terminal %(name)s saved.", name=terminal.name), "ok")
-    return redirect(url_for("admin.endpoints"), 303)
-
-
-@admin.post("/beidou/<int:terminal_id>/deactivate")
-@roles_required(Role.ADMIN)
-def deactivate_beidou(terminal_id: int):
-    return _deactivate(_row_or_404(BeidouTerminal, terminal_id))
-
-
-def _deactivate(target: BroadcastEndpoint | BeidouTerminal):
-    try:
-        registry.deactivate_target(db.session, _actor(), "console", target)
-    except registry.RegistryError as error:
+        directory.deactivate_target(db.session, _actor(), "console", kind, target)
+    except RegistryError as error:
         db.session.rollback()
         return _endpoints_page(problems=[refusal_text(error)]), 409
     db.session.commit()

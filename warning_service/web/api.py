@@ -215,7 +215,7 @@ def alert_detail(alert: Alert) -> dict:
         .group_by(Delivery.channel, Delivery.status)
     )
     for channel, status, count in rows:
-        counts[channel.value][status.value] = count
+        counts[channel][status.value] = count
     return {
         **alert_summary(alert),
         "status": alert.status.value,

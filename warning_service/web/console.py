@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from babel.lists import format_list
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..audit.report import counts
+from ..channels import catalog
 from ..dispatch.publish import referenced_alerts
 from ..dispatch.queueing import start_fanout
 from ..dispatch.review import (
@@ -29,16 +31,16 @@ from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
 from ..intake.service import ingest
-from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, CapStatus, Channel, County, MsgType, Role, without_bulky_columns
+from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, CapStatus, County, MsgType, Role, without_bulky_columns
 from ..rendering.formatting import place_name, places
 from ..rendering.preview import reach
-from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, free_text, render_fitted
+from ..rendering.render import LANGUAGES, FittedText, free_text, render_fitted
 from ..rendering.views import cancellation_view, view_of
 from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, console_locale, county_name, county_name_attribute
-from .labels import label_of
+from .labels import channel_label, label_of
 
 console = Blueprint("console", __name__)
 
@@ -46,7 +48,6 @@ READERS = (Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
 OFFICERS = (Role.DUTY_OFFICER,)
 INBOX_SIZE = 50
 PROGRESS_STATUSES = ("pending", "sending", "sent", "delivered", "failed")  # then "other": undelivered, cancelled
-CHANNEL_ORDER = tuple(channel.value for channel in Channel)
 # The domain's refusals (dispatch/review.py REFUSAL_TEXTS) in the officer's language, by code.
 REFUSALS = {
     "publish_not_waiting": _l("This alert is %(state)s; only an alert waiting for review can be published."),
@@ -169,11 +170,12 @@ def correct(alert_id: int):
 
 def progress_rows(table: dict[str, dict[str, dict[str, int]]]) -> list[dict]:
     """The progress table from `counts`, as the page draws it and its polling redraws it: channels in
-    their fixed order, counties by code and named in the officer's language, so rows never jump."""
-    return [{"channel": channel, "label": label_of(Channel, channel), "county": code, "name": county_name(code),
+    the catalog's order, counties by code and named in the officer's language, so rows never jump."""
+    order = catalog.names()
+    return [{"channel": channel, "label": channel_label(channel), "county": code, "name": county_name(code),
              "cells": [statuses.get(status, 0) for status in PROGRESS_STATUSES]
              + [statuses.get("undelivered", 0) + statuses.get("cancelled", 0)]}
-            for channel in sorted(table, key=CHANNEL_ORDER.index) for code, statuses in sorted(table[channel].items())]
+            for channel in sorted(table, key=order.index) for code, statuses in sorted(table[channel].items())]
 
 
 @console.get("/alerts/<int:alert_id>")
@@ -181,8 +183,8 @@ def progress_rows(table: dict[str, dict[str, dict[str, int]]]) -> list[dict]:
 def alert_page(alert_id: int):
     alert = alert_or_404(alert_id)
     view = view_of(alert)
-    texts = {channel: {language: render_fitted(view, channel, language, budget_for(channel, current_app.config))
-                       for language in LANGUAGES} for channel in CHANNELS}
+    texts = {text: {language: render_fitted(view, text, language, catalog.budget_for(text, current_app.config))
+                    for language in LANGUAGES} for text in catalog.texts()}
     targets = reach(db.session, alert)
     places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in targets}
     table = counts(db.session, alert.id)
@@ -190,7 +192,8 @@ def alert_page(alert_id: int):
     cancellable = alert.state in (AlertState.PUBLISHING, AlertState.PUBLISHED) and alert.msg_type != MsgType.CANCEL
     return render_template(
         "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
-        places=places, approvals=approvals(db.session, alert),
+        places=places, channels=catalog.channels(), reach_sentence=reach_sentence(targets),
+        approvals=approvals(db.session, alert),
         needs_second=needs_second_officer(alert, current_app.config),
         progress=progress_rows(table), reason_limit=REJECT_REASON_MAX_CHARS,
         cancelled_by=db.session.get(Alert, alert.superseded_by_id) if alert.state == AlertState.CANCELLED
@@ -201,6 +204,15 @@ def alert_page(alert_id: int):
         if cancellable else "", reached=reached,
         cancel_preview=cancel_preview(alert) if cancellable else {},
     )
+
+
+def reach_sentence(reach: dict[str, dict[str, int]]) -> str:
+    """Whom publishing reaches, summed over the counties: each channel's targets in its own words, listed
+    as the officer's language lists things."""
+    parts = [_(channel.reach_count, count=sum(counts.get(channel.name, 0) for counts in reach.values()))
+             for channel in catalog.channels()]
+    return _("Goes to %(targets)s in %(counties)d counties.", targets=format_list(parts, locale=console_locale()),
+             counties=len(reach))
 
 
 def message_language() -> str:
@@ -228,9 +240,11 @@ def cancel_question(alert: Alert, headlines: dict[str, FittedText], delivered: i
 
 
 def cancel_preview(alert: Alert) -> dict[str, FittedText]:
-    """The SMS that those the alert reached would receive if it were cancelled, in both languages."""
+    """What those the alert reached would receive if it were cancelled, in both languages, as the first
+    channel of the catalog (the one people read most: text messages) carries it."""
     view = cancellation_view(view_of(alert))
-    return {language: render_fitted(view, "sms", language, budget_for("sms", current_app.config))
+    first = catalog.channels()[0]
+    return {language: render_fitted(view, first.template, language, first.budget(current_app.config))
             for language in LANGUAGES}
 
 

@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 
-from ..models import AgencyKind, AlertState, CapStatus, Channel, DeliveryStatus, Level, MsgType, Role
+from ..channels.catalog import UnknownChannel, channel
+from ..models import AgencyKind, AlertState, CapStatus, DeliveryStatus, Level, MsgType, Role
 from ..rendering.budgets import Measure
 
 LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
@@ -28,7 +29,6 @@ LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
     Level: {Level.RED: _l("Red"), Level.ORANGE: _l("Orange"), Level.YELLOW: _l("Yellow"), Level.BLUE: _l("Blue")},
     MsgType: {MsgType.ALERT: _l("New warning"), MsgType.UPDATE: _l("Correction"), MsgType.CANCEL: _l("Cancellation"),
               MsgType.ACK: _l("Acknowledgement"), MsgType.ERROR: _l("Error report")},
-    Channel: {Channel.SMS: _l("Text message"), Channel.BROADCAST: _l("County broadcast"), Channel.BEIDOU: _l("BeiDou")},
     DeliveryStatus: {
         DeliveryStatus.PENDING: _l("Pending"), DeliveryStatus.SENDING: _l("Sending"), DeliveryStatus.SENT: _l("Sent"),
         DeliveryStatus.DELIVERED: _l("Delivered"), DeliveryStatus.UNDELIVERED: _l("Undelivered"),
@@ -43,7 +43,7 @@ LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
         AgencyKind.TOURISM: _l("Tourism"), AgencyKind.OTHER: _l("Other"),
     },
 }
-# rendering/render.py CHANNELS that are CAP fields rather than delivery channels (the preview shows them too)
+# The texts rendered for CAP fields rather than for a channel (rendering/render.py CAP_TEXTS; the preview shows them too)
 CAP_FIELDS: Mapping[str, LazyString] = {"headline": _l("CAP headline"), "description": _l("CAP description"),
                                         "instruction": _l("CAP instruction")}
 # rendering/render.py's warnings on a fitted text
@@ -52,8 +52,8 @@ WARNINGS: Mapping[str, LazyString] = {
     "shortened": _l("shortened"), "cut": _l("cut to fit"), "over budget": _l("too long for the channel"),
 }
 
-# budgets.Measure.encoding of a BeiDou message
-BEIDOU_MODES: Mapping[str, LazyString] = {"chinese": _l("Chinese-character mode"), "mixed": _l("mixed mode"),
+# budgets.Measure.encoding of a text counted in bits (a BeiDou message's coding)
+BIT_CODINGS: Mapping[str, LazyString] = {"chinese": _l("Chinese-character mode"), "mixed": _l("mixed mode"),
                                           "code": _l("code mode")}
 
 
@@ -79,7 +79,7 @@ def measure_label(measure: Measure) -> str:
         return _("%(seconds)s s read aloud", seconds=seconds)
     if measure.encoding == "characters":
         return _("%(units)s characters", units=units)
-    mode = str(BEIDOU_MODES.get(measure.encoding, measure.encoding))
+    mode = str(BIT_CODINGS.get(measure.encoding, measure.encoding))
     if measure.parts > 1:
         return _("%(units)s bits (%(mode)s) in %(parts)d messages", units=units, mode=mode, parts=measure.parts)
     return _("%(units)s bits (%(mode)s)", units=units, mode=mode)
@@ -89,9 +89,17 @@ def warning_label(warning: str) -> str:
     return str(WARNINGS.get(warning, warning))
 
 
-def channel_label(channel: str) -> str:
-    """A delivery channel or a CAP field of the preview, by name."""
-    return str(CAP_FIELDS[channel]) if channel in CAP_FIELDS else label_of(Channel, channel)
+def channel_label(name: str | None) -> str:
+    """A delivery channel (its spec's label) or a CAP field of the preview, by name; "—" for none, and an
+    unknown name as it is."""
+    if not name:
+        return "—"
+    if name in CAP_FIELDS:
+        return str(CAP_FIELDS[name])
+    try:
+        return _(channel(name).label)
+    except UnknownChannel:
+        return name
 
 
 def _filter(kind: type[enum.Enum]) -> Callable[[enum.Enum | str | None], str]:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..hazards import AGENCY_KINDS, BO_STATUSES, CAP_CATEGORIES
-from ..models import AlertState, Channel
-from ..rendering.render import CHANNELS, LANGUAGES
+from ..channels.catalog import names, texts
+from ..models import AlertState
+from ..rendering.render import LANGUAGES
 from .ids import MAX_ID
 
 LEVELS = ["red", "orange", "yellow", "blue"]
@@ -216,9 +217,10 @@ SCHEMAS: dict = {
                 "type": "object",
                 "required": ["units", "parts", "encoding", "fits", "describe"],
                 "properties": {
-                    "units": {"type": "integer", "description": "UTF-16 units or septets (sms), bits (beidou), "
-                                                                "tenths of a second (broadcast), characters (CAP texts)"},
-                    "parts": {"type": "integer", "description": "SMS segments, BeiDou messages"},
+                    "units": {"type": "integer", "description": "as the channel counts: UTF-16 units or septets "
+                                                                "(GSM-7, UCS-2), bits (chinese, mixed, code), tenths "
+                                                                "of a second (speech), characters (CAP texts)"},
+                    "parts": {"type": "integer", "description": "the messages the text takes (segments, short messages)"},
                     "encoding": {"type": "string", "description": "GSM-7, UCS-2, chinese, mixed, code, speech, characters"},
                     "fits": {"type": "boolean"},
                     "describe": {"type": "string", "description": "e.g. '2 UCS-2 segments (121 units)'"},
@@ -251,14 +253,14 @@ SCHEMAS: dict = {
             },
             "texts": {
                 "description": "channel -> language -> text",
-                **_by_key(CHANNELS, _by_key(LANGUAGES, {"$ref": "#/components/schemas/PreviewText"})),
+                **_by_key(texts(), _by_key(LANGUAGES, {"$ref": "#/components/schemas/PreviewText"})),
             },
             "reach": {
                 "type": "object",
-                "description": "county code -> channel -> how many it would reach: recipients with SMS, broadcast "
-                               "endpoints, BeiDou terminals. Exercise and Test messages count only targets marked for "
+                "description": "county code -> channel -> how many of the channel's targets it would reach (people, "
+                               "platforms, cards). Exercise and Test messages count only targets marked for "
                                "exercises; a Cancel counts whoever the alerts it cancels may have reached.",
-                "additionalProperties": _by_key([channel.value for channel in Channel], {"type": "integer", "minimum": 0}),
+                "additionalProperties": _by_key(names(), {"type": "integer", "minimum": 0}),
             },
         },
     },

@@ -1,10 +1,13 @@
-"""The registry's and the accounts' refusals (registry.REFUSAL_TEXTS, security/accounts.REFUSAL_TEXTS) in the
-admin's language, by their stable codes: the domain keeps English for the CLI and the ledger."""
+"""The registrations' and the accounts' refusals (directory.REFUSAL_TEXTS, registration.REFUSAL_TEXTS,
+security/accounts.REFUSAL_TEXTS) in the admin's language, by their stable codes: the domain keeps English
+for the CLI and the ledger. A channel's own refusals (its TargetKind.refusals) are translated from their
+English text, which its package marks for the catalogs."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..registry import RegistryError
+from ..registration import RegistryError
 from ..security.accounts import AccountRefused
 
 REFUSALS = {
@@ -20,18 +23,13 @@ REFUSALS = {
     "agency_name_taken": _l("An agency named %(name)s already exists."),
     "agency_inactive": _l("The agency %(name)s is already inactive."),
     "county_unknown": _l("%(county)s is not one of the 31 counties of Garzê and Ngawa."),
-    "url_malformed": _l("Give the platform's http:// or https:// address (at most %(max)s characters)."),
     "target_name_length": _l("A name has at most %(max)s characters."),
-    "secret_empty": _l("The signing secret cannot be empty."),
-    "url_taken": _l("The active broadcast endpoint %(existing)s already has the address %(url)s."),
-    "card_malformed": _l("A BeiDou card address has 7 digits."),
     "township_malformed": _l("A township code has 12 digits and begins with its county's code %(county)s."),
-    "card_taken": _l("The card %(card)s is already terminal %(terminal)s."),
-    "broadcast_endpoint_inactive": _l("The broadcast endpoint %(id)s (%(name)s) is already inactive."),
-    "beidou_terminal_inactive": _l("The BeiDou terminal %(id)s (%(name)s) is already inactive."),
     "password_too_short": _l("A password has at least %(min)d characters."),
 }
 
 
 def refusal_text(refused: RegistryError | AccountRefused) -> str:
+    if isinstance(refused, RegistryError) and refused.code not in REFUSALS:
+        return _(refused.text, **refused.details)  # a channel's own, by its English text
     return str(REFUSALS[refused.code]) % refused.details

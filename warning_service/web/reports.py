@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from ..audit.charts import channel_charts, delivery_over_time, time_unit
 from ..audit.delivery_log import (
-    CHANNELS, STATUSES, LogFilter, LogQueryError, check_filter, delivery_rows, parse_paging, search_log,
+    STATUSES, LogFilter, LogQueryError, check_filter, delivery_rows, parse_paging, search_log,
 )
 from ..audit.events import record
 from ..audit.pdf import html_to_pdf
@@ -24,9 +24,10 @@ from ..audit.report import (
 )
 from ..audit.timing import latency, time_histogram
 from ..audit.townships import township_counts, unreached_townships
+from ..channels import catalog
 from ..csv_cells import SafeCsvWriter
 from ..extensions import db
-from ..models import Alert, Channel, Delivery, Recipient, Role
+from ..models import Alert, Delivery, Role
 from .auth import roles_required
 from .console import READERS, alert_or_404
 
@@ -181,7 +182,8 @@ def delivery_log(alert_id: int):
     alert = alert_or_404(alert_id)
     wanted = log_filter()
     filters = {name: value for name in FILTERS if (value := request.args.get(name))}
-    shown = dict(alert=alert, wanted=wanted, columns=LOG_COLUMNS, channels=CHANNELS, statuses=STATUSES,
+    shown = dict(alert=alert, wanted=wanted, columns=LOG_COLUMNS, channels=catalog.names(), statuses=STATUSES,
+                 phone_channels=[channel.name for channel in catalog.channels() if channel.phone is not None],
                  filters=filters, query={**filters, **({"per_page": request.args["per_page"]}
                                                       if request.args.get("per_page") else {})})
     try:
@@ -196,16 +198,20 @@ def delivery_log(alert_id: int):
 @reports.post("/deliveries/<bigid:delivery_id>/unmask")
 @roles_required(Role.ADMIN)
 def unmask(delivery_id: int):
-    """Show one recipient's full number to an admin who gives a reason; the ledger keeps both."""
+    """Show one recipient's full number to an admin who gives a reason; the ledger keeps both. Only for a
+    delivery on a channel that reaches phones (`ChannelSpec.phone`)."""
     delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None or delivery.channel != Channel.SMS:
+    phoned = {channel.name: channel for channel in catalog.channels() if channel.phone is not None}
+    channel = phoned.get(delivery.channel) if delivery is not None else None
+    if delivery is None or channel is None or channel.phone is None:
         abort(404, _("No SMS delivery %(id)s.", id=delivery_id))
     reason = (request.form.get("reason") or "").strip()
     if len(reason) < MIN_REASON:
         abort(422, _("Give the reason for seeing the full number (at least %(count)d characters).", count=MIN_REASON))
-    recipient = db.session.get(Recipient, delivery.target_id)
+    recipient = db.session.get(channel.target, delivery.target_id)
     record(db.session, current_user._get_current_object(), "recipient.unmask", delivery, reason=reason[:500],
            recipient=delivery.target_id)
     db.session.commit()
-    page = render_template("reports/unmasked.html", delivery=delivery, phone=recipient.phone, reason=reason)
+    page = render_template("reports/unmasked.html", delivery=delivery, phone=getattr(recipient, channel.phone.key),
+                           reason=reason)
     return page, 200, {"Cache-Control": "no-store"}

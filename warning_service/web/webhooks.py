@@ -25,7 +25,7 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
-from ..channels.twilio_sms import STATUS_CALLBACK_PATH
+from ..channels.sms.twilio import STATUS_CALLBACK_PATH
 from ..dispatch.receipts import apply_receipt
 from ..extensions import db
 from ..models import DeliveryStatus

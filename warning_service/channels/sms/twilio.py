@@ -23,8 +23,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from ..rendering.budgets import SmsBudget
-from .base import Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
+from ...rendering.budgets import SmsBudget
+from ..base import Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
 
 logger = logging.getLogger(__name__)
 

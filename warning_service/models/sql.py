@@ -1,4 +1,4 @@
-"""SQL helpers the dispatch statements share."""
+"""SQL helpers the fan-out's statements share (dispatch/, the channels' address lookups)."""
 from __future__ import annotations
 
 from collections.abc import Sequence

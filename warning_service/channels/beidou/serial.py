@@ -47,15 +47,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
 from operator import xor
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import serial
 
-from ..rendering import tibetan
-from ..rendering.budgets import BeidouBudget, Measure, mixed_codec
-from ..rendering.fit import split_parts
-from ..rendering.render import budget_for
-from .base import Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
+from ...rendering import tibetan
+from ...rendering.budgets import BeidouBudget, Measure, mixed_codec
+from ...rendering.fit import split_parts
+from . import budget
+from ..base import Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
 
 MAX_BATCH = 10
 # Reads wait at most this long at a time, until the reply's deadline.
@@ -303,7 +303,7 @@ class BeidouAdapter(ChannelAdapter):
         self.dialect = DIALECTS[protocol]
         self.url = str(settings["BEIDOU_SERIAL_URL"])
         self.baudrate = int(settings["BEIDOU_BAUDRATE"])
-        self.budget = cast(BeidouBudget, budget_for("beidou", settings))  # capacity, mode and parts from the settings
+        self.budget = budget(settings)  # capacity, mode and parts from the settings
         self._port: serial.SerialBase | None = None
         self._pending = b""
         self._card: CardInfo | None = None

@@ -50,9 +50,9 @@ from pathlib import Path
 import requests
 from lxml import etree
 
-from ..hazards import catalogue
-from ..rendering.formatting import beijing_time
-from .base import AlertContent, Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
+from ...hazards import catalogue
+from ...rendering.formatting import beijing_time
+from ..base import AlertContent, Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
 
 logger = logging.getLogger(__name__)
 

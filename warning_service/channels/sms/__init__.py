@@ -1,0 +1,80 @@
+"""SMS: a text message to each recipient's phone, in the languages they read (twilio.py: Twilio's REST API).
+
+Its targets are the recipients (people) whose channels include "sms"; an SMS that fails for good, or
+still lags SMS_FAILOVER_AFTER_SECONDS after it was planned, goes to the recipient's BeiDou card too.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, Text, cast, select
+from sqlalchemy.orm import Session
+
+from ...models import Alert, Recipient
+from ...models.sql import ids_in
+from ...rendering.budgets import CHINA_MAX_SEGMENTS, Budget, SmsBudget
+from ..spec import Address, ChannelSpec, Failover, N_
+
+SETTINGS: Mapping[str, object] = {
+    # null, log (development) or twilio.
+    "SMS_GATEWAY": "log",
+    # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_FROM": "",
+    "TWILIO_MESSAGING_SERVICE_SID": "",
+    "TWILIO_API_BASE_URL": "",
+    "TWILIO_MAX_MPS": 1.0,
+    "TWILIO_VALIDITY_PERIOD": 3600,
+    # Segments per message: Twilio's advice for messages to China.
+    "SMS_MAX_SEGMENTS": CHINA_MAX_SEGMENTS,
+    # SMS still unsent this long after it was planned also goes to the recipient's BeiDou card
+    # (a county whose SMS lags); 0 turns it off.
+    "SMS_FAILOVER_AFTER_SECONDS": 300.0,
+    # How long a sent SMS waits for its status callback before it counts as settled (and is sealed
+    # into the audit ledger): Twilio's callbacks come within TWILIO_VALIDITY_PERIOD.
+    "SEAL_SMS_AFTER_SECONDS": 2 * 24 * 3600.0,
+}
+
+
+def select_targets(session: Session, alert: Alert, counties: Sequence[str], is_exercise: bool) -> Select:
+    """Active recipients reached by SMS; for an exercise, those who agreed to exercises (they get real
+    warnings too)."""
+    query = select(Recipient.id.label("target_id"), Recipient.county_code).where(
+        Recipient.county_code.in_(counties),
+        Recipient.active.is_(True),
+        cast(Recipient.channels, Text).like('%"sms"%'),
+    )
+    return query.where(Recipient.exercise.is_(True)) if is_exercise else query
+
+
+def addresses(session: Session, target_ids: Sequence[int]) -> dict[int, Address]:
+    rows = session.execute(select(Recipient.id, Recipient.phone, Recipient.languages)
+                           .where(ids_in(session, Recipient.id, target_ids)))
+    return {rid: Address(phone, tuple(languages.split(","))) for rid, phone, languages in rows}
+
+
+def budget(settings: Mapping[str, Any]) -> Budget:
+    return SmsBudget(int(settings.get("SMS_MAX_SEGMENTS", CHINA_MAX_SEGMENTS)))
+
+
+CHANNEL = ChannelSpec(
+    name="sms",
+    label=N_("Text message"),
+    reach_label=N_("SMS recipients"),
+    reach_count=N_("%(count)d SMS recipients"),
+    priority=30,  # after broadcast and BeiDou: the slowest to fan out, and the one failover backs up
+    gateway_setting="SMS_GATEWAY",
+    adapters={"twilio": "warning_service.channels.sms.twilio:TwilioSmsAdapter"},
+    settings=SETTINGS,
+    target=Recipient,
+    select_targets=select_targets,
+    addresses=addresses,
+    budget=budget,
+    template="sms",
+    phone=Recipient.phone,
+    township=Recipient.township_code,
+    receipts_setting="SEAL_SMS_AFTER_SECONDS",
+    failover=Failover(to="beidou", via=Recipient.beidou_terminal_id, lag_setting="SMS_FAILOVER_AFTER_SECONDS"),
+)
