@@ -56,8 +56,8 @@ def settings_schema() -> dict[str, object]:
 
 
 def texts() -> tuple[str, ...]:
-    """Every text an alert is rendered into, by template: each channel's, then the CAP fields'."""
-    return (*(spec.template for spec in CHANNELS), *CAP_TEXTS)
+    """Every text an alert is rendered into, by template, once each: the channels', then the CAP fields'."""
+    return tuple(dict.fromkeys([*(spec.template for spec in CHANNELS), *CAP_TEXTS]))
 
 
 def budget_for(text: str, settings: Mapping[str, Any] | None = None) -> Budget:
