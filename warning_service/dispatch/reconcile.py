@@ -3,8 +3,8 @@
 It returns to the queues whatever a dead worker or an emptied Redis left
 behind: rows claimed long ago with no result, pending rows queued long ago (or
 never, or for a retry now due), and alerts whose planning stopped half-way.
-A row queued twice is harmless: only one job can claim it. It also moves SMS
-that lags too long to the recipients' BeiDou cards (failover.py), seals settled deliveries
+A row queued twice is harmless: only one job can claim it. It also moves deliveries
+that lag too long to their channel's failover (failover.py: SMS to the recipients' cards), seals settled deliveries
 into the audit ledger (audit/seals.py), a bounded number per pass, and signs the ledger's head
 once per LEDGER_SIGN_INTERVAL_SECONDS when it moved (audit/heads.py).
 """
@@ -44,14 +44,14 @@ class ReconcileReport:
     requeued: int = 0    # pending rows put on a queue again
     jobs: int = 0
     plans: int = 0       # alerts whose planning was queued again
-    failed_over: int = 0  # lagging SMS moved to a BeiDou card
+    failed_over: int = 0  # lagging deliveries moved to their failover channel
     sealed: int = 0       # settled deliveries sealed into the audit ledger
     head_signed: int | None = None  # the ledger entry whose hash was signed as the head
     head_problem: str | None = None  # why the head could not be signed when it was due
 
     @property
     def found_trouble(self) -> bool:
-        """Work a healthy system never leaves: a worker vanished mid-send, a plan stopped, SMS lagged to BeiDou.
+        """Work a healthy system never leaves: a worker vanished mid-send, a plan stopped, deliveries lagged.
         Requeueing rows the rate limits deferred and sealing are the reconciler's routine."""
         return bool(self.reclaimed or self.plans or self.failed_over)
 
@@ -63,7 +63,7 @@ class ReconcileReport:
         signed = (f", signed the ledger's head at entry {self.head_signed}" if self.head_signed is not None else "")
         unsigned = f", did not sign the ledger's head: {self.head_problem}" if self.head_problem else ""
         return (f"reclaimed {self.reclaimed} stuck deliveries, requeued {self.requeued} in {self.jobs} jobs, "
-                f"restarted {self.plans} plans, moved {self.failed_over} lagging SMS to BeiDou, "
+                f"restarted {self.plans} plans, moved {self.failed_over} lagging deliveries to their failover channel, "
                 f"sealed {self.sealed} settled deliveries{signed}{unsigned}")
 
 
