@@ -24,10 +24,10 @@ class UnknownGateway(LookupError):
 
 
 def _load(entry: str | type[ChannelAdapter]) -> type[ChannelAdapter]:
-    if isinstance(entry, str):
-        module, _, attribute = entry.partition(":")
-        entry = getattr(import_module(module), attribute)
-    return entry
+    if not isinstance(entry, str):
+        return entry
+    module, _, attribute = entry.partition(":")
+    return getattr(import_module(module), attribute)
 
 
 def adapter_class(name: str, settings: Mapping[str, object]) -> type[ChannelAdapter]:

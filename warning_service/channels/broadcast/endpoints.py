@@ -68,11 +68,11 @@ def check(session: Session, county: County, values: Mapping[str, Any], endpoint:
         return Checked({"url": url}, audit={"url": url, "secret_generated": generated is not None},
                        hidden={"secret": secret}, default_name=f"{county.name_zh}应急广播平台", shown_once=generated)
     generated = secrets.token_urlsafe(32) if values.get("generate_secret") else None
-    secret = generated or (_checked_secret(values["secret"]) if values.get("secret") else None)
-    if secret is None:
+    replaced = generated or (_checked_secret(values["secret"]) if values.get("secret") else None)
+    if replaced is None:
         return Checked({"url": url})
-    return Checked({"url": url}, audit={"secret": "generated" if generated else "replaced"}, hidden={"secret": secret},
-                   shown_once=generated)
+    return Checked({"url": url}, audit={"secret": "generated" if generated else "replaced"},
+                   hidden={"secret": replaced}, shown_once=generated)
 
 
 ENDPOINTS = TargetKind(
@@ -111,15 +111,15 @@ def check_endpoints(session: Session, settings: Mapping[str, Any], adapter: Chan
     if not endpoints:
         return [Check("broadcast endpoints", False, "none active: broadcasts would reach no one "
                                                     "(add one with `flask endpoints add-broadcast`)")]
-    targets = [(f"broadcast endpoint {e.id} {e.county_code} {e.name} {e.url}", e.url, e.secret) for e in endpoints]
     with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS) as pool:
-        return list(pool.map(lambda target: _check_endpoint(*target, settings), targets))
+        return list(pool.map(lambda endpoint: _check_endpoint(endpoint, settings), endpoints))
 
 
-def _check_endpoint(what: str, url: str, secret: str, settings: Mapping[str, Any]) -> Check:
+def _check_endpoint(endpoint: BroadcastEndpoint, settings: Mapping[str, Any]) -> Check:
     from .http import check_endpoint  # requests and the EBM format only when checked
 
+    what = f"broadcast endpoint {endpoint.id} {endpoint.county_code} {endpoint.name} {endpoint.url}"
     try:
-        return Check(what, True, check_endpoint(url, secret, settings))
+        return Check(what, True, check_endpoint(endpoint.url, endpoint.secret, settings))
     except GatewayUnavailable as exc:
         return Check(what, False, str(exc))
