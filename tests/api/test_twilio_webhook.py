@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from tests.dispatch.conftest import new_alert, publish_now, work
-from tests.peers.twilio_peer import TwilioPeer
+from peers.twilio_peer import TwilioPeer
 from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH
 from warning_service.extensions import db
 from warning_service.dispatch import receipts

@@ -10,7 +10,7 @@ import requests
 from lxml import etree
 
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
-from tests.peers.broadcast_peer import BroadcastPeer
+from peers.broadcast_peer import BroadcastPeer
 from warning_service.channels.base import GatewayUnavailable, Outcome
 from warning_service.channels.broadcast import (
     BroadcastAdapter,

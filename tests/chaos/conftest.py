@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import build_app
-from tests.peers.beidou_peer import BeidouPeer
-from tests.peers.broadcast_peer import BroadcastPeer
+from peers.beidou_peer import BeidouPeer
+from peers.broadcast_peer import BroadcastPeer
 from warning_service.extensions import db
 
 from .harness import Peers, QuietTwilioPeer, Supervisor, Web, seed, service_env

@@ -23,13 +23,13 @@ from redis import Redis
 from rq import Worker
 from sqlalchemy import select, text
 
-from tests.peers.beidou_peer import BeidouPeer
-from tests.peers.broadcast_peer import BroadcastPeer
-from tests.peers.twilio_peer import TwilioPeer
+from peers.beidou_peer import BeidouPeer
+from peers.broadcast_peer import BroadcastPeer
+from peers.twilio_peer import TwilioPeer
 from warning_service.extensions import db
 from warning_service.models import BeidouTerminal, BroadcastEndpoint, County, Delivery, DeliveryStatus, Recipient
 
-from tests.peers.ports import free_ports
+from peers.ports import free_ports
 
 from .servers import PostgresCluster, RedisServer, wait_for
 
