@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
-from peers.received import Received
 from peers.beidou_peer import BeidouPeer
 from peers.broadcast_peer import BroadcastPeer
+from peers.received import Received
 from peers.twilio_peer import TwilioPeer
 
 POLL_SECONDS = 0.5

@@ -7,38 +7,21 @@ import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import func, select
 
-from tests.api.test_bad_input import good_body, post, stored
-from tests.cap_builder import cap_xml, info_xml
+from tests.support.api import assert_refused_4xx, good_body, nothing_stored, post, post_json
+from tests.support.cap_builder import cap_xml, info_xml
 from warning_service.dispatch.content import channel_texts
 from warning_service.extensions import db
-from warning_service.models import Alert, Channel, Delivery
+from warning_service.models import Alert, Channel
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def nothing_stored() -> tuple[int, int, int]:
-    return (*stored(), db.session.scalar(select(func.count()).select_from(Delivery)))
-
-
-def assert_refused_4xx(response, *statuses: int) -> None:
-    assert 400 <= response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:300])
-    if statuses:
-        assert response.status_code in statuses, (response.status_code, response.get_data(as_text=True)[:300])
-    assert response.mimetype == "application/problem+json"
-    assert nothing_stored() == (0, 0, 0), "a refused message must leave nothing behind"
 
 
 def json_body(**changes) -> dict:
     body = {"status": "Actual", "hazard": "rainstorm", "level": "blue", "area": {"counties": ["513301"]}}
     body.update(changes)
     return body
-
-
-def post_json(client, headers, body: object):
-    return post(client, headers, json.dumps(body).encode(), "application/json")
 
 
 HOSTILE_XML = {

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from tests.console.conftest import csrf_token, sign_in
+from tests.support.console import csrf_token, sign_in
 from warning_service.extensions import db
 from warning_service.models import (
     Agency, AgencyKind, ApiKey, AuditEvent, BeidouTerminal, BroadcastEndpoint, Recipient, User,

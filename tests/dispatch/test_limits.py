@@ -7,8 +7,8 @@ import time
 from redis import Redis
 from sqlalchemy import select
 
-from tests.dispatch.conftest import new_alert, publish_now, statuses, work
-from tests.dispatch.gateways import CountingAdapter, sent_counts
+from tests.support.dispatch import new_alert, publish_now, statuses, work
+from tests.support.gateways import CountingAdapter, sent_counts
 from warning_service.channels.base import Capabilities
 from warning_service.channels.registry import ADAPTERS
 from warning_service.dispatch.ratelimit import RateLimiter

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.dispatch.gateways import register  # noqa: E402
+from tests.support.gateways import register  # noqa: E402
 
 register()
 
