@@ -1,4 +1,4 @@
-"""Channel budgets: exact figures from CHANNELS.md, and measures that grow with the text."""
+"""Channel budgets: exact figures from docs/CHANNELS.md, and measures that grow with the text."""
 from __future__ import annotations
 
 import pytest
