@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from peers.twilio_peer import TwilioPeer
 from tests.support.dispatch import new_alert, publish_now, work
-from tests.support.twilio import PUBLIC_URL, SID, TOKEN, post_receipt, receipt, sent_delivery, state
+from tests.support.twilio_callbacks import PUBLIC_URL, SID, TOKEN, post_receipt, receipt, sent_delivery, state
 from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH
 from warning_service.extensions import db
 from warning_service.dispatch import receipts

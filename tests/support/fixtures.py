@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.console import make_user
-from tests.support.twilio import PUBLIC_BASE_URL, TOKEN
+from tests.support.twilio_callbacks import PUBLIC_BASE_URL, TOKEN
 from warning_service.extensions import db
 from warning_service.models import Agency, AgencyKind, Recipient, Role
 from warning_service.security.api_keys import add_key
