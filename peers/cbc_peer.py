@@ -221,7 +221,7 @@ class CbcPeer:
                 self.link_tests.append((front, message.identifier))
                 return cbc_message_id
             self._received.append(message.received(self.operator, front, cbc_message_id))
-        self._broadcast(message, cbc_message_id)
+        self._broadcast(message)
         return cbc_message_id
 
     def _cap(self, body: bytes) -> etree._Element:
@@ -281,7 +281,7 @@ class CbcPeer:
 
     # --- broadcasting and callbacks --------------------------------------------------
 
-    def _broadcast(self, message: _Message, cbc_message_id: str) -> None:
+    def _broadcast(self, message: _Message) -> None:
         """Play the cells: broadcasting, then completed (or failed); a Cancel stops what it names."""
         if message.msg_type == "Cancel":
             for sender, identifier, _ in message.references:
