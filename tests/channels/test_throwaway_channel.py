@@ -18,8 +18,8 @@ from redis import Redis
 from sqlalchemy import Boolean, Integer, Select, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from tests.cap_builder import cap_xml, info_xml
-from tests.dispatch.conftest import new_alert, work
+from tests.support.cap_builder import cap_xml, info_xml
+from tests.support.dispatch import new_alert, work
 from warning_service.channels import catalog
 from warning_service.channels.base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendResult
 from warning_service.channels.gateways import build_adapter

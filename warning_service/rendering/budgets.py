@@ -3,6 +3,7 @@
 The measures the channels' budgets are made of (each channel picks its own, with its settings, in
 its package): SMS segments in GSM-7 or UCS-2, BeiDou short-message bits, read-out time. Every budget
 measures the text after `tibetan.normalise` (NFC changes lengths).
+Figures are those of docs/CHANNELS.md.
 """
 from __future__ import annotations
 

@@ -26,6 +26,9 @@ REFUSALS = {
     "target_name_length": _l("A name has at most %(max)s characters."),
     "township_malformed": _l("A township code has 12 digits and begins with its county's code %(county)s."),
     "password_too_short": _l("A password has at least %(min)d characters."),
+    "username_length": _l("A username has 1 to %(max)d characters."),
+    "username_taken": _l("A user named %(name)s already exists."),
+    "user_inactive": _l("The user %(name)s is already inactive."),
 }
 
 
