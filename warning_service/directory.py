@@ -22,7 +22,7 @@ from .audit.events import Actor, record
 from .channels.spec import TargetKind
 from .hazards import catalogue
 from .models import ALL_HAZARDS, Agency, AgencyKind, AgencySender
-from .registration import RegistryError, checked_name, county_of
+from .registration import RegistryError, checked_name, county_of, refusals
 from .security.api_keys import issue_agency_key
 
 MAX_AGENCY_NAME = 120
@@ -48,8 +48,7 @@ REFUSAL_TEXTS: Mapping[str, str] = {
 }
 
 
-def _refused(field: str, code: str, conflict: bool = False, **details: object) -> RegistryError:
-    return RegistryError(field, code, REFUSAL_TEXTS[code], conflict, **details)
+_refused = refusals(REFUSAL_TEXTS)
 
 
 # --- agencies -------------------------------------------------------------------------------------
@@ -68,7 +67,7 @@ def parse_hazards(codes: str | Iterable[str]) -> list[str]:
     unknown = [code for code in wanted if known.get(code) is None]
     if unknown:
         raise _refused("hazards", "hazards_unknown", unknown=", ".join(unknown),
-                            known=", ".join(hazard.code for hazard in known))
+                       known=", ".join(hazard.code for hazard in known))
     return wanted
 
 

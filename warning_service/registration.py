@@ -8,7 +8,7 @@ the admin pages word in the reader's language (web/refusals.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -44,9 +44,14 @@ class RegistryError(ValueError):
         super().__init__(self.message)
 
 
-def refused(field: str, code: str, conflict: bool = False, **details: object) -> RegistryError:
-    """One of this module's refusals."""
-    return RegistryError(field, code, REFUSAL_TEXTS[code], conflict, **details)
+def refusals(texts: Mapping[str, str]) -> Callable[..., RegistryError]:
+    """The maker of one table's refusals: `refused(field, code, conflict=False, **details)`."""
+    def refused(field: str, code: str, conflict: bool = False, **details: object) -> RegistryError:
+        return RegistryError(field, code, texts[code], conflict, **details)
+    return refused
+
+
+refused = refusals(REFUSAL_TEXTS)
 
 
 def county_of(session: Session, code: str) -> County:

@@ -55,7 +55,7 @@ def create_agency(name: str, kind: str, hazards_text: str, auto_publish: bool, s
     """Register an agency and print its first API key (shown once)."""
     try:
         agency, key = directory.create_agency(db.session, None, "cli", name, kind, hazards_text, auto_publish, senders,
-                                             reserved_senders=directory.service_senders(current_app.config))
+                                              reserved_senders=directory.service_senders(current_app.config))
     except RegistryError as error:
         raise refused(error, _OPTIONS) from None
     db.session.commit()
@@ -77,7 +77,7 @@ def agency_senders(name: str, senders: tuple[str, ...]) -> None:
     if senders:
         try:
             changes = directory.set_agency_senders(db.session, None, "cli", agency, senders,
-                                                  reserved_senders=directory.service_senders(current_app.config))
+                                                   reserved_senders=directory.service_senders(current_app.config))
         except RegistryError as error:
             raise refused(error, {"senders": "SENDERS"}) from None
         db.session.commit()

@@ -259,8 +259,8 @@ def create_agency():
         return _agencies_page(form), 422
     try:
         agency, key = directory.create_agency(db.session, _actor(), "console", form.name.data, form.kind.data,
-                                             form.hazards.data, form.auto_publish.data, form.senders.data,
-                                             reserved_senders=directory.service_senders(current_app.config))
+                                              form.hazards.data, form.auto_publish.data, form.senders.data,
+                                              reserved_senders=directory.service_senders(current_app.config))
     except RegistryError as error:
         problems, status = _refused(form, error)
         return _agencies_page(form, problems), status
@@ -288,8 +288,8 @@ def edit_agency(agency_id: int):
         return _agency_page(agency, form), 422 if form.is_submitted() else 200
     try:
         directory.update_agency(db.session, _actor(), "console", agency, form.name.data, form.kind.data,
-                               form.hazards.data, form.auto_publish.data, form.senders.data,
-                               reserved_senders=directory.service_senders(current_app.config))
+                                form.hazards.data, form.auto_publish.data, form.senders.data,
+                                reserved_senders=directory.service_senders(current_app.config))
     except RegistryError as error:
         problems, status = _refused(form, error)
         return _agency_page(agency, form, problems), status

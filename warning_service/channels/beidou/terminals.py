@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import BeidouTerminal, County
-from ...registration import RegistryError, checked_township, target_flags
+from ...registration import checked_township, refusals, target_flags
 from ..spec import Checked, FormField, ListColumn, N_, TargetKind
 
 _CARD_RE = re.compile(r"\d{7}")
@@ -22,17 +22,17 @@ REFUSALS: Mapping[str, str] = {
     "card_taken": N_("card %(card)s is already terminal %(terminal)s"),
     "beidou_terminal_inactive": N_("BeiDou terminal %(id)s (%(name)s) is already inactive"),
 }
+_refused = refusals(REFUSALS)
 
 
 def check(session: Session, county: County, values: Mapping[str, Any], terminal: BeidouTerminal | None) -> Checked:
     card = (values.get("card") or "").strip()
     if not _CARD_RE.fullmatch(card):
-        raise RegistryError("card", "card_malformed", REFUSALS["card_malformed"])
+        raise _refused("card", "card_malformed")
     township = checked_township(values.get("township"), county)
     existing = session.scalar(select(BeidouTerminal).where(BeidouTerminal.card_address == card))
     if existing is not None and existing is not terminal:
-        raise RegistryError("card", "card_taken", REFUSALS["card_taken"], conflict=True, card=card,
-                            terminal=f"{existing.id}{target_flags(existing)}")
+        raise _refused("card", "card_taken", conflict=True, card=card, terminal=f"{existing.id}{target_flags(existing)}")
     is_group = bool(values.get("is_group"))
     return Checked({"card_address": card, "township_code": township, "is_group": is_group},
                    audit={"card": card, "township": township, "is_group": is_group} if terminal is None else {},

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import BroadcastEndpoint, County
-from ...registration import RegistryError
+from ...registration import refusals
 from ..base import ChannelAdapter, GatewayUnavailable
 from ..spec import Check, Checked, FormField, ListColumn, N_, TargetKind
 
@@ -29,10 +29,7 @@ REFUSALS: Mapping[str, str] = {
     "url_taken": N_("active broadcast endpoint %(existing)s already has the URL %(url)s"),
     "broadcast_endpoint_inactive": N_("broadcast endpoint %(id)s (%(name)s) is already inactive"),
 }
-
-
-def _refused(field: str, code: str, conflict: bool = False, **details: object) -> RegistryError:
-    return RegistryError(field, code, REFUSALS[code], conflict, **details)
+_refused = refusals(REFUSALS)
 
 
 def checked_url(url: str | None) -> str:
