@@ -1,0 +1,1 @@
+"""Use cases that combine the domain packages; plain functions on a SQLAlchemy Session, no Flask."""
