@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.console.conftest import post_form, sign_in, waiting_alert
 from warning_service.extensions import db
-from warning_service.models import Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, Role, User
+from warning_service.models import Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, NamedArea, Role, User
 
 ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
 PUBLIC = {"auth.login", "auth.set_login_language", "static"}
@@ -25,7 +25,8 @@ def console_routes(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) of the console's and sign-in's routes."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "reports") and rule.endpoint not in PUBLIC:
+        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "admin_areas", "reports") \
+                and rule.endpoint not in PUBLIC:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 routes.append((rule.endpoint, method, rule.rule))
     return routes
@@ -47,11 +48,13 @@ def test_each_role_gets_what_the_route_allows(app, client, people, role):
     agency = Agency(name="walk agency", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_senders=["walk@test"])
     endpoint = BroadcastEndpoint(county_code="513301", name="walk platform", url="https://ebm.test/x", secret="s")
     terminal = BeidouTerminal(card_address="0400001", county_code="513301", name="walk terminal")
-    db.session.add_all([agency, endpoint, terminal])
+    area = NamedArea(code="walk", name_zh="步行区", name_en="walk area", geometry_geojson="{}", county_codes=["513301"],
+                     source="test", accuracy="approximate")
+    db.session.add_all([agency, endpoint, terminal, area])
     db.session.commit()
     ids = {"alert_id": alert_id, "user_id": db.session.scalar(select(User.id).where(User.username == "officer2")),
            "agency_id": agency.id, "endpoint_id": endpoint.id, "terminal_id": terminal.id,
-           "key_id": 999999, "delivery_id": 999999}
+           "area_id": area.id, "key_id": 999999, "delivery_id": 999999}
     if role is not None:
         name = {Role.ADMIN: "admin", Role.DUTY_OFFICER: "officer", Role.AUDITOR: "auditor"}[role]
         assert sign_in(client, name).status_code == 302

@@ -25,7 +25,7 @@ from ..models.named_area import MAX_ACCURACY, MAX_NAME_BO, MAX_NAME_EN, MAX_NAME
 from ..registry import RegistryError
 from ..targeting.named_areas import (
     CODE, ShapeRefused, cap_polygons, counties_touched, geometry_from_circle, geometry_from_geojson, geometry_text,
-    is_named_area,
+    is_named_area, named_area_codes,
 )
 
 # Why a named area is refused: a stable code and its English text (the CLI's, the ledger's). The admin
@@ -112,6 +112,13 @@ def deactivate_named_area(session: Session, actor: Actor, via: str, area: NamedA
 def named_areas(session: Session, active_only: bool = False) -> list[NamedArea]:
     query = select(NamedArea).order_by(NamedArea.code)
     return list(session.scalars(query.where(NamedArea.active) if active_only else query))
+
+
+def named_in(session: Session, area: Mapping[str, Any]) -> list[NamedArea]:
+    """The named areas a stored alert's area names (active or not: it was sent to them), in its order."""
+    codes = named_area_codes(area.get("geocodes", []))
+    found = {row.code: row for row in session.scalars(select(NamedArea).where(NamedArea.code.in_(codes)))}
+    return [found[code] for code in codes if code in found]
 
 
 def resolve_named_areas(session: Session, message: AlertMessage) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,11 @@ class ShapeRefused(ValueError):
 def is_named_area(value_name: str) -> bool:
     """Whether a CAP geocode names a named area by its code."""
     return geocode_system(value_name) == NAMED_AREA
+
+
+def named_area_codes(geocodes: Iterable[Sequence[str]]) -> list[str]:
+    """The codes of the named areas among (valueName, value) geocodes, once each, in order."""
+    return list(dict.fromkeys(value.strip() for name, value in geocodes if is_named_area(name)))
 
 
 def geometry_from_geojson(text: str, max_polygon_points: int, max_points: int) -> dict[str, Any]:
@@ -83,6 +88,11 @@ def counties_touched(geometry: dict[str, Any]) -> list[str]:
     if not counties:
         raise ShapeRefused("shape_outside")
     return sorted(counties)
+
+
+def geometry_text(geometry: dict[str, Any]) -> str:
+    """The geometry as stored: compact GeoJSON."""
+    return json.dumps(geometry, separators=(",", ":"))
 
 
 def cap_polygons(geometry_geojson: str) -> list[list[tuple[float, float]]]:
@@ -142,8 +152,3 @@ def _finite(value: Any) -> bool:
 
 def _json_kind(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
-
-
-def geometry_text(geometry: dict[str, Any]) -> str:
-    """The geometry as stored: compact GeoJSON."""
-    return json.dumps(geometry, separators=(",", ":"))
