@@ -32,8 +32,8 @@ from ..targeting.named_areas import (
 # page words them in the reader's language by code (web/named_areas.py); keep the two in step.
 REFUSAL_TEXTS: Mapping[str, str] = {
     "code_malformed": "a code has 2 to 40 characters, lowercase ASCII letters, digits, '-' or '_', beginning with "
-                      "a letter: %(code)r",
-    "code_taken": "the code %(code)r is already the named area %(name)r (codes are never reused)",
+                      "a letter: %(given)r",
+    "code_taken": "the code %(given)r is already the named area %(name)r (codes are never reused)",
     "name_length": "a name has %(min)s to %(max)s characters",
     "name_taken": "an active named area is already called %(name)s",
     "source_missing": "say where the shape comes from (its source)",
@@ -51,10 +51,10 @@ REFUSAL_TEXTS: Mapping[str, str] = {
     "ring_not_closed": "a ring needs at least 4 positions, the last repeating the first; this one has %(count)s",
     "polygon_invalid": "not a valid simple polygon (%(reason)s); it is not repaired, give a corrected one",
     "shape_outside": "the shape lies outside Garzê and Ngawa: it shares no area with their 31 counties",
-    "latitude_out_of_range": "latitude %(value)s is not between -90 and 90",
-    "longitude_out_of_range": "longitude %(value)s is not between -180 and 180",
-    "radius_out_of_range": "a radius is more than 0 and at most %(max)s km, not %(value)s",
-    "named_area_inactive": "the named area %(code)s is already inactive",
+    "latitude_out_of_range": "latitude %(value)g is not between -90 and 90",
+    "longitude_out_of_range": "longitude %(value)g is not between -180 and 180",
+    "radius_out_of_range": "a radius is more than 0 and at most %(max)s km, not %(value)g",
+    "named_area_inactive": "the named area %(area)s is already inactive",
 }
 
 
@@ -73,7 +73,7 @@ def add_named_area(session: Session, actor: Actor, via: str, *, code: str, name_
     may have as many points as one alert may carry (`limits`), as every alert naming it carries them."""
     code = (code or "").strip()
     if not CODE.fullmatch(code):
-        raise NamedAreaRefused("code", "code_malformed", code=code[:60])
+        raise NamedAreaRefused("code", "code_malformed", given=code[:60])
     names = {"name_zh": _name("name_zh", name_zh, 1, MAX_NAME_ZH), "name_en": _name("name_en", name_en, 1, MAX_NAME_EN),
              "name_bo": _name("name_bo", name_bo, 0, MAX_NAME_BO) or None}
     source = (source or "").strip()
@@ -84,7 +84,7 @@ def add_named_area(session: Session, actor: Actor, via: str, *, code: str, name_
         raise NamedAreaRefused("accuracy", "accuracy_length", max=MAX_ACCURACY)
     geometry, counties, field = _shape(geojson, centre, radius_km, limits)
     if (existing := session.scalar(select(NamedArea).where(NamedArea.code == code))) is not None:
-        raise NamedAreaRefused("code", "code_taken", conflict=True, code=code, name=existing.name_zh)
+        raise NamedAreaRefused("code", "code_taken", conflict=True, given=code, name=existing.name_zh)
     if session.scalar(select(NamedArea.id).where(NamedArea.name_zh == names["name_zh"], NamedArea.active)):
         raise NamedAreaRefused("name_zh", "name_taken", conflict=True, name=names["name_zh"])
     stored = geometry_text(geometry)
@@ -103,7 +103,7 @@ def add_named_area(session: Session, actor: Actor, via: str, *, code: str, name_
 def deactivate_named_area(session: Session, actor: Actor, via: str, area: NamedArea) -> None:
     """No new alert can name it; alerts that named it keep its code and shape."""
     if not area.active:
-        raise NamedAreaRefused("code", "named_area_inactive", conflict=True, code=area.code)
+        raise NamedAreaRefused("code", "named_area_inactive", conflict=True, area=area.code)
     area.active = False
     area.updated_by_id = actor.id if isinstance(actor, User) else None
     record(session, actor, "named_area.deactivate", area, via=via, code=area.code)

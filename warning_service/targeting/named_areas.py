@@ -19,7 +19,7 @@ from ..intake.message import Circle
 from .areas import NAMED_AREA, circle_ring, geocode_system, region_map
 
 CODE = re.compile(r"[a-z][a-z0-9_-]{1,39}", re.ASCII)  # what agencies send: hailuogou, daocheng-yading
-MAX_RADIUS_KM = 100.0  # a place, not a region: wider than this is a county's or a prefecture's warning
+MAX_RADIUS_KM = 100  # a place, not a region: wider than this is a county's or a prefecture's warning
 COORDINATE_DECIMALS = 6  # about 0.1 m: a drawn circle's points are stored no finer
 _WRAPPERS = ("FeatureCollection", "Feature")
 Ring = list[tuple[float, float]]  # (lon, lat), as GeoJSON writes them

@@ -48,7 +48,7 @@ REFUSALS = {
     "latitude_out_of_range": _l("The latitude %(value)s is not between -90 and 90."),
     "longitude_out_of_range": _l("The longitude %(value)s is not between -180 and 180."),
     "radius_out_of_range": _l("A radius is more than 0 and at most %(max)s km."),
-    "named_area_inactive": _l("The named area %(code)s is already inactive."),
+    "named_area_inactive": _l("The named area %(area)s is already inactive."),
 }
 # The form field under which each refused input's reason shows.
 _FIELDS = {"centre": "centre_lat"}
