@@ -96,6 +96,7 @@ def test_an_officer_targets_a_named_area_by_name_beside_the_counties(client, peo
     form = client.get("/compose").get_data(as_text=True)
     assert re.search(r'<input[^>]*name="named_areas"[^>]*value="hailuogou"[^>]*> <span>海螺沟（[^）]*泸定县[^）]*）</span>',
                      form)
+    assert re.search(r'<path d="M[^"]+Z" data-area="hailuogou" class="named-area">', form)  # its outline on the map
     response = compose(client, counties=["513337"], named_areas=["hailuogou"], headline="海螺沟景区大风蓝色预警")
     assert response.status_code == 303
     alert = db.session.scalar(select(Alert))

@@ -3,14 +3,16 @@ draws them, placed in our counties, and written back as CAP polygons."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import shapely
 
 from warning_service.targeting.areas import county_of_point
+from warning_service.targeting.county_map import county_map
 from warning_service.targeting.named_areas import (
     ShapeRefused, cap_polygons, counties_touched, geometry_from_circle, geometry_from_geojson, geometry_text,
-    is_named_area, named_area_codes,
+    is_named_area, map_path, named_area_codes,
 )
 
 # A square of about 4 km around Luding's seat (lon, lat), closed.
@@ -114,3 +116,13 @@ def test_named_area_geocodes_are_found_by_value_name():
     geocodes = [["GB/T 2260", "513322"], ["NAMED_AREA", "hailuogou"], ["NAMED_AREA", " hailuogou "],
                 ["NAMED_AREA", "mugecuo"]]
     assert named_area_codes(geocodes) == ["hailuogou", "mugecuo"]
+
+
+def test_the_outline_is_drawn_on_the_county_map_around_its_centre():
+    path = map_path(geometry_text(geometry_from_circle(29.617, 102.0335, 11)))
+    values = [float(value) for value in re.findall(r"-?\d+(?:\.\d+)?", path)]
+    xs, ys = values[0::2], values[1::2]
+    drawn = county_map()
+    x, y = (float(value) for value in drawn.projection.point(102.0335, 29.617).split(","))
+    assert path.startswith("M") and path.endswith("Z")
+    assert 0 <= min(xs) < x < max(xs) <= drawn.width and 0 <= min(ys) < y < max(ys) <= drawn.height

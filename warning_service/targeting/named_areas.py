@@ -17,6 +17,7 @@ import shapely
 
 from ..intake.message import Circle
 from .areas import NAMED_AREA, circle_ring, geocode_system, region_map
+from .county_map import SIMPLIFY_DEGREES, county_map
 
 CODE = re.compile(r"[a-z][a-z0-9_-]{1,39}", re.ASCII)  # what agencies send: hailuogou, daocheng-yading
 MAX_RADIUS_KM = 100  # a place, not a region: wider than this is a county's or a prefecture's warning
@@ -98,6 +99,13 @@ def geometry_text(geometry: dict[str, Any]) -> str:
 def cap_polygons(geometry_geojson: str) -> list[list[tuple[float, float]]]:
     """The stored shape as CAP polygons: each ring as (lat, lon) points, closed."""
     return [[(lat, lon) for lon, lat in ring] for ring in _rings(json.loads(geometry_geojson))]
+
+
+def map_path(geometry_geojson: str) -> str:
+    """The stored shape as SVG path data on the console's county map, simplified to about 100 m (a shape
+    of thousands of points must not weigh on a county's slow link)."""
+    shape = shapely.from_geojson(geometry_geojson).simplify(SIMPLIFY_DEGREES / 10)
+    return county_map().projection.path(shape)
 
 
 def _rings(geometry: dict[str, Any]) -> Iterator[Ring]:

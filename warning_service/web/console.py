@@ -36,6 +36,7 @@ from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, free
 from ..rendering.views import cancellation_view, view_of
 from ..services.named_areas import named_areas, named_in
 from ..targeting.county_map import county_map
+from ..targeting.named_areas import map_path
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, area_name, console_locale, counties_named, county_name, county_name_attribute
@@ -150,9 +151,10 @@ def _compose_page(form: ComposeForm, problems: list[str], correcting: Alert | No
     attribute = county_name_attribute()  # the map names each county in the officer's language
     names = {county.code: getattr(county, attribute) for county in db.session.scalars(select(County))}
     uses = {name: [hazard.code for hazard in form.hazards if name in hazard.parameters] for name in PARAMETER_FIELDS}
+    outlines = {area.code: map_path(area.geometry_geojson) for area in form.areas}
     return render_template("console/compose.html", form=form, problems=problems, correcting=correcting,
                            county_map=county_map(), county_names=names, parameter_labels=PARAMETER_LABELS,
-                           parameter_uses=uses)
+                           parameter_uses=uses, outlines=outlines)
 
 
 @console.get("/alerts/<int:alert_id>/correct")

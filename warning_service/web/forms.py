@@ -96,6 +96,7 @@ class ComposeForm(ConsoleForm):
         self.hazard.choices = [SelectChoice(hazard.code, hazard_name(hazard.code))
                                for hazard in hazards]
         self.counties.choices = [SelectChoice(county.code, county_label(county)) for county in counties]
+        self.areas = named_areas
         self.named_areas.choices = [SelectChoice(area.code, _("%(name)s (%(counties)s)", name=area_name(area),
                                                                counties=counties_named(area.county_codes)))
                                     for area in named_areas]
