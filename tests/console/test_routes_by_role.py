@@ -48,8 +48,9 @@ def test_each_role_gets_what_the_route_allows(app, client, people, role):
     agency = Agency(name="walk agency", kind=AgencyKind.WEATHER, hazards=["rainstorm"], cap_senders=["walk@test"])
     endpoint = BroadcastEndpoint(county_code="513301", name="walk platform", url="https://ebm.test/x", secret="s")
     terminal = BeidouTerminal(card_address="0400001", county_code="513301", name="walk terminal")
-    area = NamedArea(code="walk", name_zh="步行区", name_en="walk area", geometry_geojson="{}", county_codes=["513301"],
-                     source="test", accuracy="approximate")
+    triangle = '{"type":"Polygon","coordinates":[[[101.9,30.0],[102.0,30.0],[102.0,30.1],[101.9,30.0]]]}'
+    area = NamedArea(code="walk", name_zh="步行区", name_en="walk area", geometry_geojson=triangle,
+                     county_codes=["513301"], source="test", accuracy="approximate")
     db.session.add_all([agency, endpoint, terminal, area])
     db.session.commit()
     ids = {"alert_id": alert_id, "user_id": db.session.scalar(select(User.id).where(User.username == "officer2")),
