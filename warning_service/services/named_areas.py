@@ -9,7 +9,7 @@ code is never given to another shape.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from ..audit.events import Actor, record
 from ..intake.cap_xml import invalid_fields
 from ..intake.errors import FieldError
 from ..intake.limits import IntakeLimits
-from ..intake.message import AlertMessage
+from ..intake.message import AlertMessage, AreaBlock
 from ..models import NamedArea, User
 from ..models.named_area import MAX_ACCURACY, MAX_NAME_BO, MAX_NAME_EN, MAX_NAME_ZH
 from ..registry import RegistryError
@@ -142,7 +142,7 @@ def resolve_named_areas(session: Session, message: AlertMessage) -> None:
             area.polygons.extend(found[code])
 
 
-def _named_geocodes(message: AlertMessage):
+def _named_geocodes(message: AlertMessage) -> Iterator[tuple[str, AreaBlock, str]]:
     """(where, area, code) for each NAMED_AREA geocode, where as the sender wrote it: a JSON field path,
     or the XML path (the JSON form repeats its one area in each language's <info>)."""
     for info_index, info in enumerate(message.infos):
