@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
 from warning_service.intake.limits import DEFAULT_LIMITS
 from warning_service.models import Alert, AuditEvent, NamedArea, Role, User

@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.cli.test_agency import assert_refused
+from tests.support.cli import assert_refused
 from warning_service.extensions import db
 from warning_service.models import AuditEvent, NamedArea
 
