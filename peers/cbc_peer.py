@@ -52,7 +52,7 @@ from defusedxml import DefusedXmlException
 from lxml import etree
 from shapely.geometry import Polygon
 
-from tests.channels.contract import FAILURE_MODES, Received
+from peers.received import FAILURE_MODES, Received
 from warning_service.rendering.budgets import utf16_units
 
 OPERATORS = {"cmcc": "中国移动", "cucc": "中国联通", "ctcc": "中国电信"}

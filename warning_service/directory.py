@@ -22,7 +22,7 @@ from .audit.events import Actor, record
 from .channels.spec import TargetKind
 from .hazards import catalogue
 from .models import ALL_HAZARDS, Agency, AgencyKind, AgencySender
-from .registration import RegistryError, checked_name, county_of, refusals
+from .registration import RegistryError, checked_name, county_of
 from .security.api_keys import issue_agency_key
 
 MAX_AGENCY_NAME = 120
@@ -48,7 +48,10 @@ REFUSAL_TEXTS: Mapping[str, str] = {
 }
 
 
-_refused = refusals(REFUSAL_TEXTS)
+class AgencyRefused(RegistryError):
+    """What an agency's registration refuses (see RegistryError)."""
+
+    texts = REFUSAL_TEXTS
 
 
 # --- agencies -------------------------------------------------------------------------------------
@@ -58,16 +61,16 @@ def parse_hazards(codes: str | Iterable[str]) -> list[str]:
     items = codes.split(",") if isinstance(codes, str) else codes
     wanted = list(dict.fromkeys(code.strip() for code in items if code.strip()))
     if not wanted:
-        raise _refused("hazards", "hazards_missing")
+        raise AgencyRefused("hazards", "hazards_missing")
     if ALL_HAZARDS in wanted:
         if len(wanted) > 1:
-            raise _refused("hazards", "hazards_all_combined")
+            raise AgencyRefused("hazards", "hazards_all_combined")
         return wanted
     known = catalogue()
     unknown = [code for code in wanted if known.get(code) is None]
     if unknown:
-        raise _refused("hazards", "hazards_unknown", unknown=", ".join(unknown),
-                       known=", ".join(hazard.code for hazard in known))
+        raise AgencyRefused("hazards", "hazards_unknown", unknown=", ".join(unknown),
+                            known=", ".join(hazard.code for hazard in known))
     return wanted
 
 
@@ -77,7 +80,7 @@ def parse_senders(senders: str | Iterable[str] | None) -> list[str]:
     wanted = list(dict.fromkeys(sender.strip() for sender in items if sender.strip()))
     for sender in wanted:
         if len(sender) > MAX_SENDER or _SENDER_FORBIDDEN & set(sender):
-            raise _refused("senders", "sender_malformed", max=MAX_SENDER, sender=sender[:MAX_SENDER])
+            raise AgencyRefused("senders", "sender_malformed", max=MAX_SENDER, sender=sender[:MAX_SENDER])
     return wanted
 
 
@@ -90,27 +93,27 @@ def _check_senders_free(session: Session, senders: list[str], reserved: Collecti
                         agency: Agency | None = None) -> None:
     """A sender is one agency's alone, and never the service's own (the console's)."""
     if taken := [sender for sender in senders if sender in reserved]:
-        raise _refused("senders", "sender_service_own", conflict=True, sender=taken[0])
+        raise AgencyRefused("senders", "sender_service_own", conflict=True, sender=taken[0])
     held = select(AgencySender).where(AgencySender.sender.in_(senders))
     if agency is not None:
         held = held.where(AgencySender.agency_id != agency.id)
     if (other := session.scalar(held.order_by(AgencySender.sender).limit(1))) is not None:
-        raise _refused("senders", "sender_taken", conflict=True, sender=other.sender, agency=other.agency.name)
+        raise AgencyRefused("senders", "sender_taken", conflict=True, sender=other.sender, agency=other.agency.name)
 
 
 def _agency_fields(session: Session, name: str, kind: str, hazards: str | Iterable[str],
                    agency: Agency | None = None) -> tuple[str, AgencyKind, list[str]]:
     name = name.strip()
     if not 0 < len(name) <= MAX_AGENCY_NAME:
-        raise _refused("name", "agency_name_length", max=MAX_AGENCY_NAME)
+        raise AgencyRefused("name", "agency_name_length", max=MAX_AGENCY_NAME)
     try:
         agency_kind = AgencyKind(kind)
     except ValueError:
-        raise _refused("kind", "kind_unknown", kind=kind, kinds=", ".join(k.value for k in AgencyKind)) from None
+        raise AgencyRefused("kind", "kind_unknown", kind=kind, kinds=", ".join(k.value for k in AgencyKind)) from None
     codes = parse_hazards(hazards)
     others = select(Agency.id).where(Agency.id != agency.id) if agency is not None else select(Agency.id)
     if session.scalar(others.where(Agency.name == name)) is not None:
-        raise _refused("name", "agency_name_taken", conflict=True, name=name)
+        raise AgencyRefused("name", "agency_name_taken", conflict=True, name=name)
     return name, agency_kind, codes
 
 
@@ -149,7 +152,7 @@ def set_agency_senders(session: Session, actor: Actor, via: str, agency: Agency,
     """Give the agency exactly these CAP senders, the first its JSON default; returns the change, as audited."""
     wanted = parse_senders(senders)
     if not wanted:
-        raise _refused("senders", "senders_missing")
+        raise AgencyRefused("senders", "senders_missing")
     _check_senders_free(session, wanted, reserved_senders, agency)
     changes = _replace_senders(agency, wanted)
     if changes:
@@ -173,7 +176,7 @@ def _replace_senders(agency: Agency, wanted: list[str]) -> dict[str, object]:
 def deactivate_agency(session: Session, actor: Actor, via: str, agency: Agency) -> None:
     """Its keys stop working at once (agency_for_key checks `active`); its alerts and keys stay on record."""
     if not agency.active:
-        raise _refused("agency", "agency_inactive", conflict=True, name=agency.name)
+        raise AgencyRefused("agency", "agency_inactive", conflict=True, name=agency.name)
     agency.active = False
     record(session, actor, "agency.deactivate", agency, via=via, name=agency.name)
 
@@ -212,8 +215,7 @@ def update_target(session: Session, actor: Actor, via: str, kind: TargetKind, ta
 def deactivate_target(session: Session, actor: Actor, via: str, kind: TargetKind, target: Any) -> None:
     """No new alert reaches it; its deliveries stay on record."""
     if not target.active:
-        code = f"{kind.key}_inactive"
-        raise RegistryError("id", code, kind.refusals[code], conflict=True, id=target.id, name=target.name)
+        raise kind.refused("id", f"{kind.key}_inactive", conflict=True, id=target.id, name=target.name)
     target.active = False
     record(session, actor, f"{kind.key}.deactivate", target, via=via, name=target.name)
 

@@ -8,7 +8,7 @@ the admin pages word in the reader's language (web/refusals.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,42 +29,35 @@ REFUSAL_TEXTS: Mapping[str, str] = {
 
 class RegistryError(ValueError):
     """Input a registration refuses; `field` names the input (name, kind, hazards, senders, county, url, ...),
-    `code` says why, `text` is the English text of that code and `details` fill it.
+    `code` (a key of `texts`) says why and `details` fill its text.
 
     `conflict`: the input is well-formed but clashes with what is registered (a name or card taken).
+    A subclass registering other things brings its own `texts` (agencies, named areas, each kind of target).
     """
 
-    def __init__(self, field: str, code: str, text: str, conflict: bool = False, **details: object) -> None:
+    texts: Mapping[str, str] = REFUSAL_TEXTS
+
+    def __init__(self, field: str, code: str, conflict: bool = False, **details: object) -> None:
         self.field = field
         self.code = code
-        self.text = text
         self.details = details
-        self.message = text % details
+        self.text = self.texts[code]  # English: the CLI's and the ledger's, the console's msgid for a channel's own
+        self.message = self.text % details
         self.conflict = conflict
         super().__init__(self.message)
-
-
-def refusals(texts: Mapping[str, str]) -> Callable[..., RegistryError]:
-    """The maker of one table's refusals: `refused(field, code, conflict=False, **details)`."""
-    def refused(field: str, code: str, conflict: bool = False, **details: object) -> RegistryError:
-        return RegistryError(field, code, texts[code], conflict, **details)
-    return refused
-
-
-refused = refusals(REFUSAL_TEXTS)
 
 
 def county_of(session: Session, code: str) -> County:
     county = session.get(County, (code or "").strip())
     if county is None:
-        raise refused("county", "county_unknown", county=code)
+        raise RegistryError("county", "county_unknown", county=code)
     return county
 
 
 def checked_name(name: str | None, default: str) -> str:
     name = (name or "").strip() or default
     if len(name) > MAX_NAME:
-        raise refused("name", "target_name_length", max=MAX_NAME)
+        raise RegistryError("name", "target_name_length", max=MAX_NAME)
     return name
 
 
@@ -72,7 +65,7 @@ def checked_township(township: str | None, county: County) -> str | None:
     """A 12-digit township code of the county, or None for none given."""
     township = (township or "").strip() or None
     if township is not None and not (_TOWNSHIP_RE.fullmatch(township) and township.startswith(county.code)):
-        raise refused("township", "township_malformed", county=county.code)
+        raise RegistryError("township", "township_malformed", county=county.code)
     return township
 
 

@@ -1,7 +1,7 @@
 """deliveries.channel is a plain name: no CHECK listing the channels, room for longer names
 
 Revision ID: 0010a
-Revises: 0009f
+Revises: 0010n
 Create Date: 2026-11-27 12:00:00
 
 Channels are declared by their packages (warning_service/channels/catalog.py), and the service checks
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0010a'
-down_revision = '0009f'
+down_revision = '0010n'
 branch_labels = None
 depends_on = None
 

@@ -14,10 +14,9 @@ import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
+from tests.support.text import CHINESE, TIBETAN
 from warning_service.channels.base import AlertContent, Capabilities, ChannelAdapter, Outcome, OutboundMessage
 
-TIBETAN = "ས་ཡོམ། ཉེན་བརྡ་དམར་པོ། དར་མདོ་གྲོང་ཁྱེར།"
-CHINESE = "康定市地震红色预警：请立即到空旷地带避险。"
 
 
 def content(status: str = "Actual", msg_type: str = "Alert") -> AlertContent:

@@ -18,8 +18,8 @@ import pytest
 from shapely.geometry import shape
 
 from peers.cbc_peer import OPERATORS, CbcPeer
-from tests.cap_builder import cap_time, cap_xml, info_xml
-from tests.channels.contract import CHINESE, TIBETAN
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.text import CHINESE, TIBETAN
 from warning_service.channels.cell_broadcast.cover import cap_polygon, cover
 from warning_service.reference_data import boundaries
 

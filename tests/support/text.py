@@ -39,3 +39,7 @@ other_chunk = st.sampled_from([" ", ". ", ", ", "!", "€", "{x}", "😀", "👩
 mixed_text = st.lists(st.one_of(tibetan_text, chinese_text, latin_word, other_chunk), max_size=6).map("".join)
 
 any_text = st.one_of(tibetan_text, chinese_text, mixed_text)
+
+# One short warning in each language, as the adapters and peers carry it.
+TIBETAN = "ས་ཡོམ། ཉེན་བརྡ་དམར་པོ། དར་མདོ་གྲོང་ཁྱེར།"
+CHINESE = "康定市地震红色预警：请立即到空旷地带避险。"

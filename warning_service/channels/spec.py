@@ -16,6 +16,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..models import Alert, County
+from ..registration import RegistryError
 from ..rendering.budgets import Budget
 
 # Targets that serve everyone in a place (a platform, a village card) get both languages, Tibetan first.
@@ -113,7 +114,8 @@ class TargetKind:
     # (session, county, values, the row edited or None) -> Checked; raises RegistryError
     check: Callable[[Session, County, Mapping[str, Any], Any], Checked]
     describe: Callable[[Any], tuple[str, ...]]  # one row's fields for the CLI, secrets never among them
-    refusals: Mapping[str, str]     # code -> English text, N_-marked: the CLI's and, translated, the console's
+    refused: type[RegistryError]    # its refusals (their `texts`, N_-marked: the CLI's and, translated, the
+    #                                 console's), <key>_inactive among them
     heading: str                    # N_: the admin page's heading over the list
     add_label: str                  # N_: "Add a ..."
     title: str                      # N_: "... %(name)s", the edit page's title

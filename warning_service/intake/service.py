@@ -18,6 +18,7 @@ from ..audit.events import record
 from ..dispatch.publish import publish
 from ..hazards import HazardCatalogue
 from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
+from ..services.named_areas import resolve_named_areas
 from .cap_xml import invalid_fields
 from .errors import FieldError, IntakeError, forbidden, invalid
 from .interpret import AlertDraft, interpret
@@ -46,6 +47,7 @@ def ingest(
     if existing is not None:
         return IngestResult(existing, created=False)
 
+    resolve_named_areas(session, message)
     draft = interpret(message, catalogue)
     referenced = _referenced(session, message, agency)
     if draft.hazard is None and referenced:  # a Cancel with no <info> inherits what it cancels

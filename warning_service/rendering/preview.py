@@ -27,6 +27,7 @@ from ..intake.interpret import interpret
 from ..intake.message import AlertMessage
 from ..intake.service import check_sender
 from ..models import Agency, CapStatus, Level, MsgType
+from ..services.named_areas import resolve_named_areas
 from .formatting import place_name
 from .render import LANGUAGES, FittedText, render_fitted
 from .views import view_of
@@ -88,6 +89,7 @@ def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards
     """The message as intake would store it: interpreted, authorised, a Cancel without <info> taking
     hazard, level and counties from the first alert it references."""
     check_sender(agency, message)
+    resolve_named_areas(session, message)
     draft = interpret(message, hazards)
     alert = DraftAlert(
         hazard_code=draft.hazard.code if draft.hazard else None,

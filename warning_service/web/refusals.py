@@ -1,6 +1,6 @@
 """The registrations' and the accounts' refusals (directory.REFUSAL_TEXTS, registration.REFUSAL_TEXTS,
 security/accounts.REFUSAL_TEXTS) in the admin's language, by their stable codes: the domain keeps English
-for the CLI and the ledger. A channel's own refusals (its TargetKind.refusals) are translated from their
+for the CLI and the ledger. A channel's own refusals (its TargetKind.refused) are translated from their
 English text, which its package marks for the catalogs."""
 from __future__ import annotations
 

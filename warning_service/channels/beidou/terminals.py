@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import BeidouTerminal, County
-from ...registration import checked_township, refusals, target_flags
+from ...registration import RegistryError, checked_township, target_flags
 from ..spec import Checked, FormField, ListColumn, N_, TargetKind
 
 _CARD_RE = re.compile(r"\d{7}")
@@ -22,17 +22,22 @@ REFUSALS: Mapping[str, str] = {
     "card_taken": N_("card %(card)s is already terminal %(terminal)s"),
     "beidou_terminal_inactive": N_("BeiDou terminal %(id)s (%(name)s) is already inactive"),
 }
-_refused = refusals(REFUSALS)
+
+
+class TerminalRefused(RegistryError):
+    """What a BeiDou terminal's registration refuses (see RegistryError)."""
+
+    texts = REFUSALS
 
 
 def check(session: Session, county: County, values: Mapping[str, Any], terminal: BeidouTerminal | None) -> Checked:
     card = (values.get("card") or "").strip()
     if not _CARD_RE.fullmatch(card):
-        raise _refused("card", "card_malformed")
+        raise TerminalRefused("card", "card_malformed")
     township = checked_township(values.get("township"), county)
     existing = session.scalar(select(BeidouTerminal).where(BeidouTerminal.card_address == card))
     if existing is not None and existing is not terminal:
-        raise _refused("card", "card_taken", conflict=True, card=card, terminal=f"{existing.id}{target_flags(existing)}")
+        raise TerminalRefused("card", "card_taken", conflict=True, card=card, terminal=f"{existing.id}{target_flags(existing)}")
     is_group = bool(values.get("is_group"))
     return Checked({"card_address": card, "township_code": township, "is_group": is_group},
                    audit={"card": card, "township": township, "is_group": is_group} if terminal is None else {},
@@ -58,7 +63,7 @@ TERMINALS = TargetKind(
     check=check,
     describe=lambda terminal: (terminal.county_code, terminal.township_code or "-", terminal.card_address,
                                terminal.name),
-    refusals=REFUSALS,
+    refused=TerminalRefused,
     heading=N_("BeiDou terminals"),
     add_label=N_("Add a BeiDou terminal"),
     title=N_("BeiDou terminal %(name)s"),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import BroadcastEndpoint, County
-from ...registration import refusals
+from ...registration import RegistryError
 from ..base import ChannelAdapter, GatewayUnavailable
 from ..spec import Check, Checked, FormField, ListColumn, N_, TargetKind
 
@@ -29,20 +29,25 @@ REFUSALS: Mapping[str, str] = {
     "url_taken": N_("active broadcast endpoint %(existing)s already has the URL %(url)s"),
     "broadcast_endpoint_inactive": N_("broadcast endpoint %(id)s (%(name)s) is already inactive"),
 }
-_refused = refusals(REFUSALS)
+
+
+class EndpointRefused(RegistryError):
+    """What a broadcast endpoint's registration refuses (see RegistryError)."""
+
+    texts = REFUSALS
 
 
 def checked_url(url: str | None) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
-        raise _refused("url", "url_malformed", max=MAX_URL)
+        raise EndpointRefused("url", "url_malformed", max=MAX_URL)
     return url
 
 
 def _checked_secret(secret: str) -> str:
     if not secret.strip():
-        raise _refused("secret", "secret_empty")
+        raise EndpointRefused("secret", "secret_empty")
     return secret
 
 
@@ -51,7 +56,7 @@ def _unique_url(session: Session, url: str, endpoint: BroadcastEndpoint | None) 
     if endpoint is not None:
         same_url = same_url.where(BroadcastEndpoint.id != endpoint.id)
     if (existing := session.scalar(same_url)) is not None:
-        raise _refused("url", "url_taken", conflict=True, existing=existing, url=url)
+        raise EndpointRefused("url", "url_taken", conflict=True, existing=existing, url=url)
 
 
 def check(session: Session, county: County, values: Mapping[str, Any], endpoint: BroadcastEndpoint | None) -> Checked:
@@ -89,7 +94,7 @@ ENDPOINTS = TargetKind(
     columns=(ListColumn(N_("Name"), "name", "link"), ListColumn(N_("Address (URL)"), "url", "code")),
     check=check,
     describe=lambda endpoint: (endpoint.county_code, endpoint.name, endpoint.url),
-    refusals=REFUSALS,
+    refused=EndpointRefused,
     heading=N_("County broadcast platforms"),
     add_label=N_("Add a broadcast endpoint"),
     title=N_("Broadcast endpoint %(name)s"),
