@@ -47,6 +47,28 @@ def apply_receipt(session: Session, gateway_id: str, status: DeliveryStatus, cod
     return moved
 
 
+def apply_receipts(session: Session, receipts: Sequence[tuple[str, DeliveryStatus, str | None]]) -> int:
+    """apply_receipt for a batch of (gateway id, status, code), in order, with one commit for the lot
+    instead of one each (an SMPP bind brings thousands a second); returns how many moved a delivery."""
+    now = utcnow()
+    unmoved = [receipt for receipt in receipts if not _move(session, *receipt, now)]
+    moved = len(receipts) - len(unmoved)
+    recorded = set(session.scalars(select(DELIVERIES.c.gateway_id).where(
+        DELIVERIES.c.gateway_id.in_({gateway_id for gateway_id, _, _ in unmoved})))) if unmoved else set()
+    early: list[str] = []
+    for gateway_id, status, code in unmoved:
+        if gateway_id in recorded:  # the job may have committed between the two looks: try once more
+            moved += _move(session, gateway_id, status, code, now)
+        else:
+            _keep_early(session, gateway_id, status, code)
+            session.flush()  # the next receipt of the same id finds this one
+            early.append(gateway_id)
+    session.commit()
+    if early:
+        moved += apply_early_receipts(session, early)  # the job may have committed meanwhile
+    return moved
+
+
 def apply_early_receipts(session: Session, gateway_ids: Sequence[str] | None = None) -> int:
     """Apply the kept receipts of these ids (all kept receipts if None) whose delivery is now recorded,
     and commit; returns how many moved a delivery. Call it after committing the ids."""
