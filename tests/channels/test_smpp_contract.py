@@ -3,6 +3,7 @@ the window, throttling, reconnecting, Tibetan in concatenated UCS-2 parts, and r
 from __future__ import annotations
 
 import itertools
+import socket
 import threading
 import time
 from pathlib import Path
@@ -12,24 +13,34 @@ import smpplib.smpp
 from sqlalchemy import select
 
 try:
-    from peers.smpp_peer import SmppPeer, concatenation
+    from peers.smpp_peer import (
+        BIND_TRANSCEIVER, DELIVER_SM, ENQUIRE_LINK, GENERIC_NACK, HEADER, MESSAGE_STATE, RALYBND, RECEIPTED_MESSAGE_ID,
+        RESPONSE, RINVBNDSTS, RINVCMDID, RINVPASWD, RINVSYSID, ROK, RTHROTTLED, SUBMIT_SM, SmppPeer, c_octets,
+        concatenation, parse_submit, pdu,
+    )
 except ModuleNotFoundError:  # while tests/peers (a package on pytest's path) shadows the top-level peers/ (issue 15)
     import peers
 
     peers.__path__.append(str(Path(__file__).resolve().parents[2] / "peers"))
-    from peers.smpp_peer import SmppPeer, concatenation
+    from peers.smpp_peer import (
+        BIND_TRANSCEIVER, DELIVER_SM, ENQUIRE_LINK, GENERIC_NACK, HEADER, MESSAGE_STATE, RALYBND, RECEIPTED_MESSAGE_ID,
+        RESPONSE, RINVBNDSTS, RINVCMDID, RINVPASWD, RINVSYSID, ROK, RTHROTTLED, SUBMIT_SM, SmppPeer, c_octets,
+        concatenation, parse_submit, pdu,
+    )
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
 from tests.dispatch.conftest import new_alert, publish_now, work
 from warning_service.channels.base import GatewayUnavailable, Outcome
 from warning_service.channels.registry import adapter_class
 from warning_service.channels.sms.smpp import SmppAdapter, parse_receipt, ucs2_parts
 from warning_service.channels.sms.smpp_receipts import Receipt
+from warning_service.dispatch.receipts import apply_receipts
 from warning_service.config import Settings
 from warning_service.extensions import db
 from warning_service.models import Channel, Delivery, DeliveryStatus, EarlyReceipt, Recipient
 from warning_service.rendering.tibetan import break_opportunities, cluster_boundaries, normalise
 
 SYSTEM_ID, PASSWORD, SOURCE = "ews", "s3cret", "12379"
+RX_T_APPN = 0x64
 LONG_TIBETAN = TIBETAN * 5  # 200 UTF-16 units: parts of at most 67, cut after a shad
 PARTS = len(ucs2_parts(LONG_TIBETAN))
 COUNTY = "513301"
@@ -337,3 +348,146 @@ def test_receipts_reach_the_deliveries_whenever_they_come(app, through_the_fanou
     assert kept.isdisjoint(row.gateway_id for row in rows) and (receipts_first or not kept)
     received = {r.address for r in peer.received()}
     assert received == {f"+86199000012{i:02d}" for i in range(1, 6)}
+
+
+# --- the batched receipts path ----------------------------------------------------------------------------
+
+def test_a_batch_of_receipts_moves_forward_only_and_keeps_the_early_ones(app):
+    alert = publish_now(new_alert(counties=(COUNTY,)))
+    db.session.add(Recipient(phone="+8619900001299", languages="zh", county_code=COUNTY, channels=["sms"]))
+    db.session.flush()
+    sent = Delivery(alert_id=alert.id, channel=Channel.SMS, target_id=1, county_code=COUNTY,
+                    status=DeliveryStatus.SENT, gateway_id="A1", attempts=1)
+    db.session.add(sent)
+    db.session.commit()
+    moved = apply_receipts(db.session, [("A1", DeliveryStatus.DELIVERED, None), ("A1", DeliveryStatus.SENT, None),
+                                        ("B2", DeliveryStatus.SENT, None), ("B2", DeliveryStatus.UNDELIVERED, "UNDELIV")])
+    assert moved == 1
+    db.session.expire_all()
+    assert db.session.get(Delivery, sent.id).status == DeliveryStatus.DELIVERED
+    [early] = db.session.scalars(select(EarlyReceipt)).all()
+    assert (early.gateway_id, early.status, early.code) == ("B2", DeliveryStatus.UNDELIVERED, "UNDELIV")
+
+
+# --- the peer itself, through a bare socket and its own codec ----------------------------------------------
+
+class Bare:
+    """A client that writes PDUs as they are and reads whole ones."""
+
+    def __init__(self, peer: SmppPeer):
+        self.sock = socket.create_connection(peer.address, timeout=2)
+        self.sequence = 0
+        self.buffer = b""
+
+    def send(self, command: int, body: bytes = b"") -> int:
+        self.sequence += 1
+        self.sock.sendall(pdu(command, 0, self.sequence, body))
+        return self.sequence
+
+    def answer(self, command: int, sequence: int, status: int = 0) -> None:
+        self.sock.sendall(pdu(command, status, sequence, b"\x00"))
+
+    def read(self) -> tuple[int, int, int, bytes]:
+        while len(self.buffer) < 4 or len(self.buffer) < int.from_bytes(self.buffer[:4], "big"):
+            chunk = self.sock.recv(65536)
+            assert chunk, "the peer closed the connection"
+            self.buffer += chunk
+        length = int.from_bytes(self.buffer[:4], "big")
+        raw, self.buffer = self.buffer[:length], self.buffer[length:]
+        _, command, status, sequence = HEADER.unpack_from(raw)
+        return command, status, sequence, raw[16:]
+
+    def bind(self, system_id: str = SYSTEM_ID, password: str = PASSWORD) -> int:
+        self.send(BIND_TRANSCEIVER, c_octets(system_id) + c_octets(password) + c_octets("") + bytes((0x34, 0, 0))
+                  + c_octets(""))
+        command, status, _, _ = self.read()
+        assert command == BIND_TRANSCEIVER | RESPONSE
+        return status
+
+    def submit(self, destination: str = "8619912345678", registered_delivery: int = 1) -> int:
+        text = "康定".encode("utf-16-be")
+        return self.send(SUBMIT_SM, c_octets("") + bytes((0, 1)) + c_octets(SOURCE) + bytes((1, 1))
+                         + c_octets(destination) + bytes((0, 0, 0)) + c_octets("") + c_octets("")
+                         + bytes((registered_delivery, 0, 8, 0, len(text))) + text)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def bare(peer):
+    clients: list[Bare] = []
+
+    def connect() -> Bare:
+        clients.append(Bare(peer))
+        return clients[-1]
+
+    yield connect
+    for client in clients:
+        client.close()
+
+
+def test_the_peer_checks_the_bind(bare):
+    assert bare().bind(system_id="someone") == RINVSYSID
+    assert bare().bind(password="wrong") == RINVPASWD
+    client = bare()
+    assert client.bind() == ROK and client.bind() == RALYBND
+
+
+def test_the_peer_answers_what_it_does_not_take_with_generic_nack(bare):
+    client = bare()
+    client.submit()
+    assert client.read()[:2] == (GENERIC_NACK, RINVBNDSTS)  # not bound yet
+    client.bind()
+    client.send(0x00000103)  # data_sm: not an SMS centre of this kind's
+    assert client.read()[:2] == (GENERIC_NACK, RINVCMDID)
+    client.send(ENQUIRE_LINK)
+    assert client.read()[:2] == (ENQUIRE_LINK | RESPONSE, ROK)
+
+
+def test_the_peer_throttles_above_its_rate_and_its_window():
+    with SmppPeer(system_id=SYSTEM_ID, password=PASSWORD, rate=1.0, burst=2.0) as limited:
+        client = Bare(limited)
+        client.bind()
+        for _ in range(4):
+            client.submit(registered_delivery=0)
+        assert [client.read()[1] for _ in range(4)] == [ROK, ROK, RTHROTTLED, RTHROTTLED]  # a bucket of two
+        limited.rate, limited.window, limited.latency = None, 2, 0.2
+        for _ in range(3):
+            client.submit(registered_delivery=0)
+        assert [client.read()[1] for _ in range(3)] == [ROK, ROK, RTHROTTLED]  # the third is past the window
+        assert limited.stats.window_exceeded == 1 and limited.stats.peak_outstanding == 3
+        client.close()
+
+
+def test_the_peer_sends_receipts_and_sends_a_refused_one_again(bare, peer):
+    client = bare()
+    client.bind()
+    client.submit()
+    command, status, _, body = client.read()
+    message_id = body.rstrip(b"\x00").decode()
+    assert (command, status) == (SUBMIT_SM | RESPONSE, ROK)
+    deliveries = []
+    for answer in (RX_T_APPN, ROK):
+        command, _, sequence, body = client.read()
+        assert command == DELIVER_SM
+        deliveries.append(parse_submit(body))
+        client.answer(DELIVER_SM | RESPONSE, sequence, answer)
+    wait_for(lambda: peer.stats.receipts_answered == 1)
+    assert peer.stats.receipts_refused == 1
+    for receipt in deliveries:
+        assert receipt["esm_class"] == 0x04 and receipt["source"] == "8619912345678" and receipt["destination"] == SOURCE
+        assert receipt["tlvs"][RECEIPTED_MESSAGE_ID] == message_id.encode() + b"\x00"
+        assert receipt["tlvs"][MESSAGE_STATE] == bytes((2,))
+        assert f"id:{message_id} ".encode() in receipt["short_message"] and b"stat:DELIVRD" in receipt["short_message"]
+
+
+def test_the_peer_sends_a_receipt_on_another_bind_when_its_own_is_gone(bare, peer):
+    peer.receipt_delay = 0.3
+    first, second = bare(), bare()
+    first.bind(), second.bind()
+    first.submit()
+    first.read()
+    first.close()
+    command, _, _, body = second.read()
+    assert command == DELIVER_SM and parse_submit(body)["esm_class"] == 0x04
