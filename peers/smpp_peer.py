@@ -476,21 +476,19 @@ class SmppPeer:
         self._pump()
 
     def _pump(self) -> None:
-        """Send the waiting receipts on the connections that have room."""
+        """Send waiting receipts, oldest first, while a connection has room for the oldest (one system id
+        at a time, as the peer has one account: no scan of the whole queue on every answer)."""
         now = time.monotonic()
-        stuck: deque[_Receipt] = deque()
         while self._receipts:
-            receipt = self._receipts.popleft()
-            connection = self._carrier(receipt)
+            connection = self._carrier(self._receipts[0])
             if connection is None:
-                stuck.append(receipt)
-                continue
+                return
+            receipt = self._receipts.popleft()
             connection.sequence = sequence = connection.sequence % 0x7FFFFFFF + 1
             receipt.sent_at = now
             connection.deliveries[sequence] = receipt
             self.stats.receipts_sent += 1
             self._write(connection, pdu(DELIVER_SM, ROK, sequence, receipt_body(receipt, time.time())))
-        self._receipts = stuck
 
     def _carrier(self, receipt: _Receipt) -> _Connection | None:
         origin = receipt.origin
