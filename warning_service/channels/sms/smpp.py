@@ -26,12 +26,13 @@ Results. A recipient's texts and all their parts go at once. The delivery is ACC
 every part was; its gateway id is the first part's of the first text (the recipient's
 preferred language), and its text lists every part's message id, as Twilio's SIDs are.
 
-Receipts. registered_delivery 1 on every part. A deliver_sm whose esm_class says "SMSC
-delivery receipt" (0x04) names its message by the receipted_message_id TLV or the text's
-`id:`, its state by the message_state TLV or `stat:`. As with Twilio, only the receipts of a
-delivery's gateway id move it: this process answers the other parts' receipts at once. The
-rest go to the adapter's receipts thread, which applies them in batches through
-dispatch.receipts (smpp_receipts.py) and answers their deliver_sm only after the commit, with
+Receipts. As with Twilio, only the receipts of a delivery's gateway id move it, so only that
+part asks for them (registered_delivery 1; 0 on the other parts): a bilingual warning of six
+parts costs the SMSC, and us, one receipt instead of six. A deliver_sm whose esm_class says
+"SMSC delivery receipt" (0x04) names its message by the receipted_message_id TLV or the text's
+`id:`, its state by the message_state TLV or `stat:`. Receipts go to the adapter's receipts
+thread, which applies them in batches through dispatch.receipts (smpp_receipts.py) and
+answers their deliver_sm only after the commit, with
 ESME_RX_T_APPN when the database failed so that the SMSC delivers them again; a receipt lost
 with its process was never answered, so the SMSC delivers it again on another bind. A receipt
 that beats its submit_sm_resp or the job's commit is kept as an early receipt, as a Twilio
@@ -47,7 +48,7 @@ import random
 import socket
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,7 +74,6 @@ UCS2 = 8                 # data_coding
 UDH_INDICATOR = 0x40     # esm_class: the short message starts with a user data header
 RECEIPT_TYPE = 0x04      # esm_class bits 2-5 of a deliver_sm: SMSC delivery receipt
 RECEIPT_BATCH = 500      # receipts applied in one transaction
-KNOWN_PART_IDS = 200_000  # message ids of parts whose receipts move nothing, remembered per process
 MIN_PAUSE, MAX_PAUSE = 0.05, 2.0
 RECONNECT_MIN, RECONNECT_MAX = 0.1, 30.0
 ROK = consts.SMPP_ESME_ROK
@@ -161,18 +161,28 @@ class ReceiptSink(Protocol):
 
 
 class _Link(smpplib.client.Client):
-    """smpplib's client, written by one thread at a time (the batch's, the bind's reader, the receipts')."""
+    """smpplib's client, written by one thread at a time (the batch's, the bind's reader, the receipts'),
+    with the submit_sm waiting for their answer on this connection (sequence numbers are its own)."""
 
     def __init__(self, host: str, port: int, timeout: float):
         super().__init__(host, port, timeout=timeout, allow_unknown_opt_params=True,
                          logger_name="smpplib.client")
         self.writing = threading.Lock()
+        self.waiting = threading.Lock()  # guards outstanding and closed
+        self.outstanding: dict[int, _Part] = {}
+        self.closed = False  # its reader is done: nothing new may wait on it
 
-    def request(self, command: str, **fields) -> int:
+    def prepare(self, command: str, **fields):
+        """A request PDU with the next sequence number (smpplib's counter is not thread-safe)."""
         with self.writing:
-            pdu = smpplib.smpp.make_pdu(command, client=self, **fields)
+            return smpplib.smpp.make_pdu(command, client=self, **fields)
+
+    def send(self, pdu) -> None:
+        with self.writing:
             self.send_pdu(pdu)
-            return pdu.sequence
+
+    def request(self, command: str, **fields) -> None:
+        self.send(self.prepare(command, **fields))
 
     def respond(self, command: str, sequence: int, status: int = ROK) -> None:
         answer = smpplib.smpp.make_pdu(command, client=self, status=status)
@@ -209,7 +219,6 @@ class _Part:
 
     batch: object
     message: int                # index of its message in the batch
-    primary: bool               # the part whose message id is the delivery's gateway id
     fields: dict
     tries: int = 0
     sent_at: float = 0.0
@@ -230,8 +239,6 @@ class _Bind:
     def __init__(self, adapter: SmppAdapter, number: int):
         self.adapter, self.number = adapter, number
         self.link: _Link | None = None
-        self.outstanding: dict[int, _Part] = {}
-        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._keep_open, name=f"smpp-bind-{number}", daemon=True)
 
     @property
@@ -239,31 +246,37 @@ class _Bind:
         return self.link is not None
 
     def room(self) -> bool:
-        return self.link is not None and len(self.outstanding) < self.adapter.window
+        link = self.link
+        return link is not None and len(link.outstanding) < self.adapter.window
 
     def submit(self, part: _Part) -> bool:
-        """Send the part unless the bind is down or full; a send that fails counts as a lost answer."""
+        """Send the part unless the bind is down or full; a send that fails is a lost answer, which
+        the reader hands back when it finds the link dead."""
         link = self.link
         if link is None:
             return False
-        with self.lock:  # the answer cannot be read before the part is outstanding
-            if len(self.outstanding) >= self.adapter.window:
+        with link.waiting:
+            if link.closed or len(link.outstanding) >= self.adapter.window:
                 return False
             part.tries += 1
             part.sent_at = time.monotonic()
-            try:
-                self.outstanding[link.request("submit_sm", **part.fields)] = part
-            except Exception as exc:  # the reader finds the link dead too, and reconnects
-                logger.warning("smpp: bind %d: submit_sm failed: %s", self.number, _describe(exc))
-                self.adapter.answers.put(_Answer(part, None))
-                link.hang_up()
+            request = link.prepare("submit_sm", **part.fields)
+            link.outstanding[request.sequence] = part  # before it goes: its answer may come at once
+        try:  # not under the lock: the reader must go on reading while a full socket buffer holds us
+            link.send(request)
+        except Exception as exc:  # the reader finds the link dead too, reconnects and hands the part back
+            logger.warning("smpp: bind %d: submit_sm failed: %s", self.number, _describe(exc))
+            link.hang_up()
         return True
 
     def overdue(self, now: float, timeout: float) -> list[_Part]:
-        with self.lock:
-            late = [(sequence, part) for sequence, part in self.outstanding.items() if now - part.sent_at > timeout]
+        link = self.link
+        if link is None:
+            return []
+        with link.waiting:
+            late = [(sequence, part) for sequence, part in link.outstanding.items() if now - part.sent_at > timeout]
             for sequence, _ in late:
-                del self.outstanding[sequence]
+                del link.outstanding[sequence]
         return [part for _, part in late]
 
     def reopen(self) -> None:
@@ -293,8 +306,10 @@ class _Bind:
             finally:
                 self.link = None
                 link.hang_up()
-                with self.lock:
-                    lost, self.outstanding = list(self.outstanding.values()), {}
+                with link.waiting:
+                    link.closed = True
+                    lost = list(link.outstanding.values())
+                    link.outstanding.clear()
                 for part in lost:
                     adapter.answers.put(_Answer(part, None))
 
@@ -313,13 +328,10 @@ class _Bind:
             asked = False
             command = pdu.command
             if command in ("submit_sm_resp", "generic_nack"):
-                with self.lock:
-                    part = self.outstanding.pop(pdu.sequence, None)
+                with link.waiting:
+                    part = link.outstanding.pop(pdu.sequence, None)
                 if part is not None:
-                    message_id = _text(getattr(pdu, "message_id", None))
-                    if message_id and pdu.status == ROK and not part.primary:
-                        self.adapter.remember_part(message_id)
-                    self.adapter.answers.put(_Answer(part, pdu.status, message_id))
+                    self.adapter.answers.put(_Answer(part, pdu.status, _text(getattr(pdu, "message_id", None))))
             elif command == "deliver_sm":
                 self.adapter.received(link, pdu)
             elif command == "enquire_link":
@@ -367,7 +379,6 @@ class SmppAdapter(ChannelAdapter):
         self._started = threading.Lock()
         self._one_batch = threading.Lock()
         self._references = itertools.count(random.randrange(256))  # concatenation references, from anywhere
-        self._part_ids: OrderedDict[str, None] = OrderedDict()
         self._pause, self._paused_until = MIN_PAUSE, 0.0
         self._receipt_queue: queue.Queue[tuple[Receipt, _Link, int] | None] = queue.Queue()
 
@@ -472,12 +483,6 @@ class SmppAdapter(ChannelAdapter):
 
     # --- receipts ---------------------------------------------------------------------
 
-    def remember_part(self, message_id: str) -> None:
-        """A part whose receipts move nothing: its receipts are answered without the database."""
-        self._part_ids[message_id] = None
-        while len(self._part_ids) > KNOWN_PART_IDS:
-            self._part_ids.popitem(last=False)
-
     def received(self, link: _Link, pdu) -> None:
         """A deliver_sm, on a bind's reading thread."""
         try:
@@ -485,7 +490,7 @@ class SmppAdapter(ChannelAdapter):
         except Exception:  # a receipt we cannot read is answered, or the SMSC sends it for ever
             logger.exception("smpp: unreadable deliver_sm")
             receipt = None
-        if receipt is None or receipt.message_id in self._part_ids or receipt.status is None:
+        if receipt is None or receipt.status is None:
             if receipt is None:
                 logger.info("smpp: deliver_sm that is not a receipt answered and ignored (esm_class 0x%02X)",
                             pdu.esm_class or 0)
@@ -544,14 +549,15 @@ class _Batch:
         ton, npi, digits = address(message.address)
         common = {"source_addr_ton": adapter.source[0], "source_addr_npi": adapter.source[1],
                   "source_addr": adapter.source[2], "dest_addr_ton": ton, "dest_addr_npi": npi,
-                  "destination_addr": digits, "data_coding": UCS2, "registered_delivery": 1}
+                  "destination_addr": digits, "data_coding": UCS2}
         parts = []
         for text_index, text in enumerate(message.texts):
             encoded = ucs2_parts(text)
             esm_class = UDH_INDICATOR if len(encoded) > 1 else 0
             for number, short_message in enumerate(concatenated(encoded, adapter.reference())):
-                parts.append(_Part(self, index, text_index == 0 and number == 0,
-                                   {**common, "esm_class": esm_class, "short_message": short_message}))
+                receipt = int(text_index == 0 and number == 0)  # the part whose id is the gateway id
+                parts.append(_Part(self, index, {**common, "esm_class": esm_class, "short_message": short_message,
+                                                 "registered_delivery": receipt}))
         return parts
 
     def run(self) -> list[SendResult]:
