@@ -58,6 +58,7 @@ import smpplib.client
 import smpplib.consts as consts
 import smpplib.exceptions
 import smpplib.smpp
+from smpplib.command import Command
 
 from ...rendering import tibetan
 from ...rendering.budgets import UCS2_PER_PART, UCS2_SINGLE, Measure, utf16_units
@@ -131,7 +132,7 @@ def address(number: str) -> tuple[int, int, str]:
     return TON_ALPHANUMERIC, 0, number
 
 
-def parse_receipt(pdu) -> Receipt | None:
+def parse_receipt(pdu: Command) -> Receipt | None:
     """The receipt a deliver_sm carries, or None when it is something else (a reply from a phone)."""
     if (pdu.esm_class or 0) & 0x3C != RECEIPT_TYPE:
         return None
@@ -172,12 +173,12 @@ class _Link(smpplib.client.Client):
         self.outstanding: dict[int, _Part] = {}
         self.closed = False  # its reader is done: nothing new may wait on it
 
-    def prepare(self, command: str, **fields):
+    def prepare(self, command: str, **fields) -> Command:
         """A request PDU with the next sequence number (smpplib's counter is not thread-safe)."""
         with self.writing:
             return smpplib.smpp.make_pdu(command, client=self, **fields)
 
-    def send(self, pdu) -> None:
+    def send(self, pdu: Command) -> None:
         with self.writing:
             self.send_pdu(pdu)
 
@@ -381,6 +382,7 @@ class SmppAdapter(ChannelAdapter):
         self._references = itertools.count(random.randrange(256))  # concatenation references, from anywhere
         self._pause, self._paused_until = MIN_PAUSE, 0.0
         self._receipt_queue: queue.Queue[tuple[Receipt, _Link, int] | None] = queue.Queue()
+        self._receipt_writer: threading.Thread | None = None
 
     # --- the interface ---------------------------------------------------------------
 
@@ -413,9 +415,9 @@ class SmppAdapter(ChannelAdapter):
             raise GatewayUnavailable(f"smpp: cannot bind to {self.where} as {self.system_id}: {_describe(exc)}") from exc
         try:
             link.request("enquire_link")
-            answer = link.read_pdu()
-            if answer.command != "enquire_link_resp":
-                raise GatewayUnavailable(f"smpp: {self.where} answered enquire_link with {answer.command}")
+            # Receipts waiting for this account may come first: left unanswered, the SMSC sends them again.
+            while link.read_pdu().command != "enquire_link_resp":
+                pass
             link.request("unbind")
         except (OSError, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError) as exc:
             raise GatewayUnavailable(f"smpp: {self.where} bound, then failed: {_describe(exc)}") from exc
@@ -439,6 +441,8 @@ class SmppAdapter(ChannelAdapter):
             bind.reopen()
             bind.thread.join(timeout=1)
         self._receipt_queue.put(None)
+        if self._receipt_writer is not None:
+            self._receipt_writer.join(timeout=2)
         self.receipts.close()
 
     # --- binds ------------------------------------------------------------------------
@@ -460,7 +464,8 @@ class SmppAdapter(ChannelAdapter):
             self.binds = [_Bind(self, number) for number in range(1, self.binds_wanted + 1)]
             for bind in self.binds:
                 bind.thread.start()
-            threading.Thread(target=self._write_receipts, name="smpp-receipts", daemon=True).start()
+            self._receipt_writer = threading.Thread(target=self._write_receipts, name="smpp-receipts", daemon=True)
+            self._receipt_writer.start()
 
     def reference(self) -> int:
         return next(self._references) & 0xFF
@@ -483,7 +488,7 @@ class SmppAdapter(ChannelAdapter):
 
     # --- receipts ---------------------------------------------------------------------
 
-    def received(self, link: _Link, pdu) -> None:
+    def received(self, link: _Link, pdu: Command) -> None:
         """A deliver_sm, on a bind's reading thread."""
         try:
             receipt = parse_receipt(pdu)
