@@ -31,7 +31,7 @@ from redis import Redis
 from sqlalchemy import func, select, text
 
 from fanout import environment, new_alert, prepare, publish_alert
-from service import ROOT, start_workers, stop, table
+from service import start_workers, stop, table
 
 from peers.smpp_peer import SmppPeer
 from warning_service.app import create_app
