@@ -99,6 +99,18 @@ class Settings:
     TWILIO_API_BASE_URL: str = ""
     TWILIO_MAX_MPS: float = 1.0
     TWILIO_VALIDITY_PERIOD: int = 3600
+    # An operator's SMS centre over SMPP 3.4 (SMS_GATEWAY=smpp): SMPP_BINDS transceiver binds per worker
+    # process, each with at most SMPP_WINDOW submit_sm awaiting their answer; SMPP_MAX_TPS submit_sm a
+    # second shared by every worker (the rate the operator grants the account).
+    SMPP_HOST: str = ""
+    SMPP_PORT: int = 2775
+    SMPP_SYSTEM_ID: str = ""
+    SMPP_PASSWORD: str = ""
+    SMPP_SYSTEM_TYPE: str = ""
+    SMPP_SOURCE_ADDR: str = ""
+    SMPP_BINDS: int = 1
+    SMPP_WINDOW: int = 10
+    SMPP_MAX_TPS: float = 10.0
     # The address the outside world reaches this service at (status callbacks, behind a proxy).
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     # County emergency-broadcast platforms (BROADCAST_GATEWAY=http); endpoints live in the database.

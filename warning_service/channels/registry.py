@@ -14,6 +14,7 @@ ADAPTERS: dict[str, str | type[ChannelAdapter]] = {
     "null": "warning_service.channels.null:NullAdapter",
     "log": "warning_service.channels.log:LogAdapter",
     "twilio": "warning_service.channels.twilio_sms:TwilioSmsAdapter",
+    "smpp": "warning_service.channels.sms.smpp:SmppAdapter",
     "http": "warning_service.channels.broadcast:BroadcastAdapter",
     "serial": "warning_service.channels.beidou:BeidouAdapter",
 }
