@@ -40,7 +40,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from tests.channels.contract import FAILURE_MODES, Received
+from peers.received import FAILURE_MODES, Received
 
 # Command ids (SMPP 3.4 §5.1.2.1); a response is the request's id with bit 31 set.
 BIND_RECEIVER, BIND_TRANSMITTER, SUBMIT_SM, DELIVER_SM, UNBIND = 0x01, 0x02, 0x04, 0x05, 0x06

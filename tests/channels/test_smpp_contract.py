@@ -6,25 +6,18 @@ import itertools
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import smpplib.smpp
 from sqlalchemy import select
 
-try:
-    import peers.smpp_peer  # noqa: F401
-except ModuleNotFoundError:  # while tests/peers (a package on pytest's path) shadows the top-level peers/ (issue 15)
-    import peers
-
-    peers.__path__.append(str(Path(__file__).resolve().parents[2] / "peers"))
 from peers.smpp_peer import (
     BIND_TRANSCEIVER, DELIVER_SM, ENQUIRE_LINK, GENERIC_NACK, HEADER, MESSAGE_STATE, RALYBND, RECEIPTED_MESSAGE_ID,
     RESPONSE, RINVBNDSTS, RINVCMDID, RINVPASWD, RINVSYSID, ROK, RTHROTTLED, SUBMIT_SM, SmppPeer, c_octets, concatenation,
     parse_submit, pdu,
 )
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
-from tests.dispatch.conftest import new_alert, publish_now, work
+from tests.support.dispatch import new_alert, publish_now, work
 from warning_service.channels.base import GatewayUnavailable, Outcome
 from warning_service.channels.registry import adapter_class
 from warning_service.channels.sms.smpp import SmppAdapter, parse_receipt, ucs2_parts
