@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.events import record
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage
 from ..dispatch.publish import publish
 from ..hazards import HazardCatalogue
 from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
 from .cap_xml import invalid_fields
-from .errors import FieldError, IntakeError, forbidden, invalid
+from .errors import IntakeError, forbidden, invalid
 from .interpret import AlertDraft, interpret
-from .message import AlertMessage
 
 
 @dataclass

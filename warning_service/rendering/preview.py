@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..cap.message import AlertMessage
 from ..dispatch.publish import referenced_alerts
 from ..dispatch.targets import target_select
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue
 from ..intake.errors import forbidden, invalid
 from ..intake.interpret import interpret
-from ..intake.message import AlertMessage
 from ..intake.service import check_sender
 from ..models import Agency, CapStatus, Channel, Level, MsgType
 from .formatting import place_name
