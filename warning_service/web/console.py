@@ -28,12 +28,12 @@ from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
-from ..intake.service import ingest
 from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, CapStatus, Channel, County, MsgType, Role, without_bulky_columns
 from ..rendering.formatting import place_name, places
-from ..rendering.preview import reach
 from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, free_text, render_fitted
 from ..rendering.views import cancellation_view, view_of
+from ..services.ingest import ingest
+from ..services.preview import reach
 from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm

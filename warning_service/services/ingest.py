@@ -19,10 +19,10 @@ from ..cap.errors import FieldError
 from ..cap.message import AlertMessage
 from ..dispatch.publish import publish
 from ..hazards import HazardCatalogue
+from ..intake.cap_xml import invalid_fields
+from ..intake.errors import IntakeError, forbidden, invalid
+from ..intake.interpret import AlertDraft, interpret
 from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
-from .cap_xml import invalid_fields
-from .errors import IntakeError, forbidden, invalid
-from .interpret import AlertDraft, interpret
 
 
 @dataclass

@@ -24,11 +24,11 @@ from ..dispatch.targets import target_select
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue
 from ..intake.errors import forbidden, invalid
 from ..intake.interpret import interpret
-from ..intake.service import check_sender
 from ..models import Agency, CapStatus, Channel, Level, MsgType
-from .formatting import place_name
-from .render import CHANNELS, LANGUAGES, FittedText, budget_for, render_fitted
-from .views import view_of
+from ..rendering.formatting import place_name
+from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, render_fitted
+from ..rendering.views import view_of
+from .ingest import check_sender
 
 
 # Fields an AlertDraft and an Alert have in common, under the same name and in the same form.
