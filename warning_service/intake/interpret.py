@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 from ..cap.errors import FieldError
 from ..cap.message import AlertMessage, AreaBlock, InfoBlock, parse_number
+from ..geography.areas import resolve_areas
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue, level_from_severity, level_from_text
-from ..targeting.areas import resolve_areas
 from .errors import invalid
 
 ACCEPTED_STATUSES = ("Actual", "Exercise", "Test")

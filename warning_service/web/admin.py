@@ -26,9 +26,9 @@ from .. import registry
 from ..hazards import catalogue
 from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, BeidouTerminal, BroadcastEndpoint, County, Recipient, Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
+from ..recipients.csv_rows import RecipientRow, parse_recipients_csv
 from ..security import accounts, mfa
 from ..security.api_keys import issue_agency_key, revoke_agency_key
-from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
 from .auth import roles_required
 from .forms import ConsoleForm, MultiCheckboxField
 from .i18n import hazard_name

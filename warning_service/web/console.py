@@ -24,6 +24,7 @@ from ..dispatch.review import (
     INPUT_REFUSALS, ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject,
 )
 from ..extensions import db, redis_client
+from ..geography.county_map import county_map
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
@@ -34,7 +35,6 @@ from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, free
 from ..rendering.views import cancellation_view, view_of
 from ..services.ingest import ingest
 from ..services.preview import reach
-from ..targeting.county_map import county_map
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, console_locale, county_name, county_name_attribute

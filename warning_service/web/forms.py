@@ -15,10 +15,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, html_params
 
+from ..geography.county_search import county_label
 from ..hazards import PARAMETER_RULES, HazardCatalogue
 from ..models import Alert, County, Level
 from ..rendering.formatting import LOCAL_TIME
-from ..targeting.county_search import county_label
 from .i18n import hazard_name
 from .labels import LABELS
 

@@ -19,8 +19,8 @@ from shapely.geometry import box, shape
 
 from warning_service.cap.errors import FieldError
 from warning_service.cap.message import AreaBlock, Circle
+from warning_service.geography.areas import AreaResolution, county_of_point, resolve_areas
 from warning_service.reference_data import boundaries, county_rows
-from warning_service.targeting.areas import AreaResolution, county_of_point, resolve_areas
 
 COUNTY_SHAPES = {code: shape(geometry) for code, geometry in boundaries("counties.geojson").items()}
 REGION = shapely.union_all([shape(geometry) for geometry in boundaries("prefectures.geojson").values()])
@@ -322,7 +322,7 @@ def test_parts_of_several_areas_are_united():
 CONCURRENT_SCRIPT = """
 import random, threading
 from warning_service.cap.message import AreaBlock
-from warning_service.targeting.areas import county_of_point, resolve_areas
+from warning_service.geography.areas import county_of_point, resolve_areas
 
 rng = random.Random(1)
 boxes = []
