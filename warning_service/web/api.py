@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request, 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..cap.errors import FieldError
 from ..cap.message import AlertMessage
 from ..dispatch.queueing import start_fanout
 from ..extensions import db, redis_client
