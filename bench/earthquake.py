@@ -8,7 +8,7 @@ platform receiving its message, quiet and while a 1.78-million-recipient fan-out
 
 The service runs as in production: `gunicorn wsgi:app` takes the POST, two `python worker.py`
 workers plan and send, the broadcast channel uses its real adapter (BROADCAST_GATEWAY=http,
-warning_service/channels/broadcast.py) against the county platforms of tests/peers/broadcast_peer.py,
+warning_service/channels/broadcast.py) against the county platforms of peers/broadcast_peer.py,
 which this process runs and which checks each package's signature. SMS and BeiDou use the null
 gateway, as bench/fanout.py does. The seismic demo agency (auto-publish) posts distinct CAP 1.2
 earthquake early warnings for Luding (513322), one at a time: the next only when the last one's
@@ -37,8 +37,8 @@ from sqlalchemy import func, select, text
 from fanout import DATABASE, REDIS_URL, environment, new_alert, prepare, publish_alert
 from service import agency_key, earthquake_cap, percentile, post_cap, start_gunicorn, start_workers, stop, table
 
-from tests.peers.broadcast_peer import BroadcastPeer
-from tests.peers.ports import free_ports
+from peers.broadcast_peer import BroadcastPeer
+from peers.ports import free_ports
 from warning_service.app import create_app
 from warning_service.demo_data import DEMO_SEISMIC_AGENCY, point_demo_endpoints
 from warning_service.dispatch.publish import stop_pending_deliveries

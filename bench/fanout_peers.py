@@ -7,8 +7,8 @@ Same database (ews_bench, 1.78 M recipients), same measurement and same workers
 (`python worker.py`) as bench/fanout.py, but with the adapters the service runs in the field:
 SMS through the Twilio adapter (the official client, one HTTPS-less create per text) to the
 Twilio peer, EBMs through the broadcast adapter to the county platforms, BeiDou sentences
-through the serial adapter to the terminal peer. The peers are tests/peers (`python -m
-tests.peers`, as `flask demo serve` runs them), and `gunicorn wsgi:app` takes the Twilio peer's
+through the serial adapter to the terminal peer. The peers are those of peers/
+(`python -m peers`, as `flask demo serve` runs them), and `gunicorn wsgi:app` takes the Twilio peer's
 signed status callbacks, as it would Twilio's. Times are publish -> first and last `sent_at`
 (the gateway accepted the message), as in bench/fanout.py. No critical alert mid-run: at
 real-adapter speed its 190 k SMS would take the run over (bench/earthquake.py measures that path).
@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from fanout import DATABASE, QUICK_DATABASE, REDIS_URL, environment, one_run, prepare
 from service import ROOT, start_gunicorn, stop, table
 
-from tests.peers.ports import free_ports
+from peers.ports import free_ports
 
 from warning_service.app import create_app
 from warning_service.cli.demo import gateway_peers
@@ -71,7 +71,7 @@ def main() -> None:
         config["broadcast_secrets"] = point_demo_endpoints(db.session, f"http://127.0.0.1:{args.peers_port}/ebm")
         db.session.commit()
         recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
-        peers = subprocess.Popen([sys.executable, "-m", "tests.peers"], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+        peers = subprocess.Popen([sys.executable, "-m", "peers"], cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                  stdout=subprocess.DEVNULL, start_new_session=True)
         peers.stdin.write(json.dumps(config).encode())
         peers.stdin.close()
@@ -88,7 +88,7 @@ def main() -> None:
             "worker_peak_rss_mib"]
     rows = [[index + 1] + [r[key] for key in keys] for index, r in enumerate(results)]
     rows.append(["**median**"] + [statistics.median(r[key] for r in results) for key in keys])
-    print(f"\nfan-out with the real adapters against tests/peers, counties {args.counties}, "
+    print(f"\nfan-out with the real adapters against peers/, counties {args.counties}, "
           f"{recipients_total:,} recipients in the database, {args.workers} workers, batch {args.batch_size}")
     print(table(["run", "deliveries", "publish -> last settled s", "deliveries/s", "publish -> first send ms",
                  "worker peak RSS MiB"], rows))

@@ -30,7 +30,7 @@ from service import (
 )
 from sqlalchemy import text
 
-from tests.peers.ports import free_ports
+from peers.ports import free_ports
 from warning_service.app import create_app
 from warning_service.demo_data import DEMO_AGENCIES
 from warning_service.extensions import db

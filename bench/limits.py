@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.cap_builder import area_xml, message_xml  # noqa: E402
+from tests.support.cap_builder import area_xml, message_xml  # noqa: E402
 from warning_service.hazards import catalogue  # noqa: E402
 from warning_service.intake.cap_json import parse_alert_json  # noqa: E402
 from warning_service.intake.cap_xml import parse_cap_xml  # noqa: E402

@@ -20,7 +20,7 @@ from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from tests.cap_builder import cap_xml, info_xml  # noqa: E402
+from tests.support.cap_builder import cap_xml, info_xml  # noqa: E402
 from warning_service.extensions import db  # noqa: E402
 from warning_service.models import Agency  # noqa: E402
 from warning_service.security.api_keys import issue_agency_key  # noqa: E402

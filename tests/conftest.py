@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -20,13 +20,13 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from tests.support.backends import POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY, REDIS_SERVER
 from warning_service.app import create_app
 from warning_service.extensions import db
 from warning_service.reference_data import load_regions
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
-REDIS_CLAIM_KEY = "ews:test-session"
+pytest_plugins = ["tests.support.fixtures"]  # the fixtures more than one test directory uses
+
 # Reference tables are loaded once per session and kept between tests.
 KEEP_TABLES = {"prefectures", "counties", "alembic_version"}
 
@@ -71,6 +71,12 @@ def build_app(database_url: str, redis_url: str, **overrides) -> Flask:
         load_regions(db.session)
         db.session.commit()
     return app
+
+
+@pytest.fixture(scope="session")
+def app_builder() -> Callable[..., Flask]:
+    """build_app, for a suite that brings its own database and Redis (tests/chaos)."""
+    return build_app
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

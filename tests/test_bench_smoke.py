@@ -21,7 +21,7 @@ import pytest
 from redis import Redis
 from rq import Worker
 
-from tests.conftest import POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY
+from tests.support.backends import POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 

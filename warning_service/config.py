@@ -111,7 +111,7 @@ class Settings:
     BEIDOU_SERIAL_URL: str = "/dev/ttyUSB0"
     BEIDOU_PROTOCOL: str = "2.1"
     BEIDOU_BAUDRATE: int = 115200
-    # Channel budgets (CHANNELS.md): SMS segments to China, BeiDou card capacity, broadcast read-out.
+    # Channel budgets (docs/CHANNELS.md): SMS segments to China, BeiDou card capacity, broadcast read-out.
     SMS_MAX_SEGMENTS: int = 8
     BEIDOU_CAPACITY_BITS: int = 14_000
     BEIDOU_MAX_PARTS: int = 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.api.test_alerts_api import LUDING_SEAT, post_xml
-from tests.cap_builder import cap_xml, info_xml
-from tests.dispatch.conftest import work
+from tests.support.api import LUDING_SEAT, post_xml
+from tests.support.cap_builder import cap_xml, info_xml
+from tests.support.dispatch import work
 from warning_service.extensions import db, queues
 from warning_service.models import Alert, Delivery
 

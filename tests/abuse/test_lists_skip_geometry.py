@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import g
 from sqlalchemy import event
 
-from tests.console.conftest import sign_in, waiting_alert
+from tests.support.console import sign_in, waiting_alert
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, utcnow
 

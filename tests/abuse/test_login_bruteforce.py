@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.console.conftest import PASSWORD, sign_in
+from tests.support.console import PASSWORD, sign_in
 from warning_service.extensions import redis_client
 
 

@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from tests.abuse.test_hostile_intake import assert_refused_4xx, post_json
-from tests.api.test_bad_input import post
-from tests.cap_builder import area_xml, message_xml
+from tests.support.api import assert_refused_4xx, post, post_json
+from tests.support.cap_builder import area_xml, message_xml
 from warning_service.intake.limits import DEFAULT_LIMITS
 
 XML = {"Content-Type": "application/cap+xml"}

@@ -8,9 +8,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.test_bad_input import good_body, post
-from tests.console.conftest import csrf_token, post_form, sign_in, waiting_alert
-from tests.console.test_routes_by_role import console_routes
+from tests.support.api import good_body, post
+from tests.support.console import console_routes, csrf_token, post_form, sign_in, waiting_alert
 from warning_service.extensions import db
 from warning_service.models import Alert, ApiKey, AuditEvent, Role, utcnow
 from warning_service.web import SECURITY_HEADERS

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.test_alerts_api import post_xml
-from tests.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.api import post_xml
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, AuditEvent, CapStatus, MsgType
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.console.conftest import csrf_token, fresh_request, post_form, sign_in
+from tests.support.console import csrf_token, fresh_request, post_form, sign_in
 from warning_service.extensions import db
 from warning_service.models import User
 from warning_service.security import accounts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import delete
 
-from tests.api.test_twilio_webhook import SID, TOKEN, post_receipt, receipt, sent_delivery, state
+from tests.support.twilio_callbacks import SID, TOKEN, post_receipt, receipt, sent_delivery, state
 from warning_service.extensions import db
 from warning_service.models import DeliveryAttempt, DeliveryStatus
 from warning_service.web.webhooks import RECEIPTS

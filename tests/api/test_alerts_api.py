@@ -6,19 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from tests.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.api import LUDING_SEAT, post_xml
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
 from warning_service.hazards import catalogue
 from warning_service.models import Alert, AuditEvent
-
-XML = {"Content-Type": "application/cap+xml"}
-
-LUDING_SEAT = "29.914,102.234"  # near 泸定县 seat
-
-
-def post_xml(client, headers, body):
-    return client.post("/api/v1/alerts", data=body, headers={**headers, **XML})
-
 
 def alert_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Alert))

@@ -7,19 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.api import good_body, post, stored
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
 from warning_service.intake.cap_xml import MAX_REPORTED
-from warning_service.models import Alert, ApiKey, AuditEvent, utcnow
+from warning_service.models import Alert, ApiKey, utcnow
 
-XML = {"Content-Type": "application/cap+xml"}
 PROBLEM = "application/problem+json"
-
-
-def stored() -> tuple[int, int]:
-    alerts = db.session.scalar(select(func.count()).select_from(Alert))
-    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
-    return alerts, events
 
 
 def assert_refused(response, status: int, *phrases: str) -> dict:
@@ -32,14 +26,6 @@ def assert_refused(response, status: int, *phrases: str) -> dict:
         assert phrase.lower() in text, problem
     assert stored() == (0, 0), "a refused message must leave nothing behind"
     return problem
-
-
-def post(client, headers, body, content_type="application/cap+xml"):
-    return client.post("/api/v1/alerts", data=body, headers={**headers, "Content-Type": content_type})
-
-
-def good_body(identifier="B-1", **info) -> bytes:
-    return cap_xml(identifier, info_xml(geocodes=("513301",), **info))
 
 
 def test_400_malformed_xml(client, weather):

@@ -2,36 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
 from lxml import etree
 
-from tests.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.api import SEISMIC_SENDER, XML, valid_cap
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState
 
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 NS = {"cap": CAP12}
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "warning_service" / "data" / "cap" / "CAP-v1.2.xsd"
-XML = {"Content-Type": "application/cap+xml"}
-SEISMIC_SENDER = "seismic.demo@ews.example"
-
-
-@pytest.fixture(scope="module")
-def schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH)))
-
-
-def valid_cap(response, schema: etree.XMLSchema) -> etree._Element:
-    """The response is a CAP 1.2 document, UTF-8 with a declaration, valid against the bundled schema."""
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    assert response.mimetype == "application/cap+xml"
-    data = response.get_data()
-    assert data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
-    root = etree.fromstring(data)
-    assert schema.validate(root), schema.error_log
-    return root
 
 
 def post_earthquake(client, key, identifier="EQ-CAP-1", status="Actual") -> int:

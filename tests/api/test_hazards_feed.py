@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
-from tests.api.test_cap_out import SEISMIC_SENDER, XML, schema, valid_cap  # noqa: F401 (schema is a fixture)
-from tests.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.api import SEISMIC_SENDER, XML, valid_cap
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
 from warning_service.hazards import catalogue
 from warning_service.models import Alert, AlertState

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.demo_data import DEMO_AGENCIES
 from warning_service.extensions import db
 from warning_service.models import Agency, Alert, AuditEvent, BeidouTerminal, BroadcastEndpoint, Recipient

@@ -7,55 +7,16 @@ import pytest
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
-from tests.dispatch.conftest import new_alert, publish_now, work
-from tests.peers.twilio_peer import TwilioPeer
+from peers.twilio_peer import TwilioPeer
+from tests.support.dispatch import new_alert, publish_now, work
+from tests.support.twilio_callbacks import PUBLIC_URL, SID, TOKEN, post_receipt, receipt, sent_delivery, state
 from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH
 from warning_service.extensions import db
 from warning_service.dispatch import receipts
 from warning_service.dispatch.receipts import apply_early_receipts
 from warning_service.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, Recipient
 
-TOKEN = "webhook-test-auth-token"
-PUBLIC_BASE_URL = "https://ews.example.org"
-PUBLIC_URL = PUBLIC_BASE_URL + STATUS_CALLBACK_PATH
-SID = "SM" + "a1" * 16
 OTHER_SID = "SM" + "b2" * 16
-
-
-@pytest.fixture
-def twilio_app(app, monkeypatch):
-    """The app behind a proxy at PUBLIC_BASE_URL, with Twilio's auth token."""
-    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC_BASE_URL)
-    return app
-
-
-def sent_delivery(sid: str, target_id: int = 1, status: DeliveryStatus = DeliveryStatus.SENT) -> int:
-    alert = new_alert(("513301",))
-    delivery = Delivery(alert_id=alert.id, channel=Channel.SMS, target_id=target_id, county_code="513301",
-                        status=status, attempts=1, gateway_id=sid)
-    db.session.add(delivery)
-    db.session.commit()
-    return delivery.id
-
-
-def receipt(sid: str, status: str, **extra: str) -> dict[str, str]:
-    """The parameters Twilio posts for a message status change."""
-    return {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status, "AccountSid": "AC" + "0" * 32,
-            "From": "+15005550006", "To": "+8619912345678", "ApiVersion": "2010-04-01", **extra}
-
-
-def post_receipt(client, params: dict[str, str], token: str = TOKEN, url: str = PUBLIC_URL, signed: dict | None = None):
-    """Post `params` signed as Twilio would have signed `signed` (default: the same params) for `url`."""
-    signature = RequestValidator(token).compute_signature(url, signed if signed is not None else params)
-    return client.post(STATUS_CALLBACK_PATH, data=params, headers={"X-Twilio-Signature": signature})
-
-
-def state(delivery_id: int) -> tuple[Delivery, list[DeliveryAttempt]]:
-    db.session.expire_all()
-    attempts = db.session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id)
-                                  .order_by(DeliveryAttempt.id)).all()
-    return db.session.get(Delivery, delivery_id), list(attempts)
 
 
 def test_a_signed_delivered_receipt_settles_the_delivery(twilio_app, client):

@@ -3,17 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.console.conftest import waiting_alert
+from tests.support.console import waiting_alert
+from tests.support.reports import add_delivery
 from warning_service.audit.charts import channel_charts, delivery_over_time, line_chart, nice_step, time_unit
 from warning_service.audit.timing import BUCKETS_PER_SECOND, time_histogram
 from warning_service.extensions import db
-from warning_service.models import Channel, Delivery, DeliveryStatus, utcnow
-
-
-def add_delivery(alert_id: int, channel: Channel, target: int, sent=None, delivered=None) -> None:
-    status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.SENT if sent else DeliveryStatus.PENDING
-    db.session.add(Delivery(alert_id=alert_id, channel=channel, target_id=target, county_code="513301",
-                            status=status, sent_at=sent, delivered_at=delivered))
+from warning_service.models import Channel, utcnow
 
 
 def test_deliveries_are_counted_cumulatively_by_minute_since_publish(app):

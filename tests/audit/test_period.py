@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.console.conftest import waiting_alert
+from tests.support.console import waiting_alert
 from warning_service.audit.events import record
 from warning_service.audit.period import Period, PeriodError, period_report, today_in_beijing
 from warning_service.extensions import db

@@ -6,8 +6,8 @@ import math
 import random
 from datetime import timedelta
 
-from tests.audit.test_charts import add_delivery
-from tests.console.conftest import waiting_alert
+from tests.support.console import waiting_alert
+from tests.support.reports import add_delivery
 from warning_service.audit.timing import PERCENTILES, latency, time_histogram
 from warning_service.extensions import db
 from warning_service.models import Channel, utcnow

@@ -2,8 +2,8 @@
 
 An adapter's test module subclasses `AdapterContract` and provides two fixtures:
 - `adapter`: the adapter, configured to reach the running peer;
-- `peer`: the peer, with `received() -> list[Received]` (what reached the gateway,
-  in order) and `fail(mode)` where mode is one of FAILURE_MODES ("none" restores it);
+- `peer`: the peer (peers/), with `received() -> list[Received]` (what reached the gateway,
+  in order) and `fail(mode)` where mode is one of peers.received.FAILURE_MODES ("none" restores it);
 and the class attributes `good_address` / `bad_address` (an address the gateway
 refuses for good) for its channel, and `secret` when its targets sign with a key of
 their own (broadcast platforms). Every test name contains `contract`.
@@ -12,23 +12,11 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from tests.support.text import CHINESE, TIBETAN
 from warning_service.channels.base import AlertContent, Capabilities, ChannelAdapter, Outcome, OutboundMessage
 
-FAILURE_MODES = ("none", "slow", "5xx", "429", "timeout", "drop")
-TIBETAN = "ས་ཡོམ། ཉེན་བརྡ་དམར་པོ། དར་མདོ་གྲོང་ཁྱེར།"
-CHINESE = "康定市地震红色预警：请立即到空旷地带避险。"
-
-
-@dataclass(frozen=True)
-class Received:
-    """One message as the peer saw it arrive."""
-
-    address: str
-    texts: tuple[str, ...]
-    extra: dict = field(default_factory=dict)
 
 
 def content(status: str = "Actual", msg_type: str = "Alert") -> AlertContent:

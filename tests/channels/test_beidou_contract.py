@@ -6,8 +6,8 @@ from itertools import pairwise
 
 import pytest
 
+from peers.beidou_peer import BeidouPeer
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
-from tests.peers.beidou_peer import BeidouPeer
 from warning_service.channels.base import GatewayUnavailable, Outcome
 from warning_service.channels.beidou import FULL_WIDTH, BeidouAdapter, checksum, sentence
 from warning_service.config import Settings

@@ -9,8 +9,8 @@ import pytest
 import requests
 from lxml import etree
 
+from peers.broadcast_peer import BroadcastPeer
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
-from tests.peers.broadcast_peer import BroadcastPeer
 from warning_service.channels.base import GatewayUnavailable, Outcome
 from warning_service.channels.broadcast import (
     BroadcastAdapter,

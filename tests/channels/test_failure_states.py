@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.dispatch.conftest import new_alert, publish_now, work
-from tests.peers.beidou_peer import BeidouPeer
-from tests.peers.broadcast_peer import BroadcastPeer
-from tests.peers.twilio_peer import TwilioPeer
+from peers.beidou_peer import BeidouPeer
+from peers.broadcast_peer import BroadcastPeer
+from peers.twilio_peer import TwilioPeer
+from tests.support.dispatch import new_alert, publish_now, work
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import (

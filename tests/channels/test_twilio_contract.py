@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
+from peers.twilio_peer import TwilioPeer
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
-from tests.peers.twilio_peer import TwilioPeer
 from warning_service.channels.base import GatewayUnavailable, Outcome
 from warning_service.channels.twilio_sms import STATUS_CALLBACK_PATH, TwilioSmsAdapter
 from warning_service.config import Settings

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -10,15 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import build_app
-from tests.peers.beidou_peer import BeidouPeer
-from tests.peers.broadcast_peer import BroadcastPeer
+from peers.beidou_peer import BeidouPeer
+from peers.broadcast_peer import BroadcastPeer
 from warning_service.extensions import db
 
-from .harness import Peers, QuietTwilioPeer, Supervisor, Web, seed, service_env
+from .harness import CUT_COUNTY, Peers, QuietTwilioPeer, Supervisor, Web, report_path, seed, service_env
 from .servers import PostgresCluster, RedisServer
-
-CUT_COUNTY = "513325"  # 雅江县: its broadcast platform is gone for the whole run
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +34,7 @@ def peers() -> Iterator[Peers]:
 
 
 @pytest.fixture(scope="session")
-def service(chaos_dir, peers):
+def service(chaos_dir, peers, app_builder):
     """Everything running, the recipients seeded; yields (app, postgres, redis, supervisor, web)."""
     report_path().unlink(missing_ok=True)
     postgres = PostgresCluster(chaos_dir / "postgres")
@@ -46,7 +42,7 @@ def service(chaos_dir, peers):
     postgres.init()
     redis = RedisServer(chaos_dir)
     redis.start()
-    app = build_app(postgres.url, redis.url)
+    app = app_builder(postgres.url, redis.url)
     supervisor = web = None
     try:
         seed(app, peers, CUT_COUNTY)
@@ -64,11 +60,6 @@ def service(chaos_dir, peers):
             db.engine.dispose()
         redis.kill()
         postgres.stop("immediate")
-
-
-def report_path() -> Path:
-    """One JSON line per fault; `make chaos` prints them as the table in docs/RELIABILITY.md."""
-    return Path(os.environ.get("CHAOS_REPORT", "/tmp/ews-chaos-report.jsonl"))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

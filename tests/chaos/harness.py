@@ -23,13 +23,12 @@ from redis import Redis
 from rq import Worker
 from sqlalchemy import select, text
 
-from tests.peers.beidou_peer import BeidouPeer
-from tests.peers.broadcast_peer import BroadcastPeer
-from tests.peers.twilio_peer import TwilioPeer
+from peers.beidou_peer import BeidouPeer
+from peers.broadcast_peer import BroadcastPeer
+from peers.ports import free_ports
+from peers.twilio_peer import TwilioPeer
 from warning_service.extensions import db
 from warning_service.models import BeidouTerminal, BroadcastEndpoint, County, Delivery, DeliveryStatus, Recipient
-
-from tests.peers.ports import free_ports
 
 from .servers import PostgresCluster, RedisServer, wait_for
 
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = int(os.environ.get("CHAOS_RECIPIENTS", "100000"))
 WORKERS = int(os.environ.get("CHAOS_WORKERS", "2"))
 BATCH = 250
+CUT_COUNTY = "513325"  # 雅江县: its broadcast platform is gone for the whole run
 PLATFORM_SECRET = "chaos-platform-secret-" + "5a" * 8
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED,
          DeliveryStatus.CANCELLED)
@@ -253,3 +253,8 @@ def outcome(alert_id: int, peers: Peers) -> Outcome:
 def write_row(path: Path, row: dict) -> None:
     with path.open("a") as out:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def report_path() -> Path:
+    """One JSON line per fault; `make chaos` prints them as the table in docs/RELIABILITY.md."""
+    return Path(os.environ.get("CHAOS_REPORT", "/tmp/ews-chaos-report.jsonl"))

@@ -19,7 +19,7 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
-from tests.peers.ports import free_ports
+from peers.ports import free_ports
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.1):

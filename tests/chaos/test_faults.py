@@ -16,12 +16,11 @@ from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from tests.dispatch.conftest import new_alert, publish_now
+from tests.support.dispatch import new_alert, publish_now
 from warning_service.extensions import db, redis_client
 from warning_service.models import Alert, AlertState, BroadcastEndpoint, County, Delivery, DeliveryAttempt
 
-from .conftest import CUT_COUNTY, report_path
-from .harness import BATCH, FINAL, RECIPIENTS, Peers, Supervisor, outcome, write_row
+from .harness import BATCH, CUT_COUNTY, FINAL, RECIPIENTS, Peers, Supervisor, outcome, report_path, write_row
 from .servers import PostgresCluster, RedisServer, wait_for
 
 pytestmark = pytest.mark.chaos  # not in the default run (pytest.ini): `make chaos`

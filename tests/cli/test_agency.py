@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from tests.support.cli import assert_refused
 from warning_service.extensions import db
 from warning_service.models import Agency, ApiKey, AuditEvent
 from warning_service.security.api_keys import agency_for_key
@@ -39,14 +40,6 @@ def test_create_with_all_hazards_auto_publish_and_sender(app):
     assert result.exit_code == 0, result.output
     agency = agency_for_key(db.session, key_of(result))
     assert agency.hazards == ["all"] and agency.auto_publish and agency.cap_senders == ["eq@example.org"]
-
-
-def assert_refused(result, *phrases: str) -> None:
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    for phrase in phrases:
-        assert phrase in result.output, result.output
 
 
 def test_bad_input_is_refused_and_nothing_stored(app):

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from tests.peers.broadcast_peer import BroadcastPeer
+from peers.broadcast_peer import BroadcastPeer
 from warning_service.extensions import db
 from warning_service.models import BroadcastEndpoint
 

@@ -8,7 +8,7 @@ import socket
 
 import pyotp
 
-from tests.console.conftest import csrf_token
+from tests.support.console import csrf_token
 from warning_service.cli.demo import banner, example_alert, issue_demo_keys
 from warning_service.extensions import db
 from warning_service.security.api_keys import agency_for_key

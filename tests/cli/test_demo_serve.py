@@ -1,7 +1,7 @@
 """The quick start's `flask demo serve`, end to end: an alert for three counties through the real adapters.
 
 Runs what `make run` runs (migrations, seed, `demo serve`) in subprocesses on an
-SQLite file, the embedded default, with the gateway peers of tests/peers playing
+SQLite file, the embedded default, with the gateway peers of peers/ playing
 Twilio, the county broadcast platforms and a BeiDou terminal on loopback. The
 alert is posted through the API with the demo key the banner prints; the
 delivery log in the database and the peers' own lines show where it went.
@@ -25,7 +25,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import create_engine, text
 
-from tests.peers.ports import free_ports
+from peers.ports import free_ports
 from warning_service.cli.demo import DEMO_CARD, DEMO_CARD_INTERVAL
 
 ROOT = Path(__file__).resolve().parents[2]

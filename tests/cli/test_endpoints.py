@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.cli.test_agency import assert_refused
+from tests.support.cli import assert_refused
 from warning_service.extensions import db
 from warning_service.models import AuditEvent, BeidouTerminal, BroadcastEndpoint
 

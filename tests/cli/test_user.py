@@ -46,6 +46,8 @@ def test_set_role_and_deactivate(app):
     runner.invoke(args=["user", "create", "pema", "--role", "auditor"], input="0123456789ab\n")
     assert runner.invoke(args=["user", "set-role", "pema", "admin"]).exit_code == 0
     assert runner.invoke(args=["user", "deactivate", "pema"]).exit_code == 0
+    again = runner.invoke(args=["user", "deactivate", "pema"])
+    assert again.exit_code == 0 and "user 'pema' was already inactive" in again.output
     db.session.expire_all()
     user = db.session.scalar(select(User).where(User.username == "pema"))
     assert user.role is Role.ADMIN and not user.active

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from tests.console.conftest import csrf_token, sign_in
+from tests.support.console import csrf_token, sign_in
 from warning_service.extensions import db
 from warning_service.models import (
     Agency, AgencyKind, ApiKey, AuditEvent, BeidouTerminal, BroadcastEndpoint, Recipient, User,
@@ -68,11 +68,18 @@ def test_an_admin_creates_and_deactivates_users(client, people):
     made = client.post("/admin/users", data={"csrf_token": token, "username": "new", "role": "auditor",
                                              "password": "a long enough password"})
     assert made.status_code == 303
+    taken = client.post("/admin/users", data={"csrf_token": token, "username": " new ", "role": "admin",
+                                              "password": "another long password"})
+    assert taken.status_code == 422 and "用户 new 已存在。" in taken.get_data(as_text=True)
     user = db.session.scalar(select(User).where(User.username == "new"))
     assert user.check_password("a long enough password") and user.password_hash != "a long enough password"
     assert client.post(f"/admin/users/{user.id}/deactivate", data={"csrf_token": token}).status_code == 303
     db.session.expire_all()
     assert not db.session.get(User, user.id).active
+    again = client.post(f"/admin/users/{user.id}/deactivate", data={"csrf_token": token})
+    assert again.status_code == 409 and "new" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "user.deactivate")) == 1
     assert sign_in(client, "new", "a long enough password").status_code == 401
 
 

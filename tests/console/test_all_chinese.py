@@ -9,7 +9,7 @@ import pytest
 from flask_babel import refresh
 from sqlalchemy import select
 
-from tests.console.conftest import csrf_token, fresh_request, make_user, post_form, sign_in, waiting_alert, work
+from tests.support.console import csrf_token, fresh_request, make_user, post_form, sign_in, waiting_alert, work
 from warning_service import registry
 from warning_service.extensions import db
 from warning_service.geography.pinyin import pinyin

@@ -8,15 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from tests.console.conftest import post_form, sign_in, waiting_alert, work
-from tests.console.pdf import run
-from tests.console.test_reports import published_alert
+from tests.support.console import near_midnight_utc, post_form, shown, sign_in, waiting_alert, work
+from tests.support.pdf import run
+from tests.support.reports import published_alert
 from warning_service.extensions import db
 from warning_service.models import Alert, AuditEvent, Delivery
 
@@ -27,17 +27,6 @@ EXPRESSION = re.compile(r"{{(.*?)}}", re.S)
 # macro's argument, nor a form field: forms.py fills those in Beijing time); quoted text left out.
 INSTANT = re.compile(r"\b(\w+_at|expires|onset|sent|since)\b(?!\s*[(,)=])")
 QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
-
-
-def near_midnight_utc(days: int) -> datetime:
-    """20:30 UTC `days` from today: before midnight UTC, after it in Beijing."""
-    today = datetime.now(timezone.utc).replace(hour=20, minute=30, second=0, microsecond=0)
-    return today + timedelta(days=days)
-
-
-def shown(moment: datetime) -> tuple[str, str]:
-    """(Beijing, UTC) as minutes, the way a page would show either."""
-    return (moment + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M"), moment.strftime("%Y-%m-%d %H:%M")
 
 
 def assert_beijing(text: str, moment: datetime, label: str = "北京时间") -> None:

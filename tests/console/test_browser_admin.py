@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.console.browser import shot, sign_in
+from tests.support.browser import shot, sign_in
 from warning_service.extensions import db
 from warning_service.models import Agency, AuditEvent, BeidouTerminal, BroadcastEndpoint, Role, User
 

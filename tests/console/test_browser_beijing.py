@@ -6,9 +6,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from tests.console.browser import shot, sign_in
-from tests.console.conftest import waiting_alert, work
-from tests.console.test_beijing_time import near_midnight_utc, shown
+from tests.support.browser import shot, sign_in
+from tests.support.console import near_midnight_utc, shown, waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import Alert
 

@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import func, select
 
-from tests.console.browser import shot, sign_in
-from tests.console.conftest import waiting_alert, work
+from tests.support.browser import shot, sign_in
+from tests.support.console import waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, Delivery, DeliveryStatus, MsgType
 

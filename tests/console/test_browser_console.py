@@ -8,29 +8,15 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.console.browser import shot, sign_in
-from tests.console.conftest import expiry_in, waiting_alert, work
+from tests.support.browser import begin_compose, pick_county, shot, sign_in
+from tests.support.console import expiry_in, waiting_alert, work
 from warning_service.web.auth import idle_lifetime
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, CapStatus, Level
 
 TIBETAN = re.compile(r"[\u0F40-\u0FBC]")
-
-
-def pick_county(page: Page, search: str) -> None:
-    page.fill("#county-search", search)
-    page.locator("#county-list li:visible input").first.check()
-
-
-def begin_compose(page: Page, kind: str, level: str) -> None:
-    """Open Compose and choose the kind (its banner shows at once) and a rainstorm at `level`."""
-    page.click("#nav-compose")
-    page.check(f"input[name=status][value={kind}]")
-    expect(page.locator("#kind-banner")).to_contain_text(kind.upper())
-    page.select_option("select[name=hazard]", "rainstorm")
-    page.select_option("select[name=level]", level)
 
 
 def test_browser_compose_preview_publish_and_watch_progress(app, page, people, request):

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.console.browser import shot, sign_in
+from tests.support.browser import shot, sign_in
 
 WIDTHS = (1280, 420)  # a duty officer's desk, a phone
 LUDING = {"zh": "泸定县", "bo": "ལྕགས་ཟམ", "en": "Luding County"}  # counties.csv, 513322

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.browser import shot, sign_in
-from tests.console.test_delivery_log import crowded_alert  # noqa: F401 (a fixture)
+from tests.support.browser import shot, sign_in
 
 
 @pytest.mark.parametrize("language", ["zh", "bo"])

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.console.browser import shot, sign_in
-from tests.console.conftest import waiting_alert
+from tests.support.browser import shot, sign_in
+from tests.support.console import waiting_alert
 from warning_service.extensions import db
 from warning_service.models import Level, User
 

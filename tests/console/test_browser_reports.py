@@ -11,9 +11,9 @@ from datetime import timedelta
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.console.browser import SHOTS, shot, sign_in
-from tests.console.conftest import published_cancellation
-from tests.console.test_reports import check_pdf_report, failed_sms, published_alert
+from tests.support.browser import SHOTS, shot, sign_in
+from tests.support.console import published_cancellation
+from tests.support.reports import check_pdf_report, failed_sms, published_alert
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
 from warning_service.audit.period import today_in_beijing

@@ -10,9 +10,8 @@ import pyotp
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.console.browser import shot
-from tests.console.conftest import PASSWORD
-from tests.console.test_browser_console import begin_compose, pick_county
+from tests.support.browser import begin_compose, pick_county, shot
+from tests.support.console import PASSWORD
 from warning_service.audit.period import BEIJING
 from warning_service.extensions import db
 from warning_service.models import User

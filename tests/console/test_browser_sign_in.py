@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.console.browser import shot
+from tests.support.browser import shot
 
 
 def button_heights(page: Page) -> dict[str, float]:

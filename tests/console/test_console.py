@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.console.conftest import PASSWORD, expiry_in, post_form, sign_in, state_of, waiting_alert, work
+from tests.support.console import PASSWORD, expiry_in, post_form, sign_in, state_of, waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import (
     Alert, AlertState, AuditEvent, CapStatus, Delivery, DeliveryStatus, Level, MsgType, Recipient, User,

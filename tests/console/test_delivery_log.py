@@ -8,26 +8,12 @@ import io
 import re
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from tests.console.conftest import post_form, sign_in, waiting_alert
+from tests.support.console import post_form, sign_in
+from tests.support.reports import KANGDING
 from warning_service.extensions import db
-from warning_service.models import AuditEvent, Channel, Delivery, DeliveryStatus
-
-KANGDING, LUDING = 220, 110  # deliveries per county: 330 in all, more than a page of 200
-
-
-@pytest.fixture
-def crowded_alert(app, people) -> int:
-    """An alert with 330 broadcast and SMS deliveries, 220 in Kangding (513301) and 110 in Luding (513322)."""
-    alert_id = waiting_alert()
-    rows = [dict(alert_id=alert_id, channel=Channel.SMS if target % 2 else Channel.BROADCAST, target_id=target,
-                 county_code="513301" if target < KANGDING else "513322",
-                 status=DeliveryStatus.FAILED if target % 10 == 0 else DeliveryStatus.DELIVERED)
-            for target in range(KANGDING + LUDING)]
-    db.session.execute(insert(Delivery), rows)
-    db.session.commit()
-    return alert_id
+from warning_service.models import AuditEvent
 
 
 def log_range(page: str) -> str:

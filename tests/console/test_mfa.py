@@ -8,7 +8,7 @@ import re
 import pyotp
 from sqlalchemy import select
 
-from tests.console.conftest import PASSWORD, csrf_token, fresh_request, make_user, post_form, sign_in
+from tests.support.console import PASSWORD, csrf_token, fresh_request, make_user, post_form, sign_in
 from warning_service.config import Settings
 from warning_service.extensions import db
 from warning_service.models import AuditEvent, RecoveryCode, Role, User

@@ -11,8 +11,8 @@ import pytest
 
 from sqlalchemy import func, select, update
 
-from tests.console.conftest import post_form, published_cancellation, sign_in, waiting_alert, work
-from tests.console.pdf import DPI, dark_pixels, embedded_fonts, run, tibetan_boxes
+from tests.support.console import post_form, published_cancellation, sign_in, waiting_alert
+from tests.support.reports import check_pdf_report, failed_sms, published_alert
 from warning_service.audit.ledger import verify
 from warning_service.audit.period import today_in_beijing
 from warning_service.audit.report import mask_phone
@@ -26,24 +26,6 @@ def test_phone_numbers_are_masked_as_auditors_see_them():
     assert mask_phone("+8613812345678") == "138****5678"
     assert mask_phone("+4915112345678") == "+4915****5678"
     assert mask_phone("+123") == "****"
-
-
-def published_alert(app, client) -> int:
-    """A yellow rainstorm for Kangding and Luding, published and worked off; one SMS then failed."""
-    sign_in(client, "officer")
-    alert_id = waiting_alert()
-    post_form(client, f"/alerts/{alert_id}/publish", f"/alerts/{alert_id}", confirm_status="Actual")
-    work(app)
-    failed = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == Channel.SMS)
-                               .order_by(Delivery.id).limit(1))
-    db.session.execute(update(Delivery).where(Delivery.id == failed.id).values(
-        status=DeliveryStatus.FAILED, gateway_code="21211", gateway_text="not a valid phone number"))
-    db.session.execute(update(Delivery).where(Delivery.alert_id == alert_id, Delivery.id != failed.id,
-                                              Delivery.channel == Channel.SMS)
-                       .values(status=DeliveryStatus.DELIVERED, delivered_at=utcnow()))
-    db.session.commit()
-    post_form(client, "/logout", "/")
-    return alert_id
 
 
 def test_the_report_shows_reach_speed_and_gaps_with_masked_numbers(app, client, people):
@@ -130,13 +112,6 @@ def test_unmasking_needs_a_reason_and_is_recorded(app, client, people):
     assert verify(db.session)[1] is None
 
 
-def failed_sms(alert_id: int) -> tuple[Delivery, str]:
-    """The alert's SMS that failed (published_alert makes one) and its recipient's number."""
-    delivery = db.session.scalar(select(Delivery).where(Delivery.alert_id == alert_id, Delivery.channel == Channel.SMS,
-                                                        Delivery.status == DeliveryStatus.FAILED))
-    return delivery, db.session.get(Recipient, delivery.target_id).phone
-
-
 def test_townships_have_their_reach_their_gaps_and_their_log(app, client, people):
     alert_id = published_alert(app, client)
     failed, phone = failed_sms(alert_id)
@@ -179,19 +154,6 @@ def test_the_pdf_report_shapes_tibetan_masks_numbers_and_is_in_the_ledger(app, c
     exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.export")).all()
     assert [(e.subject_id, e.detail["format"], e.detail["masked"]) for e in exports] == [(alert_id, "pdf", True)]
     assert verify(db.session)[1] is None
-
-
-def check_pdf_report(pdf, phone: str, workdir) -> None:
-    """The report's PDF: Tibetan drawn with an embedded Tibetan font (no empty boxes), ink where it
-    stands on the rendered page, Chinese too, and the failed recipient's number masked."""
-    assert any("Tibetan" in name for name in embedded_fonts(pdf)) and any("WenQuanYi" in n for n in embedded_fonts(pdf))
-    text = run("pdftotext", str(pdf), "-")
-    assert "康定" in text and "泸定" in text and mask_phone(phone) in text and phone[3:] not in text
-    boxes = [(page, box) for page, box in tibetan_boxes(pdf) if box[2] - box[0] > 2]
-    assert boxes, "no Tibetan text in the PDF"
-    for page, box in boxes[:6]:
-        area = (box[2] - box[0]) * (box[3] - box[1]) * (DPI / 72) ** 2
-        assert dark_pixels(pdf, page, box, workdir) > 0.03 * area, f"blank where the Tibetan is, page {page} {box}"
 
 
 def test_the_period_report_lists_the_alert_and_refuses_bad_dates(app, client, people):

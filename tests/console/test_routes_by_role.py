@@ -10,25 +10,14 @@ import pytest
 
 from sqlalchemy import select
 
-from tests.console.conftest import post_form, sign_in, waiting_alert
+from tests.support.console import console_routes, post_form, sign_in, waiting_alert
 from warning_service.extensions import db
 from warning_service.models import Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, Role, User
 
 ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
-PUBLIC = {"auth.login", "auth.set_login_language", "static"}
 # Reached before signing in fully (between the password and the second factor): they check that state
 # themselves, and are walked by tests/abuse/test_sessions.py instead.
 SIGN_IN_STEPS = {"auth.logout", "auth.second_factor", "auth.enrol"}
-
-
-def console_routes(app) -> list[tuple[str, str, str]]:
-    """(endpoint, method, rule) of the console's and sign-in's routes."""
-    routes = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "reports") and rule.endpoint not in PUBLIC:
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                routes.append((rule.endpoint, method, rule.rule))
-    return routes
 
 
 def test_every_console_route_declares_its_roles(app):

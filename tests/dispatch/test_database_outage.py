@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from tests.dispatch.conftest import new_alert, publish_now, statuses, work
-from tests.dispatch.gateways import sent_counts
+from tests.support.dispatch import new_alert, publish_now, statuses, work
+from tests.support.gateways import sent_counts
 from warning_service.dispatch import send
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client

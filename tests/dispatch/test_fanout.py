@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import Text, cast, exists, func, select
 
-from tests.dispatch.conftest import new_alert, publish_now, statuses, work
-from tests.dispatch.gateways import ORDER_KEY, CountingAdapter, sent_counts
+from tests.support.dispatch import new_alert, publish_now, statuses, work
+from tests.support.gateways import ORDER_KEY, CountingAdapter, sent_counts
 from warning_service.channels.base import Outcome, SendResult
 from warning_service.channels.registry import ADAPTERS
 from warning_service.dispatch.jobs import send_batch

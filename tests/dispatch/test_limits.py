@@ -7,26 +7,50 @@ import time
 from redis import Redis
 from sqlalchemy import select
 
-from tests.dispatch.conftest import new_alert, publish_now, statuses, work
-from tests.dispatch.gateways import CountingAdapter, sent_counts
+from tests.support.dispatch import new_alert, publish_now, statuses, work
+from tests.support.gateways import CountingAdapter, sent_counts
 from warning_service.channels.base import Capabilities
 from warning_service.channels.registry import ADAPTERS
-from warning_service.dispatch.ratelimit import RateLimiter
+from warning_service.dispatch.ratelimit import Grant, RateLimiter
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import Channel, Delivery
 from warning_service.dispatch.retry import backoff_seconds
 
 
+class Clock:
+    """A clock the test moves: the bucket's arithmetic is checked exactly, however slow the machine."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_workers_share_one_bucket(app):
-    connection = Redis.from_url(app.config["REDIS_URL"])
-    first, second = RateLimiter(connection), RateLimiter(connection)  # as two workers would hold them
+    connection, clock = Redis.from_url(app.config["REDIS_URL"]), Clock()
+    first, second = RateLimiter(connection, clock=clock), RateLimiter(connection, clock=clock)  # two workers
     assert first.take("account-1", 6, rate_per_second=2, burst=8).granted == 6
     grant = second.take("account-1", 6, rate_per_second=2, burst=8)
-    assert grant.granted == 2 and 0 < grant.wait_seconds <= 0.5
+    assert grant.granted == 2 and grant.wait_seconds == 0.5
     assert first.take("account-2", 3, rate_per_second=2, burst=8).granted == 3  # buckets are per key
-    time.sleep(1.1)
-    assert second.take("account-1", 5, rate_per_second=2, burst=8).granted == 2  # refilled at 2/s
+    clock.now += 0.25  # steps a float holds exactly
+    assert second.take("account-1", 5, rate_per_second=2, burst=8) == Grant(0, 0.25)  # half a token
+    clock.now += 0.75
+    assert second.take("account-1", 5, rate_per_second=2, burst=8).granted == 2  # 1 s since: refilled at 2/s
+    clock.now += 3600
+    assert first.take("account-1", 20, rate_per_second=2, burst=8).granted == 8  # never beyond the burst
+
+
+def test_redis_keeps_the_clock_in_the_service(app):
+    """Without a clock of its own the bucket runs on Redis's time, which every worker shares."""
+    limiter = RateLimiter(Redis.from_url(app.config["REDIS_URL"]))
+    started = time.monotonic()
+    assert limiter.take("account-3", 5, rate_per_second=1, burst=4).granted == 4
+    grant = limiter.take("account-3", 5, rate_per_second=1, burst=4)
+    elapsed = time.monotonic() - started
+    assert grant.granted <= elapsed * 1 and 0 < grant.wait_seconds <= 1  # only what refilled in between
 
 
 def test_no_rate_means_no_limit(app):

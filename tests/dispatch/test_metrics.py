@@ -8,9 +8,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from tests.console.conftest import make_user, sign_in
-from tests.dispatch.conftest import new_alert, publish_now, statuses, work
-from tests.dispatch.test_worker_killed import start_worker
+from tests.support.console import make_user, sign_in
+from tests.support.dispatch import new_alert, publish_now, start_worker, statuses, work
 from warning_service.extensions import db
 from warning_service.models import Delivery, Role
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.dispatch.conftest import new_alert, publish_now, statuses, work
+from tests.support.dispatch import new_alert, publish_now, statuses, work
 from warning_service.audit import seals
 from warning_service.audit.ledger import verify
 from warning_service.audit.seals import SEAL_ACTION, seal_settled

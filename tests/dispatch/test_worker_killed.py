@@ -1,38 +1,17 @@
 """A worker killed with SIGKILL in the middle of a fan-out loses nothing: real worker processes, real Redis."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.dispatch.conftest import new_alert, publish_now, statuses
-from tests.dispatch.gateways import sent_counts
+from tests.support.dispatch import WORKER_BATCH, new_alert, publish_now, start_worker, statuses
+from tests.support.gateways import sent_counts
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import County, Delivery, DeliveryAttempt, utcnow
-
-RUN_WORKER = Path(__file__).with_name("run_worker.py")
-BATCH = 25
-
-
-def start_worker(app, *args: str, delay: float) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SMS_GATEWAY": "counting", "BROADCAST_GATEWAY": "counting", "BEIDOU_GATEWAY": "counting",
-        "FANOUT_BATCH_SIZE": str(BATCH),
-        "TEST_GATEWAY_DELAY": str(delay),
-        "RECONCILE_INTERVAL_SECONDS": "3600",
-    }
-    return subprocess.Popen([sys.executable, str(RUN_WORKER), *args], env=env, cwd=RUN_WORKER.parents[2],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def wait_until(condition, timeout: float) -> None:
@@ -67,7 +46,7 @@ def test_worker_killed_mid_fanout_then_restarted_settles_every_delivery_once(app
     ids = set(db.session.scalars(select(Delivery.id).where(Delivery.alert_id == alert.id)))
     assert set(sent) == ids, "every delivery reached the gateway"
     duplicates = [delivery for delivery, times in sent.items() if times > 1]
-    assert len(duplicates) <= BATCH, "only the batch in flight when the worker died may go twice"
+    assert len(duplicates) <= WORKER_BATCH, "only the batch in flight when the worker died may go twice"
     accepted = db.session.execute(
         select(DeliveryAttempt.delivery_id, func.count()).where(DeliveryAttempt.outcome == "accepted")
         .group_by(DeliveryAttempt.delivery_id)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from redis import Redis
 
-from tests.dispatch.conftest import new_alert, publish_now, statuses
-from tests.dispatch.test_worker_killed import start_worker
+from tests.support.dispatch import new_alert, publish_now, start_worker, statuses
 from warning_service.models import CapStatus, Level
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tests.dispatch.test_worker_killed import RUN_WORKER
+from tests.support.dispatch import RUN_WORKER
 
 STOP_SECONDS = 60  # generous: the machine is shared; no speed is asserted
 

@@ -9,20 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.cap_builder import SENDER, minimal, parse
 from warning_service.cap.message import AreaBlock, Circle, Reference
 from warning_service.intake.cap_json import parse_alert_json
 from warning_service.intake.errors import IntakeError
 
 CHINA = timezone(timedelta(hours=8))
-SENDER = "sc-eq-bureau"
-
-
-def minimal(**fields: Any) -> dict[str, Any]:
-    return {"status": "Actual", "hazard": "earthquake", "area": {"counties": ["513301"]}, **fields}
-
-
-def parse(body: Any) -> Any:
-    return parse_alert_json(json.dumps(body, ensure_ascii=False).encode(), SENDER)
 
 
 def refused(data: Any) -> IntakeError:

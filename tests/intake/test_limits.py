@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.cap_builder import REFERENCE, area_xml, message_xml
+from tests.support.cap_builder import REFERENCE, area_xml, message_xml
 from warning_service.cap.message import AreaBlock
 from warning_service.hazards import catalogue
 from warning_service.intake.cap_json import parse_alert_json

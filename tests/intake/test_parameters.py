@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.intake.test_cap_json import minimal, parse
+from tests.support.cap_builder import minimal, parse
 from warning_service.hazards import PARAMETER_RULES, catalogue
 from warning_service.intake.errors import IntakeError
 from warning_service.intake.interpret import interpret

@@ -1,4 +1,4 @@
-"""Channel budgets: exact figures from CHANNELS.md, and measures that grow with the text."""
+"""Channel budgets: exact figures from docs/CHANNELS.md, and measures that grow with the text."""
 from __future__ import annotations
 
 import pytest
@@ -17,7 +17,7 @@ from warning_service.rendering.budgets import (
 )
 from warning_service.rendering.tibetan import BreakKind, break_opportunities, cluster_boundaries, normalise
 
-from .test_tibetan import PROPERTY_SETTINGS, any_text
+from tests.support.text import PROPERTY_SETTINGS, any_text
 
 HAN = "预"
 BULLETIN = "ས་ཡོམ་རིམ་པ་༤.༥བརྒྱབ།"  # "an earthquake of magnitude 4.5 struck", from a real bulletin

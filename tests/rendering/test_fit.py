@@ -19,7 +19,7 @@ from warning_service.rendering.tibetan import (
     normalise,
 )
 
-from .test_tibetan import PROPERTY_SETTINGS, any_text
+from tests.support.text import PROPERTY_SETTINGS, any_text
 
 # Garzê heavy-rain blue warning issued. / Keep away from rivers and slopes. / Beware of landslides and rockfalls.
 BO_WARNING = "དཀར་མཛེས་ས་ཁུལ་དུ་ཆར་ཆེན་གྱི་ཉེན་བརྡ་སྔོན་པོ་བཏང་། "  # 51 units

@@ -4,7 +4,7 @@ It makes sure Redis answers, prints how to use the demo (a fresh API key, the
 logins, a curl example), then runs the gateway peers, an RQ worker and the web
 server until Ctrl-C or SIGTERM, and stops them all.
 
-The peers (tests/peers, started as `python -m tests.peers`) play Twilio, the
+The peers (peers/, started as `python -m peers`) play Twilio, the
 county broadcast platforms and a BeiDou terminal on loopback, and the worker
 uses the real adapters against them (SMS_GATEWAY=twilio, BROADCAST_GATEWAY=http,
 BEIDOU_GATEWAY=serial): a new user sees the traffic the field would carry.
@@ -42,7 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 REDIS_START_SECONDS = 10.0
 STOP_SECONDS = 35.0  # gunicorn's graceful timeout is 30 s
-PEERS_MODULE = "tests.peers"
+PEERS_MODULE = "peers"
 DEMO_CARD = "0241636"
 DEMO_CARD_INTERVAL = 1.0  # seconds; a real card's is 30-60, which would make the demo slow to watch
 DEMO_SMS_PER_SECOND = 50

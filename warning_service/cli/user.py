@@ -11,11 +11,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..audit.events import record
 from ..extensions import db
 from ..models import Role, User
-from ..models.user import MIN_PASSWORD_LENGTH
 from ..security import accounts, mfa
+from ..security.accounts import AccountRefused
 
 ROLE_CHOICE = click.Choice([role.value for role in Role])
 
@@ -27,13 +26,6 @@ def read_password() -> str:
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True, default="", show_default=False)
     return sys.stdin.readline().rstrip("\r\n")
-
-
-def check_password_rules(password: str) -> None:
-    if not password:
-        raise click.ClickException("empty password: pass it on standard input, e.g. `... < password-file`")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
 
 
 def _user(username: str) -> User:
@@ -48,18 +40,19 @@ def _user(username: str) -> User:
 @click.option("--role", required=True, type=ROLE_CHOICE, help="What the user may do in the console.")
 def create_user(username: str, role: str) -> None:
     """Create a console user; the password is read from standard input (first line)."""
-    username = username.strip()
-    if not username or len(username) > 80:
-        raise click.BadParameter("a username has 1 to 80 characters", param_hint="USERNAME")
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise click.ClickException(f"a user named {username!r} already exists")
+    try:
+        username = accounts.checked_username(db.session, username)  # before a password is asked for
+    except AccountRefused as refused:
+        if refused.code == "username_length":
+            raise click.BadParameter(str(refused), param_hint="USERNAME") from None
+        raise click.ClickException(str(refused)) from None
     password = read_password()
-    check_password_rules(password)
-    user = User(username=username, role=Role(role))
-    user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
-    record(db.session, None, "user.create", user, via="cli", username=username, role=role)
+    if not password:
+        raise click.ClickException("empty password: pass it on standard input, e.g. `... < password-file`")
+    try:
+        accounts.create_user(db.session, None, "cli", username, Role(role), password)
+    except AccountRefused as refused:
+        raise click.ClickException(str(refused)) from None
     db.session.commit()
     click.echo(f"user {username!r} created with role {role}")
 
@@ -78,11 +71,11 @@ def set_role(username: str, role: str) -> None:
 @click.argument("username")
 def deactivate(username: str) -> None:
     """Stop a user signing in; the account and its history stay."""
-    user = _user(username)
-    if not user.active:
-        click.echo(f"user {username!r} was already inactive")
+    try:
+        accounts.deactivate(db.session, None, "cli", _user(username))
+    except AccountRefused as refused:
+        click.echo(str(refused))  # nothing to do, which is no error
         return
-    accounts.deactivate(db.session, None, "cli", user)
     db.session.commit()
     click.echo(f"user {username!r} deactivated; their sessions have ended")
 

@@ -1,7 +1,7 @@
 """Channel budgets: how much of a channel a text takes, and whether it fits.
 
 Every budget measures the text after `tibetan.normalise` (NFC changes lengths).
-Figures are those of /work/shared/CHANNELS.md.
+Figures are those of docs/CHANNELS.md.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 broadcast endpoints, BeiDou terminals, and recipients imported from CSV.
 
 Only admins; every change is in the audit log with the acting admin, through the same
-domain functions as the `flask` commands (registry.py, security/). A new key or a generated
+domain functions as the `flask` commands (registry.py, security/accounts.py,
+services/recipients_import.py); the forms are in admin_forms.py. A new key or a generated
 signing secret is shown once, in the response itself (never in a redirect's flash, which
 travels in the cookie), and never again; a secret an admin typed is never shown back. A
 recipients file is imported whole or not at all: one bad line and nothing changes, with
@@ -12,102 +13,28 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
-from ..audit.events import record
-from ..extensions import db
 from .. import registry
-from ..hazards import catalogue
-from ..models import ALL_HAZARDS, Agency, AgencyKind, ApiKey, BeidouTerminal, BroadcastEndpoint, County, Recipient, Role, User
+from ..extensions import db
+from ..models import Agency, ApiKey, BeidouTerminal, BroadcastEndpoint, County, Recipient, Role, User
 from ..models.user import MIN_PASSWORD_LENGTH
-from ..recipients.csv_rows import RecipientRow, parse_recipients_csv
 from ..security import accounts, mfa
+from ..security.accounts import AccountRefused
 from ..security.api_keys import issue_agency_key, revoke_agency_key
+from ..services import recipients_import
+from ..services.recipients_import import ImportRefused
+from .admin_forms import AgencyForm, BeidouForm, BroadcastForm, ImportForm, PasswordForm, RoleForm, UserForm
 from .auth import roles_required
-from .forms import ConsoleForm, MultiCheckboxField
-from .i18n import hazard_name
-from .labels import LABELS, label_of
+from .labels import label_of
 from .refusals import refusal_text
 
 admin = Blueprint("admin", __name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 SHOWN_PROBLEMS = 50
-LOOKUP_CHUNK = 1000
-MAX_SENDERS_TEXT = 20 * (registry.MAX_SENDER + 1)
-
-
-class UserForm(ConsoleForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in LABELS[Role].items()])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
-
-
-class RoleForm(ConsoleForm):
-    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in LABELS[Role].items()])
-
-
-class PasswordForm(ConsoleForm):
-    password = PasswordField(_l("New password"),
-                             validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
-
-
-class AgencyForm(ConsoleForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=registry.MAX_AGENCY_NAME)])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(kind.value, label) for kind, label in LABELS[AgencyKind].items()])
-    hazards = MultiCheckboxField(_l("Hazards it may issue"))  # none ticked: the registry says so (a required
-    # attribute here would make the browser demand every box)
-    auto_publish = BooleanField(_l("Publishes at once, without a duty officer (earthquake early warning)"))
-    senders = TextAreaField(_l("CAP senders it posts as, one per line; the first is its JSON alerts' default "
-                               "(empty: made up, or kept)"),
-                            validators=[Optional(), Length(max=MAX_SENDERS_TEXT)])
-
-    def offer(self) -> AgencyForm:
-        self.hazards.choices = [SelectChoice(ALL_HAZARDS, _("all hazards"))] + [
-            SelectChoice(hazard.code, hazard_name(hazard.code)) for hazard in catalogue()]
-        return self
-
-
-class _PlaceForm(ConsoleForm):
-    county = SelectField(_l("County"), validators=[DataRequired()])
-    name = StringField(_l("Name (empty: from the county)"), validators=[Optional(), Length(max=registry.MAX_NAME)])
-    exercise = BooleanField(_l("Exercise target: receives Exercise and Test alerts"))
-
-    def offer(self) -> _PlaceForm:
-        self.county.choices = [SelectChoice(county.code, f"{county.code} {county.name_zh}")
-                               for county in db.session.scalars(select(County).order_by(County.code))]
-        return self
-
-
-class BroadcastForm(_PlaceForm):
-    """Prefixed ("broadcast-url"), as it shares a page with the BeiDou form."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, prefix="broadcast", **kwargs)
-
-    url = StringField(_l("URL of the platform"), validators=[DataRequired(), Length(max=registry.MAX_URL)])
-    secret = PasswordField(_l("Signing secret (empty: generated and shown once; when editing: kept)"),
-                           validators=[Optional(), Length(max=500)])
-    generate_secret = BooleanField(_l("Generate a new signing secret"))
-
-
-class BeidouForm(_PlaceForm):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, prefix="beidou", **kwargs)
-
-    card = StringField(_l("Card address (7 digits)"), validators=[DataRequired(), Length(max=7)])
-    township = StringField(_l("Township code (12 digits, optional)"), validators=[Optional(), Length(max=12)])
-    is_group = BooleanField(_l("Group (broadcast) address"))
-
-
-class ImportForm(ConsoleForm):
-    file = FileField(_l("Recipients file (CSV)"), validators=[FileRequired()])
 
 
 def _page(user_form: UserForm | None = None, import_form: ImportForm | None = None, problems: list[str] = (),
@@ -135,26 +62,28 @@ def create_user():
     form = UserForm()
     if not form.validate_on_submit():
         return _page(user_form=form), 422
-    username = form.username.data.strip()
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        return _page(user_form=form, problems=[_("A user named %(name)s already exists.", name=username)]), 422
-    user = User(username=username, role=Role(form.role.data))
-    user.set_password(form.password.data)
-    db.session.add(user)
-    db.session.flush()
-    record(db.session, current_user, "user.create", user, via="console", username=username, role=user.role.value)
+    try:
+        user = accounts.create_user(db.session, _actor(), "console", form.username.data, Role(form.role.data),
+                                    form.password.data)
+    except AccountRefused as refused:
+        db.session.rollback()
+        return _page(user_form=form, problems=[refusal_text(refused)]), 422
     db.session.commit()
-    flash(_("User %(name)s created.", name=username), "ok")
+    flash(_("User %(name)s created.", name=user.username), "ok")
     return redirect(url_for("admin.index"), 303)
 
 
 @admin.post("/users/<int:user_id>/deactivate")
 @roles_required(Role.ADMIN)
 def deactivate_user(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None or user.id == current_user.id:
+    user = _other_user(user_id)
+    if user is None:
         return _page(problems=[_("That user cannot be deactivated here.")]), 422
-    accounts.deactivate(db.session, current_user, "console", user)
+    try:
+        accounts.deactivate(db.session, _actor(), "console", user)
+    except AccountRefused as refused:
+        db.session.rollback()
+        return _page(problems=[refusal_text(refused)]), 409
     db.session.commit()
     flash(_("User %(name)s deactivated.", name=user.username), "ok")
     return redirect(url_for("admin.index"), 303)
@@ -195,45 +124,24 @@ def import_recipients():
     if len(data) > MAX_UPLOAD_BYTES:
         return _page(problems=[_("The file is larger than 20 MB; split it.")]), 413
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _page(problems=[_("The file is not UTF-8 text; save the CSV as UTF-8.")]), 422
-    cards = dict(db.session.execute(select(BeidouTerminal.card_address, BeidouTerminal.id)).all())
-    counties = set(db.session.scalars(select(County.code)))
-    rows, problems = parse_recipients_csv(text, counties, cards)
-    if problems:
-        shown = problems[:SHOWN_PROBLEMS]
-        if len(problems) > SHOWN_PROBLEMS:
-            shown.append(_("… and %(more)d more problems.", more=len(problems) - SHOWN_PROBLEMS))
-        return _page(problems=[_("Nothing was imported.")] + shown), 422
-    added, updated = _store(rows, cards)
-    record(db.session, current_user, "recipients.import", None, via="console", added=added, updated=updated,
-           filename=form.file.data.filename)
+        added, updated = recipients_import.import_recipients(db.session, _actor(), "console", data,
+                                                            form.file.data.filename)
+    except ImportRefused as refused:
+        db.session.rollback()
+        return _page(problems=_import_problems(refused)), 422
     db.session.commit()
     flash(_("Imported: %(added)d new recipients, %(updated)d updated.", added=added, updated=updated), "ok")
     return redirect(url_for("admin.index"), 303)
 
 
-def _store(rows: list[RecipientRow], cards: dict[str, int]) -> tuple[int, int]:
-    """Insert new phones, update known ones; nothing is committed here."""
-    added = updated = 0
-    for start in range(0, len(rows), LOOKUP_CHUNK):
-        chunk = rows[start:start + LOOKUP_CHUNK]
-        known = {recipient.phone: recipient for recipient in
-                 db.session.scalars(select(Recipient).where(Recipient.phone.in_([row.phone for row in chunk])))}
-        for row in chunk:
-            values = {"county_code": row.county_code, "languages": row.languages, "channels": list(row.channels),
-                      "exercise": row.exercise, "active": True,
-                      "beidou_terminal_id": cards[row.beidou_card] if row.beidou_card else None}
-            if row.phone in known:
-                for name, value in values.items():
-                    setattr(known[row.phone], name, value)
-                updated += 1
-            else:
-                db.session.add(Recipient(phone=row.phone, **values))
-                added += 1
-        db.session.flush()
-    return added, updated
+def _import_problems(refused: ImportRefused) -> list[str]:
+    """Why nothing was imported: the encoding, or the first SHOWN_PROBLEMS bad rows and how many more."""
+    if refused.code == "not_utf8":
+        return [_("The file is not UTF-8 text; save the CSV as UTF-8.")]
+    shown = refused.problems[:SHOWN_PROBLEMS]
+    if len(refused.problems) > SHOWN_PROBLEMS:
+        shown.append(_("… and %(more)d more problems.", more=len(refused.problems) - SHOWN_PROBLEMS))
+    return [_("Nothing was imported.")] + shown
 
 
 # --- users: role and password ---------------------------------------------------------------------

@@ -30,6 +30,9 @@ REFUSALS = {
     "broadcast_endpoint_inactive": _l("The broadcast endpoint %(id)s (%(name)s) is already inactive."),
     "beidou_terminal_inactive": _l("The BeiDou terminal %(id)s (%(name)s) is already inactive."),
     "password_too_short": _l("A password has at least %(min)d characters."),
+    "username_length": _l("A username has 1 to %(max)d characters."),
+    "username_taken": _l("A user named %(name)s already exists."),
+    "user_inactive": _l("The user %(name)s is already inactive."),
 }
 
 

@@ -15,8 +15,8 @@ Receipts are applied by dispatch/receipts.py: forward only, and a receipt that
 arrives before the sending job recorded its SID is kept and applied then. Every
 answer to a well-signed request is 200, or Twilio would retry it.
 
-When CSRF protection arrives for the console, exempt this blueprint
-(`csrf.exempt(webhooks)`): Twilio's signature is what authenticates it.
+The console's CSRF protection does not apply here (web/__init__.py exempts this
+blueprint): Twilio's signature is what authenticates it.
 """
 from __future__ import annotations
 

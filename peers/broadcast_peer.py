@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lxml import etree
 
-from tests.channels.contract import FAILURE_MODES, Received
+from peers.received import FAILURE_MODES, Received
 from warning_service.channels.broadcast import ebd_document, pack_tar, unpack_tar
 
 MODES = (*FAILURE_MODES, "down")

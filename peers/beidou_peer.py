@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.channels.contract import FAILURE_MODES, Received
+from peers.received import FAILURE_MODES, Received
 from warning_service.channels.beidou import MIXED_PREFIX, GarbledReply, parse, sentence
 
 PEER_FAILURE_MODES = (*FAILURE_MODES, "bad_checksum")

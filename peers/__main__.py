@@ -1,4 +1,4 @@
-"""Run the three gateway peers together, for the demo: `python -m tests.peers < config.json`.
+"""Run the three gateway peers together, for the demo: `python -m peers < config.json`.
 
 `flask demo serve` starts this so a new user sees real traffic: SMS through a
 local Twilio (with signed status callbacks to the service), EBMs to each county's
@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
-from tests.channels.contract import Received
-from tests.peers.beidou_peer import BeidouPeer
-from tests.peers.broadcast_peer import BroadcastPeer
-from tests.peers.twilio_peer import TwilioPeer
+from peers.beidou_peer import BeidouPeer
+from peers.broadcast_peer import BroadcastPeer
+from peers.received import Received
+from peers.twilio_peer import TwilioPeer
 
 POLL_SECONDS = 0.5
 

@@ -1,10 +1,16 @@
-"""Builds CAP 1.2 messages for the tests, with times relative to now so they never go stale."""
+"""Builds CAP 1.2 messages (and their JSON form) for the tests, with times relative to now so they never go
+stale."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from xml.sax.saxutils import escape
 
+from warning_service.intake.cap_json import parse_alert_json
+
 CHINA = timezone(timedelta(hours=8))
+SENDER = "sc-eq-bureau"  # the posting agency's CAP sender, for parse()
 
 
 def cap_time(offset: timedelta = timedelta()) -> str:
@@ -96,3 +102,13 @@ def message_xml(*areas: str, references: int = 0, infos: int = 1) -> bytes:
     info = head + "".join(areas) + "</info>"
     refs = " ".join(REFERENCE.format(index) for index in range(references))
     return cap_xml("L-1", *[info] * infos, references=refs, msg_type="Update" if references else "Alert")
+
+
+def minimal(**fields: Any) -> dict[str, Any]:
+    """The smallest JSON alert the API accepts, with `fields` added or replaced."""
+    return {"status": "Actual", "hazard": "earthquake", "area": {"counties": ["513301"]}, **fields}
+
+
+def parse(body: Any) -> Any:
+    """The JSON alert parsed as SENDER posted it."""
+    return parse_alert_json(json.dumps(body, ensure_ascii=False).encode(), SENDER)

@@ -8,9 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# The repository in place of this script's directory, whose helper modules would shadow packages of the same name.
+sys.path[0] = str(Path(__file__).resolve().parents[2])
 
-from tests.dispatch.gateways import register  # noqa: E402
+from tests.support.gateways import register  # noqa: E402
 
 register()
 

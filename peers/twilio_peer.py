@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlencode
 
 from twilio.request_validator import RequestValidator
 
-from tests.channels.contract import FAILURE_MODES, Received
+from peers.received import FAILURE_MODES, Received
 from warning_service.rendering.budgets import TWILIO_MAX_BODY, SmsBudget, utf16_units
 
 API_VERSION = "2010-04-01"
