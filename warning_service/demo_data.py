@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import secrets
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from .intake.limits import IntakeLimits
 from .models import (
     ALL_HAZARDS,
     Agency,
@@ -26,11 +28,14 @@ from .models import (
     BeidouTerminal,
     BroadcastEndpoint,
     County,
+    NamedArea,
     Recipient,
     Role,
     User,
     utcnow,
 )
+from .reference_data import DATA_DIR
+from .services.named_areas import add_named_area
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ DEMO_ENDPOINT_URL = re.compile(r"http://127\.0\.0\.1:\d+/ebm/(?P<platform>\d{6}(
 EXERCISE_ENDPOINT_COUNTIES = ("513201", "513301")  # Barkam and Kangding, the prefecture seats
 
 RECIPIENT_CHUNK = 10_000
+SCENIC_AREAS = DATA_DIR / "scenic_areas.toml"
 
 
 def demo_phone(index: int) -> str:
@@ -319,6 +325,27 @@ def ensure_beidou_terminals(session: Session) -> int:
                                        is_group=is_group, exercise=exercise))
             added += 1
     session.flush()
+    return added
+
+
+def scenic_areas() -> list[dict]:
+    """The seed plan's scenic areas (data/scenic_areas.toml): each a circle around a published centre,
+    with its source, accuracy and the county the centre lies in."""
+    with open(SCENIC_AREAS, "rb") as handle:
+        return tomllib.load(handle)["area"]
+
+
+def ensure_named_areas(session: Session, limits: IntakeLimits) -> int:
+    """Register the scenic areas not registered yet (by code), through the registry and into the ledger."""
+    existing = set(session.scalars(select(NamedArea.code)))
+    added = 0
+    for spec in scenic_areas():
+        if spec["code"] in existing:
+            continue
+        add_named_area(session, None, "seed", code=spec["code"], name_zh=spec["name_zh"], name_en=spec["name_en"],
+                       name_bo=spec.get("name_bo"), source=spec["source"], accuracy=spec["accuracy"], limits=limits,
+                       centre=(spec["lat"], spec["lon"]), radius_km=spec["radius_km"])
+        added += 1
     return added
 
 

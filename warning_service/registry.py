@@ -68,13 +68,16 @@ class RegistryError(ValueError):
     `code` (a key of REFUSAL_TEXTS) says why and `details` fill its text.
 
     `conflict`: the input is well-formed but clashes with what is registered (a name or card taken).
+    A subclass registering other things brings its own `texts`.
     """
+
+    texts: Mapping[str, str] = REFUSAL_TEXTS
 
     def __init__(self, field: str, code: str, conflict: bool = False, **details: object) -> None:
         self.field = field
         self.code = code
         self.details = details
-        self.message = REFUSAL_TEXTS[code] % details
+        self.message = self.texts[code] % details
         self.conflict = conflict
         super().__init__(self.message)
 

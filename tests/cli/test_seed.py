@@ -16,6 +16,7 @@ from warning_service.models import (
     BeidouTerminal,
     BroadcastEndpoint,
     County,
+    NamedArea,
     Prefecture,
     Recipient,
     Role,
@@ -84,8 +85,13 @@ def test_seed_demo_twice_gives_one_demo_set(app):
     assert users["demo-officer2"].role is Role.DUTY_OFFICER
     assert users["demo-admin"].check_password("demo-admin-pass")
 
-    assert count(AuditEvent) == 2
-    assert set(db.session.scalars(select(AuditEvent.action))) == {"seed.demo"}
+    areas = db.session.scalars(select(NamedArea)).all()
+    assert sorted(a.code for a in areas) == sorted(spec["code"] for spec in demo_data.scenic_areas())
+    assert all(a.active and a.county_codes and a.accuracy.startswith(("approximate", "rough")) for a in areas)
+    assert "named_areas: 8 (0 new)" in result.output
+
+    actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions == ["named_area.add"] * 8 + ["seed.demo"] * 2  # the areas once, through the registry
 
 
 def test_seed_demo_after_the_endpoints_were_aimed_at_the_peers_adds_none(app):

@@ -120,7 +120,8 @@ def console_routes(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) of the console's and sign-in's routes."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "reports") and rule.endpoint not in PUBLIC:
+        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "admin_areas", "reports") \
+                and rule.endpoint not in PUBLIC:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 routes.append((rule.endpoint, method, rule.rule))
     return routes

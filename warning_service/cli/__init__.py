@@ -6,6 +6,7 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     from .agency import agency_cli
+    from .areas import areas_cli
     from .audit import audit_cli
     from .channels import channels_cli
     from .demo import demo_cli
@@ -15,6 +16,6 @@ def register_commands(app: Flask) -> None:
     from .templates import templates_cli
     from .user import user_cli
 
-    for group in (agency_cli, alert_cli, audit_cli, channels_cli, demo_cli, dispatch_cli, endpoints_cli, seed_cli, templates_cli,
+    for group in (agency_cli, alert_cli, areas_cli, audit_cli, channels_cli, demo_cli, dispatch_cli, endpoints_cli, seed_cli, templates_cli,
                   user_cli):
         app.cli.add_command(group)

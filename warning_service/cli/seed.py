@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .. import demo_data
 from ..audit.events import record
 from ..extensions import db
+from ..intake.limits import IntakeLimits
 from ..models import (
     Agency,
     BeidouTerminal,
     BroadcastEndpoint,
     County,
+    NamedArea,
     Prefecture,
     Recipient,
     User,
@@ -40,9 +43,10 @@ def seed_regions() -> None:
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Shapes how recipients spread over counties, languages and channels.")
 def seed_demo(target: int, seed: int) -> None:
-    """Add the demo agencies, users, broadcast endpoints, BeiDou terminals and recipients.
+    """Add the demo agencies, users, broadcast endpoints, BeiDou terminals, scenic areas and recipients.
 
-    Running it again adds only what is missing. Everything it adds is fictitious.
+    Running it again adds only what is missing. Everything it adds is fictitious, but for the scenic areas:
+    real places, drawn approximately (data/scenic_areas.toml).
     """
     missing = demo_data.missing_counties(db.session)
     if missing:
@@ -52,6 +56,7 @@ def seed_demo(target: int, seed: int) -> None:
         "users": demo_data.ensure_users(db.session),
         "broadcast_endpoints": demo_data.ensure_broadcast_endpoints(db.session),
         "beidou_terminals": demo_data.ensure_beidou_terminals(db.session),
+        "named_areas": demo_data.ensure_named_areas(db.session, IntakeLimits.from_settings(current_app.config)),
     }
     db.session.commit()
 
@@ -67,6 +72,7 @@ def seed_demo(target: int, seed: int) -> None:
         "users": _count(User),
         "broadcast_endpoints": _count(BroadcastEndpoint),
         "beidou_terminals": _count(BeidouTerminal),
+        "named_areas": _count(NamedArea),
         "recipients": _count(Recipient),
     }
     for name, total in totals.items():

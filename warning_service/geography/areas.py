@@ -27,6 +27,8 @@ MAX_RADIUS_KM = 1000.0
 CIRCLE_VERTICES = 64
 # valueName spellings of GB/T 2260 codes, upper-cased and without spaces ("GB/T 2260", "adcode", ...).
 ADMIN_CODE_SYSTEMS = frozenset({"GB/T2260", "GBT2260", "ADCODE"})
+# The valueName of a named area's code: intake puts the area's registered polygon beside it (named_areas.py).
+NAMED_AREA = "NAMED_AREA"
 # Codes retired by the 2015 upgrades (康定县 -> 康定市, 马尔康县 -> 马尔康市) still turn up in
 # older senders' configurations; they name the same territory as their successors.
 RETIRED_CODES = {"513321": "513301", "513229": "513201"}
@@ -161,8 +163,16 @@ def _shape_part(
     return AreaResolution(county_codes=counties) if counties else AreaResolution(outside=[where])
 
 
+def geocode_system(name: str) -> str:
+    """A geocode's valueName as compared: upper-cased, without spaces ("GB/T 2260" -> "GB/T2260")."""
+    return "".join(name.split()).upper()
+
+
 def _geocode_part(name: str, value: str, where: str, region: RegionMap) -> AreaResolution:
-    if "".join(name.split()).upper() not in ADMIN_CODE_SYSTEMS:
+    system = geocode_system(name)
+    if system == NAMED_AREA:
+        return AreaResolution()  # resolved by the polygon intake added beside it
+    if system not in ADMIN_CODE_SYSTEMS:
         return AreaResolution(unresolved=[f"{where}: geocode {name}={value} is not a GB/T 2260 code"])
     code = value.strip()
     if not _CODE.fullmatch(code):
@@ -208,10 +218,10 @@ def _circle(circle: Circle) -> shapely.Polygon | shapely.Point:
         raise _Invalid(f"radius must be between 0 (a point) and {MAX_RADIUS_KM:g} km, got {circle.radius_km:g}")
     if circle.radius_km == 0:
         return shapely.Point(circle.lon, circle.lat)
-    return shapely.polygons(_circle_ring(circle))
+    return shapely.polygons(circle_ring(circle))
 
 
-def _circle_ring(circle: Circle) -> np.ndarray:
+def circle_ring(circle: Circle) -> np.ndarray:
     """Closed ring of (lon, lat): destination points at radius_km on the sphere, every 360/64 degrees of bearing.
 
     Longitudes stay continuous around the centre, so a circle across the antimeridian

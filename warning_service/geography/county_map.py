@@ -28,10 +28,30 @@ class CountyShape:
 
 
 @dataclass(frozen=True)
+class Projection:
+    """Equirectangular around the region's middle latitude: lon, lat to the map's x, y (north up)."""
+
+    min_lon: float
+    max_lat: float
+    x_scale: float
+    scale: float
+
+    def point(self, lon: float, lat: float) -> str:
+        return f"{(lon - self.min_lon) * self.x_scale * self.scale:.1f},{(self.max_lat - lat) * self.scale:.1f}"
+
+    def path(self, geometry: shapely.Geometry) -> str:
+        """SVG path data of a polygon or multipolygon, holes included."""
+        polygons = getattr(geometry, "geoms", [geometry])
+        return "".join("M" + "L".join(self.point(lon, lat) for lon, lat in ring.coords) + "Z"
+                       for polygon in polygons for ring in (polygon.exterior, *polygon.interiors))
+
+
+@dataclass(frozen=True)
 class CountyMap:
     width: int
     height: int
     counties: tuple[CountyShape, ...]
+    projection: Projection  # to draw other shapes (named areas) on the same map
 
 
 @lru_cache(maxsize=1)
@@ -40,20 +60,11 @@ def county_map() -> CountyMap:
                   boundaries("counties.geojson").items()}
     min_lon, min_lat, max_lon, max_lat = shapely.union_all(list(geometries.values())).bounds
     x_scale = math.cos(math.radians((min_lat + max_lat) / 2))
-    scale = WIDTH / ((max_lon - min_lon) * x_scale)
-    height = round((max_lat - min_lat) * scale)
-
-    def point(lon: float, lat: float) -> str:
-        return f"{(lon - min_lon) * x_scale * scale:.1f},{(max_lat - lat) * scale:.1f}"
-
-    def rings(geometry) -> list[str]:
-        polygons = getattr(geometry, "geoms", [geometry])
-        return ["M" + "L".join(point(lon, lat) for lon, lat in ring.coords) + "Z"
-                for polygon in polygons for ring in (polygon.exterior, *polygon.interiors)]
-
+    projection = Projection(min_lon, max_lat, x_scale, WIDTH / ((max_lon - min_lon) * x_scale))
+    height = round((max_lat - min_lat) * projection.scale)
     shapes = []
     for code, geometry in sorted(geometries.items()):
         inside = geometry.representative_point()
-        x, y = (float(value) for value in point(inside.x, inside.y).split(","))
-        shapes.append(CountyShape(code, "".join(rings(geometry)), x, y))
-    return CountyMap(WIDTH, height, tuple(shapes))
+        x, y = (float(value) for value in projection.point(inside.x, inside.y).split(","))
+        shapes.append(CountyShape(code, projection.path(geometry), x, y))
+    return CountyMap(WIDTH, height, tuple(shapes), projection)

@@ -32,7 +32,7 @@ _SCOPES = ("Public", "Restricted", "Private")
 _LEVELS = ("red", "orange", "yellow", "blue")
 _LANGUAGES = {"zh": "zh-CN", "bo": "bo-CN"}  # in the order of the info blocks
 _TEXTS = ("headline", "description", "instruction")
-_AREA_FIELDS = ("counties", "polygon", "circle")
+_AREA_FIELDS = ("counties", "named_areas", "polygon", "circle")
 _CIRCLE_FIELDS = ("lat", "lon", "radius_km")
 _DIVISION_CODE = re.compile(r"\d{6}(?:\d{6})?", re.ASCII)
 # CAP: identifier and sender carry no spaces, commas or restricted characters,
@@ -41,6 +41,7 @@ _CAP_TOKEN = re.compile(r"[^\s,<&]+")
 HAZARD_CODE = "EWS-HAZARD"
 LEVEL_PARAMETER = "EWS-LEVEL"
 GEOCODE_NAME = "GB/T 2260"
+NAMED_AREA_NAME = "NAMED_AREA"  # a registered named area's code, resolved to its shape by intake
 
 
 def parse_alert_json(data: bytes, default_sender: str, limits: IntakeLimits = DEFAULT_LIMITS) -> AlertMessage:
@@ -85,11 +86,14 @@ def _check_counts(body: dict[str, Any], limits: IntakeLimits) -> None:
     area = body.get("area")
     area = area if isinstance(area, dict) else {}
     polygon, counties, references = area.get("polygon"), area.get("counties"), body.get("references")
+    named = area.get("named_areas")
     if isinstance(polygon, list):
         limits.check("polygon_points", len(polygon), "area.polygon", holder="this polygon")
         limits.check("alert_points", len(polygon), "area.polygon")
     if isinstance(counties, list):
         limits.check("geocodes", len(counties), "area.counties")
+    if isinstance(named, list):  # geocodes too, as CAP sends them
+        limits.check("geocodes", len(named) + (len(counties) if isinstance(counties, list) else 0), "area.named_areas")
     if isinstance(references, list):
         limits.check("references", len(references), "references")
 
@@ -328,7 +332,8 @@ class _Form:
         return AreaBlock(
             polygons=[] if polygon is None else [polygon],
             circles=[] if circle is None else [circle],
-            geocodes=[(GEOCODE_NAME, code) for code in self.counties(value.get("counties"))],
+            geocodes=[(GEOCODE_NAME, code) for code in self.counties(value.get("counties"))]
+            + [(NAMED_AREA_NAME, code) for code in self.named_areas(value.get("named_areas"))],
         )
 
     def counties(self, value: Any) -> list[str]:
@@ -343,6 +348,21 @@ class _Form:
                 codes.append(code)
             else:
                 self.problem(f"area.counties[{index}]", "must be a string of 6 digits (county) or 12 (township)")
+        return codes
+
+    def named_areas(self, value: Any) -> list[str]:
+        """Codes only: whether each names a registered area is for intake to say."""
+        if value is None:
+            return []
+        if not isinstance(value, list) or not value:
+            self.problem("area.named_areas", "must be a non-empty list of named area codes")
+            return []
+        codes = []
+        for index, code in enumerate(value):
+            if problem := _text_problem(code):
+                self.problem(f"area.named_areas[{index}]", problem)
+            else:
+                codes.append(code.strip())
         return codes
 
     def polygon(self, value: Any) -> list[tuple[float, float]] | None:

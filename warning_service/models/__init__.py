@@ -14,6 +14,7 @@ from .alert import (
 )
 from .audit import AuditEvent, DeliverySeal, SignedHead
 from .delivery import SETTLED, Channel, Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt
+from .named_area import NamedArea
 from .region import County, Prefecture
 from .target import LANGUAGE_CHOICES, BeidouTerminal, BroadcastEndpoint, Language, Recipient
 from .types import utcnow
@@ -23,6 +24,6 @@ __all__ = [
     "ALL_HAZARDS", "Agency", "AgencyKind", "AgencySender", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
     "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "without_bulky_columns",
     "AuditEvent", "DeliverySeal", "SignedHead",
-    "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "County", "Prefecture", "LANGUAGE_CHOICES",
+    "SETTLED", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "NamedArea", "County", "Prefecture", "LANGUAGE_CHOICES",
     "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "RecoveryCode", "Role", "User",
 ]

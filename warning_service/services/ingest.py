@@ -23,6 +23,7 @@ from ..intake.cap_xml import invalid_fields
 from ..intake.errors import IntakeError, forbidden, invalid
 from ..intake.interpret import AlertDraft, interpret
 from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
+from .named_areas import resolve_named_areas
 
 
 @dataclass
@@ -47,6 +48,7 @@ def ingest(
     if existing is not None:
         return IngestResult(existing, created=False)
 
+    resolve_named_areas(session, message)
     draft = interpret(message, catalogue)
     referenced = _referenced(session, message, agency)
     if draft.hazard is None and referenced:  # a Cancel with no <info> inherits what it cancels

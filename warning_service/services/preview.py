@@ -29,6 +29,7 @@ from ..rendering.formatting import place_name
 from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, render_fitted
 from ..rendering.views import view_of
 from .ingest import check_sender
+from .named_areas import resolve_named_areas
 
 
 # Fields an AlertDraft and an Alert have in common, under the same name and in the same form.
@@ -87,6 +88,7 @@ def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards
     """The message as intake would store it: interpreted, authorised, a Cancel without <info> taking
     hazard, level and counties from the first alert it references."""
     check_sender(agency, message)
+    resolve_named_areas(session, message)
     draft = interpret(message, hazards)
     alert = DraftAlert(
         hazard_code=draft.hazard.code if draft.hazard else None,

@@ -42,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
     from .health import health
     from .i18n import init_i18n
     from .ids import register_id_converters
+    from .named_areas import admin_areas
     from .reports import reports
     from .webhooks import webhooks
 
@@ -56,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth)
     app.register_blueprint(console)
     app.register_blueprint(admin, url_prefix="/admin")
+    app.register_blueprint(admin_areas, url_prefix="/admin/areas")
     app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(webhooks)

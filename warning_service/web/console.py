@@ -25,19 +25,21 @@ from ..dispatch.review import (
 )
 from ..extensions import db, redis_client
 from ..geography.county_map import county_map
+from ..geography.named_areas import map_path
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
 from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, CapStatus, Channel, County, MsgType, Role, without_bulky_columns
-from ..rendering.formatting import place_name, places
+from ..rendering.formatting import place_name
 from ..rendering.render import CHANNELS, LANGUAGES, FittedText, budget_for, free_text, render_fitted
 from ..rendering.views import cancellation_view, view_of
 from ..services.ingest import ingest
+from ..services.named_areas import named_areas, named_in
 from ..services.preview import reach
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
-from .i18n import CODES, console_locale, county_name, county_name_attribute
+from .i18n import CODES, area_name, console_locale, counties_named, county_name, county_name_attribute
 from .labels import label_of
 
 console = Blueprint("console", __name__)
@@ -119,7 +121,7 @@ def inbox_rows():
 
 def _compose_form() -> ComposeForm:
     counties = list(db.session.scalars(select(County).order_by(County.code)))
-    return ComposeForm().offer(catalogue(), counties)
+    return ComposeForm().offer(catalogue(), counties, named_areas(db.session, active_only=True))
 
 
 @console.route("/compose", methods=["GET", "POST"])
@@ -149,9 +151,10 @@ def _compose_page(form: ComposeForm, problems: list[str], correcting: Alert | No
     attribute = county_name_attribute()  # the map names each county in the officer's language
     names = {county.code: getattr(county, attribute) for county in db.session.scalars(select(County))}
     uses = {name: [hazard.code for hazard in form.hazards if name in hazard.parameters] for name in PARAMETER_FIELDS}
+    outlines = {area.code: map_path(area.geometry_geojson) for area in form.areas}
     return render_template("console/compose.html", form=form, problems=problems, correcting=correcting,
                            county_map=county_map(), county_names=names, parameter_labels=PARAMETER_LABELS,
-                           parameter_uses=uses)
+                           parameter_uses=uses, outlines=outlines)
 
 
 @console.get("/alerts/<int:alert_id>/correct")
@@ -185,12 +188,13 @@ def alert_page(alert_id: int):
                        for language in LANGUAGES} for channel in CHANNELS}
     targets = reach(db.session, alert)
     places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in targets}
+    named = [(area_name(area), counties_named(area.county_codes)) for area in named_in(db.session, alert.area)]
     table = counts(db.session, alert.id)
     reached = reached_so_far(table)
     cancellable = alert.state in (AlertState.PUBLISHING, AlertState.PUBLISHED) and alert.msg_type != MsgType.CANCEL
     return render_template(
         "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
-        places=places, approvals=approvals(db.session, alert),
+        places=places, named_areas=named, approvals=approvals(db.session, alert),
         needs_second=needs_second_officer(alert, current_app.config),
         progress=progress_rows(table), reason_limit=REJECT_REASON_MAX_CHARS,
         cancelled_by=db.session.get(Alert, alert.superseded_by_id) if alert.state == AlertState.CANCELLED
@@ -220,8 +224,7 @@ def cancel_question(alert: Alert, headlines: dict[str, FittedText], delivered: i
     "{delivered}" and "{sent}" for the dialog, which fills in the counts of the latest poll."""
     language = message_language()
     headline = free_text(alert.headline or {}, language) or headlines[language].text
-    counties = (places(alert.county_codes, console_locale()) if console_locale() in LANGUAGES
-                else ", ".join(county_name(code) for code in alert.county_codes))
+    counties = counties_named(alert.county_codes)
     return _("Cancel “%(headline)s” in %(counties)s? So far %(delivered)s deliveries were delivered and %(sent)s "
              "more sent; those reached will be told it is cancelled, and nothing more of it will be sent.",
              headline=headline, counties=counties, delivered=delivered, sent=sent)

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import get_translations
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -16,10 +17,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, html_params
 
 from ..geography.county_search import county_label
+from ..geography.named_areas import is_named_area, named_area_codes
 from ..hazards import PARAMETER_RULES, HazardCatalogue
-from ..models import Alert, County, Level
+from ..models import Alert, County, Level, NamedArea
 from ..rendering.formatting import LOCAL_TIME
-from .i18n import hazard_name
+from .i18n import area_name, counties_named, hazard_name
 from .labels import LABELS
 
 LEVEL_CHOICES = [SelectChoice("", _l("none"))] + [SelectChoice(level.value, label) for level, label in LABELS[Level].items()]
@@ -74,6 +76,7 @@ class ComposeForm(ConsoleForm):
     hazard = SelectField(_l("Hazard"), validators=[DataRequired()])
     level = SelectField(_l("Level"), choices=LEVEL_CHOICES, default="")
     counties = MultiCheckboxField(_l("Counties"))
+    named_areas = MultiCheckboxField(_l("Named areas"))
     circle_lat = DecimalField(_l("latitude"), places=4, validators=[Optional(), NumberRange(26, 36)])
     circle_lon = DecimalField(_l("longitude"), places=4, validators=[Optional(), NumberRange(96, 106)])
     circle_radius_km = DecimalField(_l("radius (km)"), places=1, validators=[Optional(), NumberRange(0, 300)])
@@ -88,11 +91,15 @@ class ComposeForm(ConsoleForm):
     def parameter_fields(self) -> list[Field]:
         return [getattr(self, name) for name in PARAMETER_FIELDS]
 
-    def offer(self, hazards: HazardCatalogue, counties: list[County]) -> ComposeForm:
+    def offer(self, hazards: HazardCatalogue, counties: list[County], named_areas: list[NamedArea]) -> ComposeForm:
         self.hazards = hazards
         self.hazard.choices = [SelectChoice(hazard.code, hazard_name(hazard.code))
                                for hazard in hazards]
         self.counties.choices = [SelectChoice(county.code, county_label(county)) for county in counties]
+        self.areas = named_areas
+        self.named_areas.choices = [SelectChoice(area.code, _("%(name)s (%(counties)s)", name=area_name(area),
+                                                               counties=counties_named(area.county_codes)))
+                                    for area in named_areas]
         return self
 
     def fill_from(self, alert: Alert) -> None:
@@ -100,7 +107,12 @@ class ComposeForm(ConsoleForm):
         self.status.data = alert.status.value
         self.hazard.data = alert.hazard_code
         self.level.data = alert.level.value if alert.level else ""
-        self.counties.data = alert.county_codes
+        self.named_areas.data = named_area_codes(alert.area.get("geocodes", []))
+        # With named areas, only the counties it named outright: every county a named area touches would
+        # widen a warning for a valley to whole counties.
+        named_outright = {value for name, value in alert.area.get("geocodes", []) if not is_named_area(name)}
+        self.counties.data = ([code for code in alert.county_codes if code in named_outright]
+                              if self.named_areas.data else alert.county_codes)
         self.onset.data = _local(alert.onset)
         self.expires.data = _local(alert.expires)
         for name in PARAMETER_FIELDS:
@@ -114,6 +126,8 @@ class ComposeForm(ConsoleForm):
         area: dict[str, Any] = {}
         if self.counties.data:
             area["counties"] = list(self.counties.data)
+        if self.named_areas.data:
+            area["named_areas"] = list(self.named_areas.data)
         if None not in (self.circle_lat.data, self.circle_lon.data, self.circle_radius_km.data):
             area["circle"] = {"lat": float(self.circle_lat.data), "lon": float(self.circle_lon.data),
                               "radius_km": float(self.circle_radius_km.data)}

@@ -19,7 +19,8 @@ from flask_login import current_user
 
 from ..hazards import catalogue
 from ..reference_data import county_rows
-from ..rendering.formatting import LANGUAGES, beijing_time, place_name
+from ..models import NamedArea
+from ..rendering.formatting import LANGUAGES, beijing_time, place_name, places
 from .labels import register_labels
 
 CONSOLE_LANGUAGES: tuple[tuple[str, str], ...] = (("zh", "中文"), ("bo", "བོད་ཡིག"), ("en", "English"))
@@ -63,6 +64,17 @@ def county_name(code: str) -> str:
         return place_name(code, language) if language in LANGUAGES else _english_names()[code]
     except (KeyError, ValueError):
         return code
+
+
+def counties_named(codes: list[str]) -> str:
+    """Counties as one phrase in the console's language ("康定市、泸定县"; English names with commas)."""
+    language = console_locale()
+    return places(codes, language) if language in LANGUAGES else ", ".join(county_name(code) for code in codes)
+
+
+def area_name(area: NamedArea) -> str:
+    """A named area's name in the console's language; Chinese where no sourced Tibetan exists."""
+    return {"bo": area.name_bo or area.name_zh, "en": area.name_en}.get(console_locale(), area.name_zh)
 
 
 def beijing(value: datetime | None, seconds: bool = False) -> str:

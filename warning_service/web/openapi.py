@@ -88,6 +88,13 @@ SCHEMAS: dict = {
                         "items": {"type": "string", "pattern": "^[0-9]{6}([0-9]{6})?$"},
                         "description": "GB/T 2260 county (6-digit) or township (12-digit) codes",
                     },
+                    "named_areas": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,39}$"},
+                        "description": "codes of registered named areas (scenic areas): each resolves to its polygon "
+                                       "and the counties it touches; in CAP, <geocode> valueName NAMED_AREA",
+                    },
                     "polygon": {"type": "array", "items": _point(), "minItems": 4, "description": "closed ring of [lat, lon]"},
                     "circle": {
                         "type": "object",

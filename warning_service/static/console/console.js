@@ -87,6 +87,14 @@ function linkMap(map, list) {
   });
 }
 
+function linkNamedAreas(map, list) {
+  // A ticked named area is filled on the map; its outline is drawn there from the start.
+  list.addEventListener("change", (event) => {
+    const outline = map.querySelector(`path[data-area="${event.target.value}"]`);
+    if (outline) outline.classList.toggle("selected", event.target.checked);
+  });
+}
+
 function nameOnMap(map) {
   // The county under the pointer is named on the map itself, at a point inside it, anchored so the
   // name stays within the map; its <title> (the browser's own tooltip) says the same, later.
@@ -155,6 +163,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const map = document.getElementById("county-map");
   if (map) {
     linkMap(map, document.getElementById("county-list"));
+    const areas = document.getElementById("named-area-list");
+    if (areas) linkNamedAreas(map, areas);
     nameOnMap(map);
   }
   const inbox = document.getElementById("inbox");
