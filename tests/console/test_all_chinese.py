@@ -12,8 +12,8 @@ from sqlalchemy import select
 from tests.support.console import csrf_token, fresh_request, make_user, post_form, sign_in, waiting_alert, work
 from warning_service import registry
 from warning_service.extensions import db
+from warning_service.geography.pinyin import pinyin
 from warning_service.models import Agency, AgencyKind, Alert, CapStatus, County, Level, Role, User
-from warning_service.targeting.pinyin import pinyin
 
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 # Legitimately Latin: the trilingual Actual/Exercise/Test marker (a safeguard, the same in every language),

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from ..geography.county_search import matching_counties
 from ..models import Channel, County, Delivery, DeliveryStatus, Recipient
 from ..rendering.formatting import beijing_time
-from ..targeting.county_search import matching_counties
 from .report import mask_phone
 from .townships import TOWNSHIP, with_townships
 

@@ -15,10 +15,11 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 from .cap_xml import MAX_REPORTED, aware_datetime, invalid_fields, quoted, reference_from_text
-from .errors import FieldError, malformed
+from .errors import malformed
 from .limits import DEFAULT_LIMITS, IntakeLimits
-from .message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 
 _FIELDS = frozenset({
     "identifier", "sender", "sent", "status", "msg_type", "scope", "references", "note",

@@ -20,9 +20,10 @@ import defusedxml.ElementTree as defused_et
 from defusedxml import DefusedXmlException
 from lxml import etree
 
-from .errors import FieldError, IntakeError, invalid, malformed
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
+from .errors import IntakeError, invalid, malformed
 from .limits import DEFAULT_LIMITS, IntakeLimits
-from .message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP11 = "urn:oasis:names:tc:emergency:cap:1.1"

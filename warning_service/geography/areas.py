@@ -18,8 +18,8 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from ..intake.errors import FieldError
-from ..intake.message import AreaBlock, Circle
+from ..cap.errors import FieldError
+from ..cap.message import AreaBlock, Circle
 from ..reference_data import boundaries
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
