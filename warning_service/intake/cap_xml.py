@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -278,7 +278,8 @@ def _read_alert(root: etree._Element, namespace: str) -> AlertMessage:
     message = AlertMessage(
         identifier=read.text(root, "identifier") or "",
         sender=read.text(root, "sender") or "",
-        sent=read.time(root, "sent", "/alert"),
+        # <sent> is required by the schema; read.time() has recorded any problem, which rejects the message
+        sent=read.time(root, "sent", "/alert") or datetime.now(timezone.utc),
         status=read.text(root, "status") or "",
         msg_type=read.text(root, "msgType") or "",
         scope=read.text(root, "scope") or "",
@@ -391,7 +392,7 @@ def _read_area(read: _Reader, area: etree._Element, location: str) -> AreaBlock:
 
 def _polygon(text: str) -> tuple[list[tuple[float, float]], str | None]:
     """CAP "lat,lon lat,lon ..." to (lat, lon) pairs; the problem names the first bad point."""
-    points = []
+    points: list[tuple[float, float]] = []
     for number, token in enumerate(text.split(), start=1):
         point = _point(token)
         if point is None:
