@@ -1,5 +1,5 @@
 # Quick start:  make run   (set up and run the service with demo data, SQLite)
-#               make test  (the whole test suite; needs PostgreSQL and Redis)
+#               make test  (lint-imports, then the whole test suite; needs PostgreSQL and Redis)
 #               make bench (the benchmarks of docs/BENCHMARKS.md, about 45 minutes; needs both too)
 VENV ?= .venv
 PYTHON ?= python3
@@ -12,7 +12,7 @@ BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei libpango-1.0-0 l
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
 
-.PHONY: install translations browser faketime setup run test test-future bench chaos
+.PHONY: install translations browser faketime setup run lint test test-future bench chaos
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,12 @@ browser:
 	  $(APT_GET) install $(BROWSER_PACKAGES) >/dev/null || \
 	  { $(APT_GET) update >/dev/null && $(APT_GET) install $(BROWSER_PACKAGES) >/dev/null; }; }
 
-test: install browser
+# The layers of pyproject.toml (docs/ARCHITECTURE.md): no import across them upwards, no cycle.
+lint: install
+	$(VENV)/bin/lint-imports --no-logo
+
+# lint first: a broken layer fails in seconds, before the browser install and the suite.
+test: install lint browser
 	$(PY) -m pytest
 
 # Debian's libfaketime, for the time-shifted run below.

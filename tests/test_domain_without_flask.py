@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-DOMAIN_PACKAGES = ("models", "intake", "rendering", "targeting", "channels", "audit", "security")
+DOMAIN_PACKAGES = ("cap", "models", "intake", "rendering", "geography", "recipients", "channels", "audit", "security")
 
 PROBE = """
 import importlib, pkgutil, sys

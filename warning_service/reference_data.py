@@ -49,7 +49,7 @@ def load_regions(session: Session) -> int:
             seat_lon=float(row["lon"]),
         )
         if is_prefecture:
-            record = existing_prefectures.get(row["code"]) or Prefecture(code=row["code"])
+            record: Prefecture | County = existing_prefectures.get(row["code"]) or Prefecture(code=row["code"])
             values["boundary_geojson"] = json.dumps(prefecture_shapes[row["code"]])
         else:
             record = existing_counties.get(row["code"]) or County(code=row["code"])

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
+from warning_service.geography.named_areas import cap_polygons
 from warning_service.intake.limits import DEFAULT_LIMITS
 from warning_service.models import Alert, AuditEvent, NamedArea, Role, User
 from warning_service.services.named_areas import NamedAreaRefused, add_named_area, deactivate_named_area
-from warning_service.targeting.named_areas import cap_polygons
 
 LUDING, KANGDING = "513322", "513301"
 SENDER = "tourism.demo@ews.example"

@@ -13,7 +13,7 @@ from tests.support.twilio_callbacks import PUBLIC_URL, SID, TOKEN, post_receipt,
 from warning_service.channels.sms.twilio import STATUS_CALLBACK_PATH
 from warning_service.extensions import db
 from warning_service.dispatch import receipts
-from warning_service.dispatch.receipts import apply_early_receipts
+from warning_service.channels.receipts import apply_early_receipts
 from warning_service.models import Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, Recipient
 
 OTHER_SID = "SM" + "b2" * 16

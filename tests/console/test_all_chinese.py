@@ -14,8 +14,8 @@ from warning_service import directory
 from warning_service.channels.beidou.terminals import TERMINALS
 from warning_service.channels.broadcast.endpoints import ENDPOINTS
 from warning_service.extensions import db
+from warning_service.geography.pinyin import pinyin
 from warning_service.models import Agency, AgencyKind, Alert, CapStatus, County, Level, Role, User
-from warning_service.targeting.pinyin import pinyin
 
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 # Legitimately Latin: the trilingual Actual/Exercise/Test marker (a safeguard, the same in every language),

@@ -12,7 +12,7 @@ from tests.support.dispatch import new_alert, publish_now, statuses, work
 from warning_service.audit import seals
 from warning_service.audit.ledger import verify
 from warning_service.audit.seals import SEAL_ACTION, seal_settled
-from warning_service.dispatch.receipts import apply_receipt
+from warning_service.channels.receipts import apply_receipt
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import AuditEvent, Delivery, DeliverySeal, DeliveryStatus, utcnow

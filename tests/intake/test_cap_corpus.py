@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from warning_service.cap.message import AlertMessage
 from warning_service.intake.cap_xml import parse_cap_xml
 from warning_service.intake.errors import IntakeError
-from warning_service.intake.message import AlertMessage
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "cap-real"
 FILES = sorted(CORPUS.glob("*.xml"))

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.cap_builder import SENDER, minimal, parse
+from warning_service.cap.message import AreaBlock, Circle, Reference
 from warning_service.intake.cap_json import parse_alert_json
 from warning_service.intake.errors import IntakeError
-from warning_service.intake.message import AreaBlock, Circle, Reference
 
 CHINA = timezone(timedelta(hours=8))
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from warning_service.cap.message import Circle, Reference
 from warning_service.intake.cap_xml import parse_cap_xml
 from warning_service.intake.errors import IntakeError
-from warning_service.intake.message import Circle, Reference
 
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP11 = "urn:oasis:names:tc:emergency:cap:1.1"

@@ -9,13 +9,13 @@ from dataclasses import replace
 import pytest
 
 from tests.support.cap_builder import REFERENCE, area_xml, message_xml
+from warning_service.cap.message import AreaBlock
 from warning_service.hazards import catalogue
 from warning_service.intake.cap_json import parse_alert_json
 from warning_service.intake.cap_xml import parse_cap_xml
 from warning_service.intake.errors import IntakeError
 from warning_service.intake.interpret import interpret
 from warning_service.intake.limits import DEFAULT_LIMITS
-from warning_service.intake.message import AreaBlock
 
 SMALL = replace(DEFAULT_LIMITS, areas=3, polygon_points=6, alert_points=10, geocodes=4, references=2, circles=2)
 KANGDING_POLYGON = ["30.0,101.9", "30.0,102.0", "30.1,102.0", "30.1,101.9", "30.0,101.9"]  # 5 points, closed

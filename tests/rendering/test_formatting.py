@@ -69,13 +69,6 @@ def test_a_unit_without_a_sourced_tibetan_word_is_refused() -> None:
         f.quantity(Decimal("50"), "mm", "bo")
 
 
-def test_parse_number_accepts_numbers_only() -> None:
-    assert f.parse_number(" 6.8 ") == Decimal("6.8")
-    assert f.parse_number("about 6") is None
-    assert f.parse_number("NaN") is None
-    assert f.parse_number("Infinity") is None
-
-
 def test_levels_are_roman_numerals() -> None:
     assert [f.roman_level(level) for level in ("red", "orange", "yellow", "blue")] == ["I", "II", "III", "IV"]
     with pytest.raises(ValueError):

@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, Select, and_, func, null, select
 from sqlalchemy.orm import Session, aliased
 
 from ..channels.catalog import channels
+from ..geography.county_search import matching_counties
 from ..models import County, Delivery, DeliveryStatus
 from ..rendering.formatting import beijing_time
-from ..targeting.county_search import matching_counties
 from .report import mask_phone
 from .townships import with_townships
 

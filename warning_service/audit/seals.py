@@ -11,7 +11,7 @@ Settled, for sealing, means nothing in the service will change the row again:
 - sent (accepted by the gateway) on a channel without delivery receipts: none will follow;
 - sent on a channel with receipts once its `receipts_setting` seconds have passed since it was sent
   (SEAL_SMS_AFTER_SECONDS: Twilio's status callbacks come within the message's validity period);
-  a later receipt is not applied to a sealed row (dispatch/receipts.py) and is kept as an attempt only.
+  a later receipt is not applied to a sealed row (channels/receipts.py) and is kept as an attempt only.
 A run stops at the first row not settled, or written less than SEAL_MIN_AGE_SECONDS ago (a
 transaction still writing rows with lower ids could otherwise commit them inside a sealed range).
 
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..channels.catalog import channels
@@ -72,12 +72,6 @@ def is_settled(row, sent_settled_before: datetime | None) -> bool:
     if status != DeliveryStatus.SENT:
         return False
     return sent_settled_before is None or (row.sent_at is not None and row.sent_at < sent_settled_before)
-
-
-def sealed(delivery_table=DELIVERIES):
-    """SQL: this delivery lies inside a seal (the receipts leave such rows alone)."""
-    return exists().where(SEALS.c.alert_id == delivery_table.c.alert_id, SEALS.c.channel == delivery_table.c.channel,
-                          delivery_table.c.id >= SEALS.c.first_id, delivery_table.c.id <= SEALS.c.last_id)
 
 
 @dataclass

@@ -25,11 +25,11 @@ from .. import metrics
 from ..audit.heads import sign_if_moved
 from ..audit.seals import seal_settled
 from ..audit.signing import SigningError, load_private_key
+from ..channels.receipts import apply_early_receipts, forget_stale_early_receipts
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from .failover import fail_over_lagging
 from .queueing import enqueue_batches, enqueue_plan, queue_name
-from .receipts import apply_early_receipts, forget_stale_early_receipts
 from ..models.sql import ids_in
 
 DELIVERIES = Delivery.__table__

@@ -29,6 +29,7 @@ from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outco
 from ..audit.report import published_at
 from ..channels import catalog
 from ..channels.gateways import build_adapter
+from ..channels.receipts import apply_early_receipts
 from ..channels.spec import ChannelSpec
 from .. import metrics
 from ..models import Alert, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
@@ -36,7 +37,6 @@ from ..models.types import UTCDateTime
 from .content import channel_texts, outbound
 from .failover import fail_over
 from .ratelimit import RateLimiter
-from .receipts import apply_early_receipts
 from .retry import backoff_seconds
 from ..models.sql import ids_in
 

@@ -15,10 +15,11 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 from .cap_xml import MAX_REPORTED, aware_datetime, invalid_fields, quoted, reference_from_text
-from .errors import FieldError, malformed
+from .errors import malformed
 from .limits import DEFAULT_LIMITS, IntakeLimits
-from .message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 
 _FIELDS = frozenset({
     "identifier", "sender", "sent", "status", "msg_type", "scope", "references", "note",
@@ -374,10 +375,11 @@ class _Form:
         points = []
         for index, item in enumerate(value):
             pair = [_number(number) for number in item] if isinstance(item, list) else []
-            if len(pair) != 2 or None in pair:
+            lat, lon = pair if len(pair) == 2 else (None, None)
+            if lat is None or lon is None:
                 self.problem(f"area.polygon[{index}]", "must be a [lat, lon] pair of numbers")
             else:
-                points.append((pair[0], pair[1]))
+                points.append((lat, lon))
         return points
 
     def circle(self, value: Any) -> Circle | None:
@@ -392,9 +394,10 @@ class _Form:
         for name, number in numbers.items():
             if number is None:
                 self.problem(f"area.circle.{name}", _not_a_number(value.get(name)))
-        if None in numbers.values():
+        lat, lon, radius_km = (numbers[name] for name in _CIRCLE_FIELDS)
+        if lat is None or lon is None or radius_km is None:
             return None
-        return Circle(**numbers)
+        return Circle(lat=lat, lon=lon, radius_km=radius_km)
 
 
 def _infos(

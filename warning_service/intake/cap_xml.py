@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -20,9 +20,10 @@ import defusedxml.ElementTree as defused_et
 from defusedxml import DefusedXmlException
 from lxml import etree
 
-from .errors import FieldError, IntakeError, invalid, malformed
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
+from .errors import IntakeError, invalid, malformed
 from .limits import DEFAULT_LIMITS, IntakeLimits
-from .message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
 
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP11 = "urn:oasis:names:tc:emergency:cap:1.1"
@@ -277,7 +278,8 @@ def _read_alert(root: etree._Element, namespace: str) -> AlertMessage:
     message = AlertMessage(
         identifier=read.text(root, "identifier") or "",
         sender=read.text(root, "sender") or "",
-        sent=read.time(root, "sent", "/alert"),
+        # <sent> is required by the schema; read.time() has recorded any problem, which rejects the message
+        sent=read.time(root, "sent", "/alert") or datetime.now(timezone.utc),
         status=read.text(root, "status") or "",
         msg_type=read.text(root, "msgType") or "",
         scope=read.text(root, "scope") or "",
@@ -390,7 +392,7 @@ def _read_area(read: _Reader, area: etree._Element, location: str) -> AreaBlock:
 
 def _polygon(text: str) -> tuple[list[tuple[float, float]], str | None]:
     """CAP "lat,lon lat,lon ..." to (lat, lon) pairs; the problem names the first bad point."""
-    points = []
+    points: list[tuple[float, float]] = []
     for number, token in enumerate(text.split(), start=1):
         point = _point(token)
         if point is None:

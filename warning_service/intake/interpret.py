@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage, AreaBlock, InfoBlock, parse_number
+from ..geography.areas import resolve_areas
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue, level_from_severity, level_from_text
-from ..rendering.formatting import parse_number
-from ..targeting.areas import resolve_areas
-from .errors import FieldError, invalid
-from .message import AlertMessage, AreaBlock, InfoBlock
+from .errors import invalid
 
 ACCEPTED_STATUSES = ("Actual", "Exercise", "Test")
 ACCEPTED_MSG_TYPES = ("Alert", "Update", "Cancel")

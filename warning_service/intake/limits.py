@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..cap.errors import FieldError
 from ..config import Settings
-from .errors import FieldError, too_large
+from .errors import too_large
 
 # Each limit as the refusal words it, and the setting it is read from.
 _WORDING = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -79,15 +79,6 @@ def local_datetime(value: datetime, language: str, *, tibetan_digits: bool = Tru
 
 
 # --- numbers ------------------------------------------------------------------
-
-def parse_number(text: str) -> Decimal | None:
-    """A parameter value as a finite number, or None when it is not one."""
-    try:
-        number = Decimal(text.strip())
-    except (InvalidOperation, AttributeError):
-        return None
-    return number if number.is_finite() else None
-
 
 def number(value: Decimal | int | float, language: str, decimals: int | None = None, *,
            tibetan_digits: bool = True) -> str:

@@ -25,6 +25,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyn
 from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ..cap.message import parse_number
 from ..hazards import DEFAULT_ACTION, LEVELS, PARAMETER_RULES, Hazard, HazardCatalogue, catalogue
 from . import formatting
 from .budgets import Budget, Measure
@@ -357,7 +358,7 @@ def _context(view: AlertView, hazard: Hazard, family: str, channel: str, languag
     parameters = {name.strip(): clean_text(value) for name, value in view.parameters.items()}
     numbers: dict[str, Decimal] = {
         name: number for name in NUMERIC_PARAMETERS
-        if name in parameters and (number := formatting.parse_number(parameters[name])) is not None
+        if name in parameters and (number := parse_number(parameters[name])) is not None
     }
 
     def untranslated(text: str, term: str | None = None) -> str:

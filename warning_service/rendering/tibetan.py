@@ -9,9 +9,10 @@ after it.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
-from typing import NamedTuple
+
 
 TSHEG = "\u0f0b"
 NON_BREAKING_TSHEG = "\u0f0c"
@@ -148,7 +149,8 @@ class BreakKind(IntEnum):
     SENTENCE = 3   # after a shad, sentence punctuation (。！？；) or a line break
 
 
-class Break(NamedTuple):
+@dataclass(frozen=True)
+class Break:
     index: int
     kind: BreakKind
 

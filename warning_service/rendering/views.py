@@ -10,12 +10,17 @@ def _value(member) -> str | None:
     return member.value if member is not None else None
 
 
+def _required_value(member) -> str:
+    """An attribute every alert has (status, msg_type): its enum's value."""
+    return member.value
+
+
 def view_of(alert) -> AlertView:
     return AlertView(
         hazard_code=alert.hazard_code,
         level=_value(alert.level),
-        status=_value(alert.status),
-        msg_type=_value(alert.msg_type),
+        status=_required_value(alert.status),
+        msg_type=_required_value(alert.msg_type),
         county_codes=tuple(alert.county_codes),
         onset=alert.onset,
         expires=alert.expires,

@@ -16,17 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.events import Actor, record
-from ..intake.cap_xml import invalid_fields
-from ..intake.errors import FieldError
-from ..intake.limits import IntakeLimits
-from ..intake.message import AlertMessage, AreaBlock
-from ..models import NamedArea, User
-from ..models.named_area import MAX_ACCURACY, MAX_NAME_BO, MAX_NAME_EN, MAX_NAME_ZH
-from ..registration import RegistryError
-from ..targeting.named_areas import (
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage, AreaBlock
+from ..geography.named_areas import (
     CODE, ShapeRefused, cap_polygons, counties_touched, geometry_from_circle, geometry_from_geojson, geometry_text,
     is_named_area, named_area_codes,
 )
+from ..intake.cap_xml import invalid_fields
+from ..intake.limits import IntakeLimits
+from ..models import NamedArea, User
+from ..models.named_area import MAX_ACCURACY, MAX_NAME_BO, MAX_NAME_EN, MAX_NAME_ZH
+from ..registration import RegistryError
 
 # Why a named area is refused: a stable code and its English text (the CLI's, the ledger's). The admin
 # page words them in the reader's language by code (web/named_areas.py); keep the two in step.

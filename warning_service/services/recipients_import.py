@@ -1,4 +1,4 @@
-"""Importing a recipients file (targeting/recipients_csv.py reads it): whole or not at all.
+"""Importing a recipients file (recipients/csv_rows.py reads it): whole or not at all.
 
 The admin page calls this; a `flask` command could too. No Flask here; nothing is committed. A file is
 refused with a stable code (and, for bad rows, every problem with its line) and then nothing changes;
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.events import Actor, record
 from ..models import BeidouTerminal, County, Recipient
-from ..targeting.recipients_csv import RecipientRow, parse_recipients_csv
+from ..recipients.csv_rows import RecipientRow, parse_recipients_csv
 
 LOOKUP_CHUNK = 1000  # phones looked up per query: bounded, as the file may have 200,000 rows
 

@@ -13,20 +13,21 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request, 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage
 from ..dispatch.queueing import start_fanout
 from ..extensions import db, redis_client
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.cap_xml import parse_cap_xml
-from ..intake.errors import FieldError, IntakeError
+from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
-from ..intake.message import AlertMessage
-from ..intake.service import ingest
 from ..models import Alert, AlertState, Delivery, without_bulky_columns
-from ..rendering.cap_out import CAP_MIMETYPE, cap_message
-from ..rendering.feed import ATOM_MIMETYPE, atom_feed, is_public, public_alerts
-from ..rendering.preview import hazard_json, preview
 from ..security.api_keys import agency_for_key
+from ..services.cap_out import CAP_MIMETYPE, cap_message
+from ..services.feed import ATOM_MIMETYPE, atom_feed, is_public, public_alerts
+from ..services.ingest import ingest
+from ..services.preview import hazard_json, preview
 from .openapi import MAX_PAGE, openapi_document
 
 api = Blueprint("api", __name__)

@@ -26,19 +26,19 @@ from ..dispatch.review import (
     INPUT_REFUSALS, ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject,
 )
 from ..extensions import db, redis_client
+from ..geography.county_map import county_map
+from ..geography.named_areas import map_path
 from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
-from ..intake.service import ingest
 from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, CapStatus, County, MsgType, Role, without_bulky_columns
 from ..rendering.formatting import place_name
-from ..rendering.preview import reach
 from ..rendering.render import LANGUAGES, FittedText, free_text, render_fitted
 from ..rendering.views import cancellation_view, view_of
+from ..services.ingest import ingest
 from ..services.named_areas import named_areas, named_in
-from ..targeting.county_map import county_map
-from ..targeting.named_areas import map_path
+from ..services.preview import reach
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, area_name, console_locale, counties_named, county_name, county_name_attribute

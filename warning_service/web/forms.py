@@ -16,11 +16,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, html_params
 
+from ..geography.county_search import county_label
+from ..geography.named_areas import is_named_area, named_area_codes
 from ..hazards import PARAMETER_RULES, HazardCatalogue
 from ..models import Alert, County, Level, NamedArea
 from ..rendering.formatting import LOCAL_TIME
-from ..targeting.county_search import county_label
-from ..targeting.named_areas import is_named_area, named_area_codes
 from .i18n import area_name, counties_named, hazard_name
 from .labels import LABELS
 

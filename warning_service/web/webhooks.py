@@ -11,7 +11,7 @@ preferred language) as gateway_id, and only that text's receipts move it; the
 others are answered 200 and ignored (their SIDs are in the delivery's
 gateway_text).
 
-Receipts are applied by dispatch/receipts.py: forward only, and a receipt that
+Receipts are applied by channels/receipts.py: forward only, and a receipt that
 arrives before the sending job recorded its SID is kept and applied then. Every
 answer to a well-signed request is 200, or Twilio would retry it.
 
@@ -26,7 +26,7 @@ from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
 from ..channels.sms.twilio import STATUS_CALLBACK_PATH
-from ..dispatch.receipts import apply_receipt
+from ..channels.receipts import apply_receipt
 from ..extensions import db
 from ..models import DeliveryStatus
 from .errors import problem

@@ -1,4 +1,5 @@
-"""SMS: a text message to each recipient's phone, in the languages they read (twilio.py: Twilio's REST API).
+"""SMS: a text message to each recipient's phone, in the languages they read (twilio.py: Twilio's REST API;
+smpp.py: an operator's SMS centre over SMPP 3.4, smpp_receipts.py its delivery receipts).
 
 Its targets are the recipients (people) whose channels include "sms"; an SMS that fails for good, or
 still lags SMS_FAILOVER_AFTER_SECONDS after it was planned, goes to the recipient's BeiDou card too.
@@ -17,7 +18,7 @@ from ...rendering.budgets import CHINA_MAX_SEGMENTS, Budget, SmsBudget
 from ..spec import Address, ChannelSpec, Failover, N_
 
 SETTINGS: Mapping[str, object] = {
-    # null, log (development) or twilio.
+    # null, log (development), twilio or smpp.
     "SMS_GATEWAY": "log",
     # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
     "TWILIO_ACCOUNT_SID": "",
@@ -27,6 +28,18 @@ SETTINGS: Mapping[str, object] = {
     "TWILIO_API_BASE_URL": "",
     "TWILIO_MAX_MPS": 1.0,
     "TWILIO_VALIDITY_PERIOD": 3600,
+    # An operator's SMS centre over SMPP 3.4 (SMS_GATEWAY=smpp): SMPP_BINDS transceiver binds per worker
+    # process, each with at most SMPP_WINDOW submit_sm awaiting their answer; SMPP_MAX_TPS submit_sm a
+    # second shared by every worker (the rate the operator grants the account).
+    "SMPP_HOST": "",
+    "SMPP_PORT": 2775,
+    "SMPP_SYSTEM_ID": "",
+    "SMPP_PASSWORD": "",
+    "SMPP_SYSTEM_TYPE": "",
+    "SMPP_SOURCE_ADDR": "",
+    "SMPP_BINDS": 1,
+    "SMPP_WINDOW": 10,
+    "SMPP_MAX_TPS": 10.0,
     # Segments per message: Twilio's advice for messages to China.
     "SMS_MAX_SEGMENTS": CHINA_MAX_SEGMENTS,
     # SMS still unsent this long after it was planned also goes to the recipient's BeiDou card
@@ -66,7 +79,8 @@ CHANNEL = ChannelSpec(
     reach_count=N_("%(count)d SMS recipients"),
     priority=30,  # after broadcast and BeiDou: the slowest to fan out, and the one failover backs up
     gateway_setting="SMS_GATEWAY",
-    adapters={"twilio": "warning_service.channels.sms.twilio:TwilioSmsAdapter"},
+    adapters={"twilio": "warning_service.channels.sms.twilio:TwilioSmsAdapter",
+              "smpp": "warning_service.channels.sms.smpp:SmppAdapter"},
     settings=SETTINGS,
     target=Recipient,
     select_targets=select_targets,

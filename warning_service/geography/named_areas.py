@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..intake.message import Circle
+from ..cap.message import Circle
 from .areas import NAMED_AREA, circle_ring, geocode_system, region_map
 from .county_map import SIMPLIFY_DEGREES, county_map
 

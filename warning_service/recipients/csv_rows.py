@@ -53,7 +53,7 @@ def parse_recipients_csv(text: str, counties: Collection[str], cards: Collection
         row, errors = _row(values, counties, cards)
         if row is not None and row.phone in seen:
             errors.append(f"phone {row.phone} is also on line {seen[row.phone]}")
-        if errors:
+        if errors or row is None:
             problems.extend(f"line {line}: {error}" for error in errors)
         else:
             seen[row.phone] = line

@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box, shape
 
-from warning_service.intake.errors import FieldError
-from warning_service.intake.message import AreaBlock, Circle
+from warning_service.cap.errors import FieldError
+from warning_service.cap.message import AreaBlock, Circle
+from warning_service.geography.areas import AreaResolution, county_of_point, resolve_areas
 from warning_service.reference_data import boundaries, county_rows
-from warning_service.targeting.areas import AreaResolution, county_of_point, resolve_areas
 
 COUNTY_SHAPES = {code: shape(geometry) for code, geometry in boundaries("counties.geojson").items()}
 REGION = shapely.union_all([shape(geometry) for geometry in boundaries("prefectures.geojson").values()])
@@ -321,8 +321,8 @@ def test_parts_of_several_areas_are_united():
 # Run in a child process: without the RegionMap lock this segfaults (5 runs in 6 on GEOS 3.14).
 CONCURRENT_SCRIPT = """
 import random, threading
-from warning_service.intake.message import AreaBlock
-from warning_service.targeting.areas import county_of_point, resolve_areas
+from warning_service.cap.message import AreaBlock
+from warning_service.geography.areas import county_of_point, resolve_areas
 
 rng = random.Random(1)
 boxes = []

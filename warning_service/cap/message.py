@@ -1,12 +1,14 @@
-"""The intake's common form of an incoming message, whatever it arrived as.
+"""The common form of a CAP message, whatever it arrived as.
 
-CAP 1.2 XML, CAP 1.1 XML and the JSON form all become an `AlertMessage`;
-`interpret` then reads it with the region's rules. Plain data, no Flask.
+CAP 1.2 XML, CAP 1.1 XML and the JSON form all become an `AlertMessage` (intake's parsers);
+intake's `interpret` then reads it with the region's rules, geography reads its areas. Plain data,
+no Flask.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,16 @@ class AlertMessage:
     def infos_as_json(self) -> list[dict]:
         """Every <info> block as JSON-ready dicts, for keeping beside the verbatim original."""
         return [_jsonable(asdict(info)) for info in self.infos]
+
+
+def parse_number(text: str) -> Decimal | None:
+    """A <parameter> value as a finite number, or None when it is not one: how intake checks a
+    hazard's parameters and the templates read them, so both agree on what is a number."""
+    try:
+        number = Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    return number if number.is_finite() else None
 
 
 def _jsonable(value):

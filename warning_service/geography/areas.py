@@ -18,8 +18,8 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from ..intake.errors import FieldError
-from ..intake.message import AreaBlock, Circle
+from ..cap.errors import FieldError
+from ..cap.message import AreaBlock, Circle
 from ..reference_data import boundaries
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
@@ -180,7 +180,7 @@ def _geocode_part(name: str, value: str, where: str, region: RegionMap) -> AreaR
     if len(code) == 12 and code.endswith("000000"):
         code = code[:6]  # the 12-digit statistical form of a county, prefecture or province code
     if len(code) == 6:
-        counties, townships = region.counties_for_code(code), []
+        counties, townships = region.counties_for_code(code), list[str]()
     else:
         county = region.county_of_township(code)
         counties, townships = ([county], [code]) if county else ([], [])

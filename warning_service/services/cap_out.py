@@ -19,9 +19,9 @@ from ..intake.cap_json import GEOCODE_NAME, HAZARD_CODE, LEVEL_PARAMETER
 from ..intake.cap_xml import CAP12, parse_cap_xml
 from ..intake.errors import IntakeError
 from ..models import Alert
-from .formatting import LOCAL_TIME, places
-from .render import AlertView, render_fitted
-from .views import view_of
+from ..rendering.formatting import LOCAL_TIME, places
+from ..rendering.render import AlertView, render_fitted
+from ..rendering.views import view_of
 
 CAP_MIMETYPE = "application/cap+xml"
 # Our languages as CAP tags, in the order of the <info> blocks.

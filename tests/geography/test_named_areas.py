@@ -8,11 +8,18 @@ import re
 import pytest
 import shapely
 
-from warning_service.targeting.areas import county_of_point
-from warning_service.targeting.county_map import county_map
-from warning_service.targeting.named_areas import (
-    ShapeRefused, cap_polygons, counties_touched, geometry_from_circle, geometry_from_geojson, geometry_text,
-    is_named_area, map_path, named_area_codes,
+from warning_service.geography.areas import county_of_point
+from warning_service.geography.county_map import county_map
+from warning_service.geography.named_areas import (
+    ShapeRefused,
+    cap_polygons,
+    counties_touched,
+    geometry_from_circle,
+    geometry_from_geojson,
+    geometry_text,
+    is_named_area,
+    map_path,
+    named_area_codes,
 )
 
 # A square of about 4 km around Luding's seat (lon, lat), closed.

@@ -18,19 +18,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..cap.message import AlertMessage
 from ..channels.catalog import budget_for, channels, texts
 from ..dispatch.publish import referenced_alerts
 from ..dispatch.targets import target_select
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue
 from ..intake.errors import forbidden, invalid
 from ..intake.interpret import interpret
-from ..intake.message import AlertMessage
-from ..intake.service import check_sender
 from ..models import Agency, CapStatus, Level, MsgType
-from ..services.named_areas import resolve_named_areas
-from .formatting import place_name
-from .render import LANGUAGES, FittedText, render_fitted
-from .views import view_of
+from ..rendering.formatting import place_name
+from ..rendering.render import LANGUAGES, FittedText, render_fitted
+from ..rendering.views import view_of
+from .ingest import check_sender
+from .named_areas import resolve_named_areas
 
 
 # Fields an AlertDraft and an Alert have in common, under the same name and in the same form.

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
+from warning_service.geography.county_map import county_map
 from warning_service.reference_data import county_rows
-from warning_service.targeting.county_map import county_map
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from warning_service.targeting.county_search import county_label, matching_counties, search_key
+from warning_service.geography.county_search import county_label, matching_counties, search_key
 
 
 @dataclass(frozen=True)

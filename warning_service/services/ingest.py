@@ -15,14 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.events import record
+from ..cap.errors import FieldError
+from ..cap.message import AlertMessage
 from ..dispatch.publish import publish
 from ..hazards import HazardCatalogue
+from ..intake.cap_xml import invalid_fields
+from ..intake.errors import IntakeError, forbidden, invalid
+from ..intake.interpret import AlertDraft, interpret
 from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
-from ..services.named_areas import resolve_named_areas
-from .cap_xml import invalid_fields
-from .errors import FieldError, IntakeError, forbidden, invalid
-from .interpret import AlertDraft, interpret
-from .message import AlertMessage
+from .named_areas import resolve_named_areas
 
 
 @dataclass

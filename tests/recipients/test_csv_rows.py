@@ -1,7 +1,7 @@
 """Reading recipients from CSV: good rows, and every problem reported with its line."""
 from __future__ import annotations
 
-from warning_service.targeting.recipients_csv import RecipientRow, parse_recipients_csv
+from warning_service.recipients.csv_rows import RecipientRow, parse_recipients_csv
 
 COUNTIES = {"513301", "513322"}
 CARDS = {"0247601"}

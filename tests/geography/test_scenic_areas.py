@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from warning_service.demo_data import scenic_areas
+from warning_service.geography.areas import county_of_point
+from warning_service.geography.named_areas import CODE, counties_touched, geometry_from_circle
 from warning_service.reference_data import county_rows
-from warning_service.targeting.areas import county_of_point
-from warning_service.targeting.named_areas import CODE, counties_touched, geometry_from_circle
 
 SEED_PLAN = {"九寨沟", "黄龙", "四姑娘山", "达古冰川", "海螺沟", "稻城亚丁", "毕棚沟", "木格措"}
 COUNTY_NAMES = {row["code"]: row["name_zh"] for row in county_rows()}

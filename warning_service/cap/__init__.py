@@ -1,0 +1,1 @@
+"""The CAP message as plain data, shared below intake, geography and rendering: no rules, no I/O."""

@@ -1,1 +1,0 @@
-"""Turning an alert's CAP areas into the counties and townships it reaches."""
