@@ -45,6 +45,8 @@ browser:
 # The layers of pyproject.toml (docs/ARCHITECTURE.md): no import across them upwards, no cycle.
 lint: install
 	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/mypy
 
 # lint first: a broken layer fails in seconds, before the browser install and the suite.
 test: install lint browser

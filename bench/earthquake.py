@@ -31,11 +31,10 @@ import statistics
 import threading
 import time
 
-from redis import Redis
-from sqlalchemy import func, select, text
-
 from fanout import DATABASE, REDIS_URL, environment, new_alert, prepare, publish_alert
+from redis import Redis
 from service import agency_key, earthquake_cap, percentile, post_cap, start_gunicorn, start_workers, stop, table
+from sqlalchemy import func, select, text
 
 from peers.broadcast_peer import BroadcastPeer
 from peers.ports import free_ports

@@ -31,12 +31,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from service import start_workers, stop  # noqa: E402
+
 from warning_service.app import create_app  # noqa: E402
 from warning_service.dispatch.publish import publish  # noqa: E402
 from warning_service.dispatch.queueing import enqueue_plan  # noqa: E402
 from warning_service.extensions import db, redis_client  # noqa: E402
 from warning_service.models import (  # noqa: E402
-    Alert, AlertState, CapStatus, County, Delivery, DeliveryStatus, Level, MsgType, Recipient, utcnow,
+    Alert,
+    AlertState,
+    CapStatus,
+    County,
+    Delivery,
+    DeliveryStatus,
+    Level,
+    MsgType,
+    Recipient,
+    utcnow,
 )
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"

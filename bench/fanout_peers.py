@@ -22,13 +22,11 @@ import statistics
 import subprocess
 import sys
 
-from sqlalchemy import func, select
-
 from fanout import DATABASE, QUICK_DATABASE, REDIS_URL, environment, one_run, prepare
 from service import ROOT, start_gunicorn, stop, table
+from sqlalchemy import func, select
 
 from peers.ports import free_ports
-
 from warning_service.app import create_app
 from warning_service.cli.demo import gateway_peers
 from warning_service.demo_data import point_demo_endpoints

@@ -26,7 +26,16 @@ import time
 
 from fanout import REDIS_URL, environment, prepare
 from service import (
-    agency_key, children, cpu_seconds, median, percentile, post_cap, rainstorm_cap, start_gunicorn, stop, table,
+    agency_key,
+    children,
+    cpu_seconds,
+    median,
+    percentile,
+    post_cap,
+    rainstorm_cap,
+    start_gunicorn,
+    stop,
+    table,
 )
 from sqlalchemy import text
 

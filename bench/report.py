@@ -41,15 +41,24 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 
 from warning_service.app import create_app  # noqa: E402
+from warning_service.audit.charts import channel_charts, delivery_over_time  # noqa: E402
 from warning_service.audit.events import record  # noqa: E402
 from warning_service.audit.ledger import entry_hash  # noqa: E402
-from warning_service.audit.charts import channel_charts, delivery_over_time  # noqa: E402
 from warning_service.audit.report import counts, gaps, published_at  # noqa: E402
 from warning_service.audit.timing import histogram_statement, latency, time_histogram  # noqa: E402
 from warning_service.audit.townships import township_counts  # noqa: E402
 from warning_service.extensions import db  # noqa: E402
 from warning_service.models import (  # noqa: E402
-    Alert, AlertState, CapStatus, County, Delivery, Level, MsgType, Role, User, utcnow,
+    Alert,
+    AlertState,
+    CapStatus,
+    County,
+    Delivery,
+    Level,
+    MsgType,
+    Role,
+    User,
+    utcnow,
 )
 from warning_service.reference_data import load_regions  # noqa: E402
 

@@ -27,11 +27,10 @@ import os
 import statistics
 import time
 
-from redis import Redis
-from sqlalchemy import func, select, text
-
 from fanout import environment, new_alert, prepare, publish_alert
+from redis import Redis
 from service import start_workers, stop, table
+from sqlalchemy import func, select, text
 
 from peers.smpp_peer import SmppPeer
 from warning_service.app import create_app

@@ -27,7 +27,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lxml import etree
@@ -151,7 +151,7 @@ class BroadcastPeer:
         response = etree.Element("EBDResponse")
         etree.SubElement(response, "ResultCode").text = code
         etree.SubElement(response, "ResultDesc").text = text
-        document = ebd_document(receipt_id, "EBDResponse", source, datetime.now(timezone.utc), *parts, response)
+        document = ebd_document(receipt_id, "EBDResponse", source, datetime.now(UTC), *parts, response)
         return pack_tar({f"EBDB_{receipt_id}.xml": document})
 
 

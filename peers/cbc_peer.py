@@ -30,8 +30,8 @@ reported cancelled. A Test message is a link test: answered, kept in `link_tests
 from __future__ import annotations
 
 import hashlib
-import hmac
 import heapq
+import hmac
 import itertools
 import json
 import sys

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from redis import Redis
 from flask import Flask
 from flask_migrate import upgrade
+from redis import Redis
 from sqlalchemy import text
 from werkzeug.serving import make_server
 

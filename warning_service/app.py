@@ -28,8 +28,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_redis(app)
 
     from . import models  # noqa: F401  (register the tables with the metadata)
-    from .web import register_blueprints
     from .cli import register_commands
+    from .web import register_blueprints
 
     register_blueprints(app)
     register_commands(app)

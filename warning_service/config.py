@@ -125,7 +125,7 @@ class Settings:
     CHANNEL_SETTINGS: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, instance_path: str, channel_schema: Mapping[str, object] = MappingProxyType({})) -> "Settings":
+    def from_env(cls, instance_path: str, channel_schema: Mapping[str, object] = MappingProxyType({})) -> Settings:
         """The settings from the environment; `channel_schema`: the channels' own settings and their
         defaults (the config knows no channel: the app factory passes the catalog's)."""
         env = os.environ.get("WARNING_SERVICE_ENV", os.environ.get("FLASK_ENV", "development"))
@@ -145,7 +145,7 @@ class Settings:
             raw = _environment(setting.name)
             if setting.name not in DERIVED and raw:
                 values[setting.name] = _parse(setting.name, raw, getattr(defaults, setting.name))
-        return cls(**values)
+        return cls(**values)  # type: ignore[arg-type]  # each value parsed to its field's type by _parse
 
     def as_flask_config(self) -> dict:
         """Every setting by name, the channels' among them."""

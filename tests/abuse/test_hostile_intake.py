@@ -7,11 +7,13 @@ import json
 
 import pytest
 from flask import request_finished
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.api import assert_refused_4xx, good_body, nothing_stored, post, post_json
 from tests.support.cap_builder import cap_xml, info_xml
-from warning_service.channels.catalog import channel as channel_named, channels
+from warning_service.channels.catalog import channel as channel_named
+from warning_service.channels.catalog import channels
 from warning_service.dispatch.content import channel_texts
 from warning_service.extensions import db
 from warning_service.models import Alert

@@ -3,7 +3,8 @@ spraying: one guess for each of many usernames, which the per-username lock alon
 from __future__ import annotations
 
 from flask import g
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.console import PASSWORD, sign_in
 from warning_service.extensions import redis_client

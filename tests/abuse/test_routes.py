@@ -91,7 +91,7 @@ def test_security_headers_on_every_answer(app, client, people, weather, weather_
     signed_in = sign_in(client, "admin")
     answers = [signed_in, client.get("/static/console/console.css"), client.get("/healthz"), client.get("/no-such-page"),
                client.post("/api/v1/alerts", data=b"<x", headers=weather[1])]
-    for endpoint, method, rule in console_routes(app) + api_routes(app):
+    for _endpoint, method, rule in console_routes(app) + api_routes(app):
         if method == "GET":
             path = rule.replace("<bigid:delivery_id>", "1").replace("<int:user_id>", "1")
             answers.append(call(client, method, path, weather_alert, weather[1]))

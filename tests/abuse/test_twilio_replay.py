@@ -2,7 +2,8 @@
 only forward, at most once per status, and a forged one changes nothing."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from tests.support.twilio_callbacks import SID, TOKEN, post_receipt, receipt, sent_delivery, state

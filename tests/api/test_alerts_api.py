@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -11,6 +11,7 @@ from tests.support.cap_builder import cap_time, cap_xml, info_xml
 from warning_service.extensions import db
 from warning_service.hazards import catalogue
 from warning_service.models import Alert, AuditEvent
+
 
 def alert_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Alert))
@@ -178,9 +179,9 @@ def test_healthz_reports_database_and_redis(client):
 def test_actual_alert_without_expires_gets_the_hazards_default_and_says_so(client, weather):
     _, key = weather
     payload = {"status": "Actual", "hazard": "rainstorm", "level": "blue", "area": {"counties": ["513301"]}}
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     response = client.post("/api/v1/alerts", json=payload, headers=key)
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     hours = catalogue().get("rainstorm").validity_hours
@@ -193,7 +194,7 @@ def test_actual_alert_without_expires_gets_the_hazards_default_and_says_so(clien
 
 def test_default_expiry_counts_from_a_future_onset_and_leaves_exercises_alone(client, weather):
     _, key = weather
-    onset = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=3)
+    onset = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
     actual = {"status": "Actual", "hazard": "rainstorm", "level": "blue", "area": {"counties": ["513301"]},
               "onset": onset.isoformat()}
     created = client.post("/api/v1/alerts", json=actual, headers=key).get_json()

@@ -2,7 +2,7 @@
 exercises apart; and the period's dates checked."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from warning_service.audit.period import Period, PeriodError, period_report, tod
 from warning_service.extensions import db
 from warning_service.models import Agency, AgencyKind, Alert, CapStatus, Delivery, DeliveryStatus, Level, MsgType
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def published(at: datetime, status=CapStatus.ACTUAL, level=Level.YELLOW, hazard="rainstorm", agency=None,

@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon, shape
 
 from warning_service.channels.cell_broadcast.cover import (
-    COORDINATE_DECIMALS, MIN_VERTICES, CoverError, cap_polygon, cover, vertex_count,
+    COORDINATE_DECIMALS,
+    MIN_VERTICES,
+    CoverError,
+    cap_polygon,
+    cover,
+    vertex_count,
 )
 from warning_service.reference_data import boundaries
 

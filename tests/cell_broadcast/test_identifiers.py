@@ -4,7 +4,11 @@ from __future__ import annotations
 import pytest
 
 from warning_service.channels.cell_broadcast.identifiers import (
-    DEFAULT_IDENTIFIERS, STANDARD, UnmappedAlert, check_overrides, message_identifier,
+    DEFAULT_IDENTIFIERS,
+    STANDARD,
+    UnmappedAlert,
+    check_overrides,
+    message_identifier,
 )
 
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.support.text import CHINESE, TIBETAN
-from warning_service.channels.base import AlertContent, Capabilities, ChannelAdapter, Outcome, OutboundMessage
-
+from warning_service.channels.base import AlertContent, Capabilities, ChannelAdapter, OutboundMessage, Outcome
 
 
 def content(status: str = "Actual", msg_type: str = "Alert") -> AlertContent:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     return AlertContent(
         alert_id=42, identifier="CONTRACT-42", sender="seismic.demo@ews.example", status=status, msg_type=msg_type,
         hazard_code="earthquake", level="red", event="地震", onset=now, expires=now + timedelta(hours=2), sent=now,

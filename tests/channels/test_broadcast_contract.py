@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -91,7 +91,7 @@ class TestBroadcastContract(AdapterContract):
         assert received.extra["auxiliary"] == []
 
     def test_verified_national_event_codes_levels_and_a_missing_expiry(self, adapter, peer):
-        onset = datetime(2025, 7, 1, 0, 30, tzinfo=timezone.utc)
+        onset = datetime(2025, 7, 1, 0, 30, tzinfo=UTC)
         outbound = with_content(message(1, self.good_address, secret=SECRET), hazard_code="rainstorm", level="blue",
                                 onset=onset, expires=None)
         adapter.send_batch([outbound])

@@ -22,7 +22,13 @@ from tests.support.dispatch import new_alert, publish_now, work
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import (
-    BeidouTerminal, BroadcastEndpoint, Delivery, DeliveryAttempt, DeliveryStatus, Recipient, utcnow,
+    BeidouTerminal,
+    BroadcastEndpoint,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Recipient,
+    utcnow,
 )
 
 COUNTY = "513301"

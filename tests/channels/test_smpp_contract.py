@@ -12,19 +12,37 @@ import smpplib.smpp
 from sqlalchemy import select
 
 from peers.smpp_peer import (
-    BIND_TRANSCEIVER, DELIVER_SM, ENQUIRE_LINK, GENERIC_NACK, HEADER, MESSAGE_STATE, RALYBND, RECEIPTED_MESSAGE_ID,
-    RESPONSE, RINVBNDSTS, RINVCMDID, RINVPASWD, RINVSYSID, ROK, RTHROTTLED, SUBMIT_SM, SmppPeer, c_octets, concatenation,
-    parse_submit, pdu,
+    BIND_TRANSCEIVER,
+    DELIVER_SM,
+    ENQUIRE_LINK,
+    GENERIC_NACK,
+    HEADER,
+    MESSAGE_STATE,
+    RALYBND,
+    RECEIPTED_MESSAGE_ID,
+    RESPONSE,
+    RINVBNDSTS,
+    RINVCMDID,
+    RINVPASWD,
+    RINVSYSID,
+    ROK,
+    RTHROTTLED,
+    SUBMIT_SM,
+    SmppPeer,
+    c_octets,
+    concatenation,
+    parse_submit,
+    pdu,
 )
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
 from tests.support.dispatch import new_alert, publish_now, work
 from warning_service.channels.base import GatewayUnavailable, Outcome
 from warning_service.channels.catalog import channel, settings_schema
 from warning_service.channels.gateways import adapter_class
+from warning_service.channels.receipts import apply_receipts
 from warning_service.channels.sms.smpp import SmppAdapter, parse_receipt, ucs2_parts
 from warning_service.channels.sms.smpp_receipts import Receipt
 from warning_service.config import Settings
-from warning_service.channels.receipts import apply_receipts
 from warning_service.extensions import db
 from warning_service.models import Delivery, DeliveryStatus, EarlyReceipt, Recipient
 from warning_service.rendering.tibetan import break_opportunities, cluster_boundaries, normalise

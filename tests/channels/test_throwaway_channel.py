@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from tests.support.cap_builder import cap_xml, info_xml
 from tests.support.dispatch import new_alert, work
 from warning_service.channels import catalog
-from warning_service.channels.base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendResult
+from warning_service.channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 from warning_service.channels.gateways import build_adapter
 from warning_service.channels.spec import PLACE_LANGUAGES, Address, ChannelSpec
 from warning_service.config import Settings

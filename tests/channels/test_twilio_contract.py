@@ -8,8 +8,8 @@ import pytest
 from peers.twilio_peer import TwilioPeer
 from tests.channels.contract import CHINESE, TIBETAN, AdapterContract, message
 from warning_service.channels.base import GatewayUnavailable, Outcome
-from warning_service.channels.sms.twilio import STATUS_CALLBACK_PATH, TwilioSmsAdapter
 from warning_service.channels.catalog import settings_schema
+from warning_service.channels.sms.twilio import STATUS_CALLBACK_PATH, TwilioSmsAdapter
 from warning_service.config import Settings
 from warning_service.logs import CHATTY_LIBRARIES
 

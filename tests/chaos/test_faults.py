@@ -89,11 +89,12 @@ def peers_fail(mode: str) -> Callable[[Run], str]:
     def inject(run: Run) -> str:
         if mode == "slow":
             # BeiDou's jobs wait behind the slowed SMS batches: one card attempted is enough.
-            felt = lambda: run.sms_received() >= 2 * BATCH and _all_attempted(run, "broadcast") and \
-                _attempted(run, "beidou")
+            def felt() -> bool:
+                return run.sms_received() >= 2 * BATCH and _all_attempted(run, "broadcast") and _attempted(run, "beidou")
         else:
-            felt = lambda: all(run.transient_attempts(channel) >= need
-                               for channel, need in (("sms", 2 * BATCH), ("broadcast", 30), ("beidou", 1)))
+            def felt() -> bool:
+                return all(run.transient_attempts(channel) >= need
+                           for channel, need in (("sms", 2 * BATCH), ("broadcast", 30), ("beidou", 1)))
         run.poll(felt, TRIGGER_TIMEOUT, f"every peer to have failed '{mode}'")
         run.peers.fail("none")
         return f"every peer '{mode}' until each channel had felt it"

@@ -9,7 +9,14 @@ from sqlalchemy import func, select
 from tests.support.console import csrf_token, sign_in
 from warning_service.extensions import db
 from warning_service.models import (
-    Agency, AgencyKind, ApiKey, AuditEvent, BeidouTerminal, BroadcastEndpoint, Recipient, User,
+    Agency,
+    AgencyKind,
+    ApiKey,
+    AuditEvent,
+    BeidouTerminal,
+    BroadcastEndpoint,
+    Recipient,
+    User,
 )
 from warning_service.security.api_keys import agency_for_key
 

@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 
 from tests.support.browser import begin_compose, pick_county, shot, sign_in
 from tests.support.console import expiry_in, waiting_alert, work
-from warning_service.web.auth import idle_lifetime
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, CapStatus, Level
+from warning_service.web.auth import idle_lifetime
 
 TIBETAN = re.compile(r"[\u0F40-\u0FBC]")
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from tests.support.browser import SHOTS, shot, sign_in
 from tests.support.console import published_cancellation
 from tests.support.reports import check_pdf_report, failed_sms, published_alert
+from warning_service.audit.period import today_in_beijing
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
-from warning_service.audit.period import today_in_beijing
 from warning_service.models import Recipient
 
 

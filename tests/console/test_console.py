@@ -12,7 +12,16 @@ from sqlalchemy import func, select
 from tests.support.console import PASSWORD, expiry_in, post_form, sign_in, state_of, waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import (
-    Alert, AlertState, AuditEvent, CapStatus, Delivery, DeliveryStatus, Level, MsgType, Recipient, User,
+    Alert,
+    AlertState,
+    AuditEvent,
+    CapStatus,
+    Delivery,
+    DeliveryStatus,
+    Level,
+    MsgType,
+    Recipient,
+    User,
 )
 
 

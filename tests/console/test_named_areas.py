@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.support.console import csrf_token, post_form, sign_in
 from tests.console.test_all_chinese import ENGLISH_WORD, assert_in_language, english_words, place_names, speak
 from tests.console.test_console import compose
+from tests.support.console import csrf_token, post_form, sign_in
 from warning_service.extensions import db
 from warning_service.intake.limits import DEFAULT_LIMITS
 from warning_service.models import Alert, AuditEvent, NamedArea, User

@@ -8,7 +8,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-
 from sqlalchemy import func, select, update
 
 from tests.support.console import post_form, published_cancellation, sign_in, waiting_alert
@@ -18,7 +17,13 @@ from warning_service.audit.period import today_in_beijing
 from warning_service.audit.report import mask_phone
 from warning_service.extensions import db
 from warning_service.models import (
-    Alert, AuditEvent, CapStatus, Delivery, DeliveryStatus, Recipient, utcnow,
+    Alert,
+    AuditEvent,
+    CapStatus,
+    Delivery,
+    DeliveryStatus,
+    Recipient,
+    utcnow,
 )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from sqlalchemy import select
 
 from tests.support.console import console_routes, post_form, sign_in, waiting_alert

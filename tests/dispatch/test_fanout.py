@@ -14,8 +14,17 @@ from warning_service.dispatch.queueing import enqueue_plan
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import (
-    Alert, AlertState, BeidouTerminal, BroadcastEndpoint, CapStatus, County, Delivery, DeliveryAttempt,
-    Level, MsgType, Recipient,
+    Alert,
+    AlertState,
+    BeidouTerminal,
+    BroadcastEndpoint,
+    CapStatus,
+    County,
+    Delivery,
+    DeliveryAttempt,
+    Level,
+    MsgType,
+    Recipient,
 )
 
 ALL_COUNTIES = None  # all 31

@@ -13,9 +13,9 @@ from warning_service.channels.base import Capabilities
 from warning_service.channels.gateways import ADAPTERS
 from warning_service.dispatch.ratelimit import Grant, RateLimiter
 from warning_service.dispatch.reconcile import reconcile
+from warning_service.dispatch.retry import backoff_seconds
 from warning_service.extensions import db, redis_client
 from warning_service.models import Delivery
-from warning_service.dispatch.retry import backoff_seconds
 
 
 class Clock:

@@ -48,7 +48,7 @@ def test_sigterm_while_reconciling_stops_the_worker_without_an_error(app):
     except subprocess.TimeoutExpired:
         worker.kill()
         rest, _ = worker.communicate()
-        raise AssertionError(f"the worker did not stop on SIGTERM:\n{(output + rest)[-3000:]}")
+        raise AssertionError(f"the worker did not stop on SIGTERM:\n{(output + rest)[-3000:]}") from None
     output += rest
     assert worker.returncode == 0, output[-3000:]
     assert "Traceback" not in output and '"level": "ERROR"' not in output, output[-3000:]

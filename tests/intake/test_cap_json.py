@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -76,7 +76,7 @@ def test_every_field_maps_onto_the_message():
         assert block.parameters == [
             ("EWS-LEVEL", "orange"), ("magnitude", "5.8"), ("depth_km", "10"), ("felt", "true"), ("source", "CENC")]
         assert block.onset == datetime(2024, 5, 1, 14, 29, 58, tzinfo=CHINA)
-        assert block.expires == datetime(2024, 5, 1, 10, 30, tzinfo=timezone.utc)
+        assert block.expires == datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
         assert block.areas == [expected_area]
         assert block.categories == []
         assert (block.urgency, block.severity, block.certainty) == ("", "", "")
@@ -84,7 +84,7 @@ def test_every_field_maps_onto_the_message():
 
 
 def test_defaults_fill_the_optional_fields():
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
 
     message = parse(minimal())
 
@@ -92,7 +92,7 @@ def test_defaults_fill_the_optional_fields():
     assert message.msg_type == "Alert"
     assert message.scope == "Public"
     assert message.sent.tzinfo is not None
-    assert before <= message.sent <= datetime.now(timezone.utc)
+    assert before <= message.sent <= datetime.now(UTC)
     assert message.references == []
     [block] = message.infos
     assert block.language == "zh-CN"

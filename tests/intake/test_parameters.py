@@ -1,7 +1,7 @@
 """A hazard's own parameters (hazards.toml `parameters`) must be numbers in range; others pass as CAP allows."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from warning_service.hazards import PARAMETER_RULES, catalogue
 from warning_service.intake.errors import IntakeError
 from warning_service.intake.interpret import interpret
 
-EXPIRES = (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()
+EXPIRES = (datetime.now(UTC) + timedelta(hours=6)).isoformat()
 
 
 def interpreted(hazard: str, parameters: dict, level: str | None = None):

@@ -5,19 +5,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.text import PROPERTY_SETTINGS, any_text
 from warning_service.rendering.budgets import (
     BDS2_HIGHEST_LEVEL_BITS,
     BDS3_GLOBAL_BITS,
     BDS3_REGIONAL_BITS,
     BeidouBudget,
-    Budget,
     BroadcastBudget,
+    Budget,
     Measure,
     SmsBudget,
 )
 from warning_service.rendering.tibetan import BreakKind, break_opportunities, cluster_boundaries, normalise
-
-from tests.support.text import PROPERTY_SETTINGS, any_text
 
 HAN = "预"
 BULLETIN = "ས་ཡོམ་རིམ་པ་༤.༥བརྒྱབ།"  # "an earthquake of magnitude 4.5 struck", from a real bulletin

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from warning_service.rendering.budgets import BeidouBudget, Budget, BroadcastBudget, SmsBudget
+from tests.support.text import PROPERTY_SETTINGS, any_text
+from warning_service.rendering.budgets import BeidouBudget, BroadcastBudget, Budget, SmsBudget
 from warning_service.rendering.fit import CUT_MARK, FitResult, Section, cut_mark, fit, split_parts
 from warning_service.rendering.tibetan import (
     DISCOURAGED,
@@ -18,8 +19,6 @@ from warning_service.rendering.tibetan import (
     cluster_boundaries,
     normalise,
 )
-
-from tests.support.text import PROPERTY_SETTINGS, any_text
 
 # Garzê heavy-rain blue warning issued. / Keep away from rivers and slopes. / Beware of landslides and rockfalls.
 BO_WARNING = "དཀར་མཛེས་ས་ཁུལ་དུ་ཆར་ཆེན་གྱི་ཉེན་བརྡ་སྔོན་པོ་བཏང་། "  # 51 units

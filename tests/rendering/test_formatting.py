@@ -1,7 +1,7 @@
 """Dates, numbers and place names for zh and bo (warning_service.rendering.formatting)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -9,8 +9,8 @@ import pytest
 from warning_service.reference_data import county_rows
 from warning_service.rendering import formatting as f
 
-UTC_MORNING = datetime(2026, 11, 24, 6, 30, tzinfo=timezone.utc)   # 14:30 in Beijing
-UTC_LATE = datetime(2026, 11, 6, 23, 5, tzinfo=timezone.utc)       # 07:05 on 7 November in Beijing
+UTC_MORNING = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)   # 14:30 in Beijing
+UTC_LATE = datetime(2026, 11, 6, 23, 5, tzinfo=UTC)       # 07:05 on 7 November in Beijing
 GARZE, NGAWA = "513300", "513200"
 
 

@@ -9,7 +9,7 @@ here. When the change is intended, regenerate the files, read the diff by eye
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ OUTPUTS = (("sms", "zh"), ("sms", "bo"), ("broadcast", "zh"), ("broadcast", "bo"
 
 
 def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
 def alert(hazard: str, level: str | None, counties: tuple[str, ...], **fields) -> AlertView:

@@ -6,7 +6,7 @@ import re
 import shutil
 import unicodedata
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -43,9 +43,9 @@ def view(**changes) -> AlertView:
     base = AlertView(
         hazard_code="rainstorm", level="yellow", status="Actual", msg_type="Alert",
         county_codes=("513221", "513222"),
-        onset=datetime(2026, 7, 14, 10, 0, tzinfo=timezone.utc),
-        expires=datetime(2026, 7, 15, 0, 0, tzinfo=timezone.utc),
-        sent=datetime(2026, 7, 14, 9, 50, tzinfo=timezone.utc),
+        onset=datetime(2026, 7, 14, 10, 0, tzinfo=UTC),
+        expires=datetime(2026, 7, 15, 0, 0, tzinfo=UTC),
+        sent=datetime(2026, 7, 14, 9, 50, tzinfo=UTC),
         parameters={"rain_mm": "80", "magnitude": "6.8", "depth_km": "16", "latitude": "29.59",
                     "longitude": "102.08", "phone": "12379"},
         description={"zh": "预计未来24小时累计雨量可达80毫米。", "bo": "དྲག་ཆར།"},
@@ -201,7 +201,7 @@ def test_invisible_formatting_never_reaches_a_channel() -> None:
     """Bidi overrides and zero-width characters in every free text, in both languages, on every channel."""
     hidden = "".join(INVISIBLE)
     sneaky = view(headline={"zh": f"暴雨{hidden}预警", "bo": f"ཆར་{hidden}པ།"},
-                  description={"zh": f"\u202e警预雨暴\u202c{hidden}", "bo": f"\u2067དྲག་ཆར།\u2069\u200d"},
+                  description={"zh": f"\u202e警预雨暴\u202c{hidden}", "bo": "\u2067དྲག་ཆར།\u2069\u200d"},
                   instruction={"zh": f"请\u200b转移{hidden}"}, sender_name=f"\ufeff阿坝州气象台{hidden}",
                   parameters={**view().parameters, "rain_mm": f"\u200e80{hidden}"})
     for channel in CHANNELS:

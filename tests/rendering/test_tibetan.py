@@ -20,6 +20,7 @@ from warning_service.rendering.tibetan import (
     to_tibetan_digits,
 )
 
+
 def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch)[0] == "M"
 

@@ -84,7 +84,7 @@ def cap_xml(
     ).encode("utf-8")
 
 
-REFERENCE = "weather.demo@ews.example,W-{},%s" % cap_time(-timedelta(hours=1))  # format with an identifier; sent an hour ago
+REFERENCE = "weather.demo@ews.example,W-{}," + cap_time(-timedelta(hours=1))  # format with an identifier; sent an hour ago
 
 
 def area_xml(*, geocodes: tuple[str, ...] = ("513301",), polygons: tuple[str, ...] = (), circles: tuple[str, ...] = (),

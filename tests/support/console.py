@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 from flask import g
@@ -27,7 +27,7 @@ def expiry_in(hours: int = 6) -> tuple[str, datetime]:
     Computed from the clock, never a calendar date: the suite also runs with the clock moved ahead.
     """
     local = (datetime.now(LOCAL_TIME) + timedelta(hours=hours)).replace(second=0, microsecond=0)
-    return local.strftime("%Y-%m-%dT%H:%M"), local.astimezone(timezone.utc)
+    return local.strftime("%Y-%m-%dT%H:%M"), local.astimezone(UTC)
 
 
 def make_user(name: str, role: Role, enrolled: bool | None = None) -> User:
@@ -129,7 +129,7 @@ def console_routes(app) -> list[tuple[str, str, str]]:
 
 def near_midnight_utc(days: int) -> datetime:
     """20:30 UTC `days` from today: before midnight UTC, after it in Beijing."""
-    today = datetime.now(timezone.utc).replace(hour=20, minute=30, second=0, microsecond=0)
+    today = datetime.now(UTC).replace(hour=20, minute=30, second=0, microsecond=0)
     return today + timedelta(days=days)
 
 

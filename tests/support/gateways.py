@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from redis import Redis
 
-from warning_service.channels.base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendResult
+from warning_service.channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 from warning_service.channels.gateways import ADAPTERS
 
 SENT_KEY = "ews:test:sent"      # hash: delivery id -> times the gateway received it

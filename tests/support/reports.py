@@ -1,7 +1,6 @@
 """Published alerts with deliveries to report on, and how a report's PDF must read."""
 from __future__ import annotations
 
-
 from sqlalchemy import select, update
 
 from tests.support.console import post_form, sign_in, waiting_alert, work

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -50,7 +50,7 @@ class Period:
     last: date  # included
 
     @classmethod
-    def parse(cls, first: str | None, last: str | None, today: date) -> "Period":
+    def parse(cls, first: str | None, last: str | None, today: date) -> Period:
         """From the form's YYYY-MM-DD texts; the last DEFAULT_DAYS up to `today` when none is given."""
         try:
             last_day = date.fromisoformat(last) if last else today
@@ -71,7 +71,7 @@ class Period:
         """[start, end) in UTC: midnight Beijing time of the first day and of the day after the last."""
         start = datetime.combine(self.first, time(), BEIJING)
         end = datetime.combine(self.last + timedelta(days=1), time(), BEIJING)
-        return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def today_in_beijing() -> date:

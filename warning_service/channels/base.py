@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class Outcome(str, enum.Enum):
@@ -78,7 +78,7 @@ class ChannelAdapter(ABC):
     name: ClassVar[str]
     channels: ClassVar[frozenset[str]]
 
-    def __init__(self, settings: Mapping[str, object]):
+    def __init__(self, settings: Mapping[str, Any]):
         self.settings = settings
 
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib import import_module
+from typing import Any
 
 from .base import ChannelAdapter
 from .catalog import channel
@@ -30,7 +31,7 @@ def _load(entry: str | type[ChannelAdapter]) -> type[ChannelAdapter]:
     return getattr(import_module(module), attribute)
 
 
-def adapter_class(name: str, settings: Mapping[str, object]) -> type[ChannelAdapter]:
+def adapter_class(name: str, settings: Mapping[str, Any]) -> type[ChannelAdapter]:
     """The adapter the channel's gateway setting names; UnknownChannel, UnknownGateway otherwise."""
     spec = channel(name)
     setting = spec.gateway_setting
@@ -45,5 +46,5 @@ def adapter_class(name: str, settings: Mapping[str, object]) -> type[ChannelAdap
     return adapter
 
 
-def build_adapter(name: str, settings: Mapping[str, object]) -> ChannelAdapter:
+def build_adapter(name: str, settings: Mapping[str, Any]) -> ChannelAdapter:
     return adapter_class(name, settings)(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from .base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendResult
+from .base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 
 logger = logging.getLogger("warning_service.channels.log")
 

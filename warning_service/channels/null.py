@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import Capabilities, ChannelAdapter, Outcome, OutboundMessage, SendResult
+from .base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 
 
 class NullAdapter(ChannelAdapter):

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import CursorResult, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Delivery, DeliveryAttempt, DeliverySeal, DeliveryStatus, EarlyReceipt, utcnow
-from ..models.sql import ids_in
 
-DELIVERIES = Delivery.__table__
-SEALS = DeliverySeal.__table__
+DELIVERIES = cast(Table, Delivery.__table__)
+SEALS = cast(Table, DeliverySeal.__table__)
 FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)
 # The statuses each receipt may move a delivery from.
 MOVES_FROM: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
@@ -86,9 +86,8 @@ def apply_early_receipts(session: Session, gateway_ids: Sequence[str] | None = N
 
 def forget_stale_early_receipts(session: Session, now: datetime) -> int:
     """Receipts for ids no delivery ever recorded (a second text's id, a stranger's) do not stay for ever."""
-    return session.execute(
-        delete(EarlyReceipt).where(EarlyReceipt.received_at < now - EARLY_RECEIPT_LIFETIME)
-    ).rowcount
+    result = session.execute(delete(EarlyReceipt).where(EarlyReceipt.received_at < now - EARLY_RECEIPT_LIFETIME))
+    return cast(CursorResult, result).rowcount
 
 
 def _move(session: Session, gateway_id: str, status: DeliveryStatus, code: str | None, at: datetime) -> bool:
@@ -123,7 +122,7 @@ def _move_group(session: Session, ids: list[str], status: DeliveryStatus, code: 
             .values(**values).returning(DELIVERIES.c.id, DELIVERIES.c.attempts, DELIVERIES.c.gateway_id)
         ).all()
         if rows:
-            session.execute(insert(DeliveryAttempt.__table__), [
+            session.execute(insert(cast(Table, DeliveryAttempt.__table__)), [
                 {"delivery_id": row.id, "attempt": row.attempts, "at": at, "outcome": status.value,
                  "gateway_id": row.gateway_id, "code": code} for row in rows
             ])

@@ -135,7 +135,7 @@ class ChannelSpec:
     priority: int                   # the plan writes channels in this order, lowest first
     gateway_setting: str            # the setting that names its gateway
     adapters: Mapping[str, str]     # gateway name -> "module:Class" (null and log carry every channel)
-    settings: Mapping[str, object]  # its settings and their defaults, read from the environment like any
+    settings: Mapping[str, Any]  # its settings and their defaults, read from the environment like any
     target: type[Any]               # the model of its targets: deliveries.target_id is one of its ids
     # (session, alert, county codes, exercise?) -> SELECT target_id, county_code
     select_targets: Callable[[Session, Alert, Sequence[str], bool], Select]

@@ -12,8 +12,7 @@ from flask.cli import AppGroup
 from ..audit.heads import check_tail, held_against, signed_when
 from ..audit.ledger import head, verify
 from ..audit.seals import seal_settled
-from ..audit.signing import (SigningError, generate_key_pair, load_private_key, load_public_key, public_key_path,
-                             read_signed_head, sign_head)
+from ..audit.signing import SigningError, generate_key_pair, load_private_key, load_public_key, public_key_path, read_signed_head, sign_head
 from ..extensions import db
 from ..models import utcnow
 

@@ -28,9 +28,9 @@ from ..audit.signing import SigningError, load_private_key
 from ..channels.receipts import apply_early_receipts, forget_stale_early_receipts
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from ..models.sql import ids_in
 from .failover import fail_over_lagging
 from .queueing import enqueue_batches, enqueue_plan, queue_name
-from ..models.sql import ids_in
 
 DELIVERIES = Delivery.__table__
 SCAN_CHUNK = 10_000

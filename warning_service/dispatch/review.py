@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from ..audit.events import record
 from ..models import (
-    REJECT_REASON_MAX_CHARS, Alert, AlertState, AuditEvent, CapStatus, Level, MsgType, User, utcnow,
+    REJECT_REASON_MAX_CHARS,
+    Alert,
+    AlertState,
+    AuditEvent,
+    CapStatus,
+    Level,
+    MsgType,
+    User,
+    utcnow,
 )
 from .publish import publish
 

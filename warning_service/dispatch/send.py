@@ -25,20 +25,20 @@ from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
+from .. import metrics
 from ..audit.report import published_at
 from ..channels import catalog
+from ..channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 from ..channels.gateways import build_adapter
 from ..channels.receipts import apply_early_receipts
 from ..channels.spec import ChannelSpec
-from .. import metrics
 from ..models import Alert, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from ..models.sql import ids_in
 from ..models.types import UTCDateTime
 from .content import channel_texts, outbound
 from .failover import fail_over
 from .ratelimit import RateLimiter
 from .retry import backoff_seconds
-from ..models.sql import ids_in
 
 logger = logging.getLogger(__name__)
 DELIVERIES = Delivery.__table__

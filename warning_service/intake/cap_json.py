@@ -12,7 +12,7 @@ import json
 import math
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..cap.errors import FieldError
@@ -193,7 +193,7 @@ class _Form:
         return AlertMessage(
             identifier=self.cap_token("identifier") or str(uuid.uuid4()),
             sender=self.cap_token("sender") or default_sender,
-            sent=self.time("sent") or datetime.now(timezone.utc).replace(microsecond=0),
+            sent=self.time("sent") or datetime.now(UTC).replace(microsecond=0),
             status=self.choice("status", _STATUSES) or "",
             msg_type=msg_type or "",
             scope=self.choice("scope", _SCOPES, default="Public") or "",

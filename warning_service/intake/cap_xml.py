@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -279,7 +279,7 @@ def _read_alert(root: etree._Element, namespace: str) -> AlertMessage:
         identifier=read.text(root, "identifier") or "",
         sender=read.text(root, "sender") or "",
         # <sent> is required by the schema; read.time() has recorded any problem, which rejects the message
-        sent=read.time(root, "sent", "/alert") or datetime.now(timezone.utc),
+        sent=read.time(root, "sent", "/alert") or datetime.now(UTC),
         status=read.text(root, "status") or "",
         msg_type=read.text(root, "msgType") or "",
         scope=read.text(root, "scope") or "",

@@ -7,7 +7,7 @@ agency fixes its message in one round.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..cap.errors import FieldError
 from ..cap.message import AlertMessage, AreaBlock, InfoBlock, parse_number
@@ -56,7 +56,7 @@ def language_key(tag: str) -> str:
 
 def interpret(message: AlertMessage, catalogue: HazardCatalogue, now: datetime | None = None) -> AlertDraft:
     """Apply the region's rules to a parsed message; raise a 422 IntakeError listing every problem."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     errors: list[FieldError] = []
     if message.status not in ACCEPTED_STATUSES:
         errors.append(FieldError("status", f"status {message.status!r} is not broadcast; use one of {', '.join(ACCEPTED_STATUSES)}"))

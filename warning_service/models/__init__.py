@@ -21,7 +21,7 @@ from .types import utcnow
 from .user import RecoveryCode, Role, User
 
 __all__ = [
-    "ALL_HAZARDS", "Agency", "AgencyKind", "AgencySender", "ApiKey", "LIVE_STATES", "Alert", "AlertState",
+    "ALL_HAZARDS", "Agency", "AgencyKind", "AgencySender", "ApiKey", "LIVE_STATES", "REJECT_REASON_MAX_CHARS", "Alert", "AlertState",
     "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "without_bulky_columns",
     "AuditEvent", "DeliverySeal", "SignedHead",
     "SETTLED", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "NamedArea", "County", "Prefecture", "LANGUAGE_CHOICES",

@@ -38,8 +38,8 @@ class Agency(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="agency", order_by="ApiKey.id")
-    senders: Mapped[list["AgencySender"]] = relationship(back_populates="agency", order_by="AgencySender.position",
+    api_keys: Mapped[list[ApiKey]] = relationship(back_populates="agency", order_by="ApiKey.id")
+    senders: Mapped[list[AgencySender]] = relationship(back_populates="agency", order_by="AgencySender.position",
                                                          collection_class=ordering_list("position"),
                                                          cascade="all, delete-orphan")
     # The CAP <sender> values this agency may post as, first the one its JSON alerts take when they name none.

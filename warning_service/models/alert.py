@@ -4,12 +4,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, case, select, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint, case, select
 from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
 from sqlalchemy.orm.interfaces import ORMOption
 
-from .base import Base
 from .agency import AgencySender
+from .base import Base
 from .types import UTCDateTime, enum_column, utcnow
 
 
@@ -144,7 +144,7 @@ class Alert(Base):
     counties = relationship("County", secondary=alert_counties, order_by="County.code")
 
     @classmethod
-    def by_cap_key(cls, session, sender: str, identifier: str, agency_id: int | None) -> "Alert | None":
+    def by_cap_key(cls, session, sender: str, identifier: str, agency_id: int | None) -> Alert | None:
         """The author's own alert with this (sender, identifier), the key that makes intake idempotent.
 
         Scoped to the author (None: the console's), so no one else's pair can ever answer in its place."""
@@ -153,7 +153,7 @@ class Alert(Base):
                                                 else cls.agency_id == agency_id))
 
     @classmethod
-    def named_by(cls, session, sender: str, identifier: str, agency_id: int | None = None) -> "Alert | None":
+    def named_by(cls, session, sender: str, identifier: str, agency_id: int | None = None) -> Alert | None:
         """The alert a <references> entry names: the given agency's own first, then the one the sender's
         registered owner posted, then the oldest (an alert stored before senders were registered)."""
         owner = select(AgencySender.agency_id).where(AgencySender.sender == sender).scalar_subquery()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from .base import Base
 
+from .base import Base
 
 
 class _Place:
@@ -22,7 +22,7 @@ class _Place:
 class Prefecture(_Place, Base):
     __tablename__ = "prefectures"
 
-    counties: Mapped[list["County"]] = relationship(back_populates="prefecture", order_by="County.code")
+    counties: Mapped[list[County]] = relationship(back_populates="prefecture", order_by="County.code")
 
 
 class County(_Place, Base):

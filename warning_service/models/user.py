@@ -11,7 +11,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .base import Base
 from .types import UTCDateTime, enum_column, utcnow
 
-
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -43,7 +42,7 @@ class User(Base):
     # The last TOTP time step accepted: a code is never accepted twice, nor an older one.
     mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
-    recovery_codes: Mapped[list["RecoveryCode"]] = relationship(back_populates="user", cascade="all, delete-orphan",
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(back_populates="user", cascade="all, delete-orphan",
                                                                  order_by="RecoveryCode.id")
 
     @property

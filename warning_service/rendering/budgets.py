@@ -8,11 +8,11 @@ Figures are those of docs/CHANNELS.md.
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Protocol
 

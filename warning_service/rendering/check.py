@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..hazards import DISCOURAGED_TIBETAN, HazardCatalogue, catalogue
@@ -83,9 +83,9 @@ def sample_views(hazards: HazardCatalogue | None = None) -> Iterator[AlertView]:
                     yield AlertView(
                         hazard_code=hazard.code, level=level, status=status, msg_type=msg_type,
                         county_codes=SAMPLE_COUNTIES,
-                        onset=datetime(2026, 7, 14, 10, 0, tzinfo=timezone.utc),
-                        expires=datetime(2026, 7, 15, 0, 0, tzinfo=timezone.utc),
-                        sent=datetime(2026, 7, 14, 9, 50, tzinfo=timezone.utc),
+                        onset=datetime(2026, 7, 14, 10, 0, tzinfo=UTC),
+                        expires=datetime(2026, 7, 15, 0, 0, tzinfo=UTC),
+                        sent=datetime(2026, 7, 14, 9, 50, tzinfo=UTC),
                         parameters=SAMPLE_PARAMETERS,
                         description={"zh": "预计未来24小时累计雨量可达80毫米。"},
                         sender_name="甘孜州应急管理局",

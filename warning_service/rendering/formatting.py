@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -56,7 +56,7 @@ def _digits(text: str, language: str, tibetan_digits: bool) -> str:
 
 def _aware(value: datetime) -> datetime:
     """A naive datetime is taken as UTC, as the models store it."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def beijing_time(value: datetime, *, seconds: bool = False) -> str:

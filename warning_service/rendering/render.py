@@ -215,13 +215,14 @@ class TemplateSet:
                 continue
             seen.append(current)
             try:
-                source = self.env.loader.get_source(self.env, current)[0]
+                source = self.env.loader.get_source(self.env, current)[0]  # type: ignore[union-attr]  # built with one
                 referenced = list(meta.find_referenced_templates(self.env.parse(source)))
             except TemplateError as exc:
                 raise RenderError(f"template {current}: {exc}") from exc
-            if None in referenced:
+            named = [name for name in referenced if name is not None]
+            if len(named) < len(referenced):
                 raise RenderError(f"template {current}: imports a template by a computed name; name it literally")
-            pending.extend(referenced)
+            pending.extend(named)
         return tuple(seen)
 
     def template_for(self, hazard_code: str, channel: str, language: str) -> str:
@@ -313,7 +314,7 @@ def _check_view(view: AlertView, channel: str, language: str, hazards: HazardCat
     hazard = hazards.get(view.hazard_code)
     if hazard is None:
         problems.append(f"unknown hazard {view.hazard_code!r}")
-    if problems:
+    if problems or hazard is None:
         raise RenderError("cannot render: " + "; ".join(problems))
     return hazard
 
@@ -353,7 +354,7 @@ def free_text(texts: Mapping[str, str], language: str) -> str:
 def _context(view: AlertView, hazard: Hazard, family: str, channel: str, language: str,
              record_missing: Callable[[str], None]) -> dict[str, Any]:
     """The variables a template sees (documented in templates_bo_zh/README.md)."""
-    action_key = view.level if view.level in hazard.actions else DEFAULT_ACTION
+    action_key = view.level if view.level is not None and view.level in hazard.actions else DEFAULT_ACTION
     actions = hazard.actions[action_key]
     parameters = {name.strip(): clean_text(value) for name, value in view.parameters.items()}
     numbers: dict[str, Decimal] = {

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
 
-
 TSHEG = "\u0f0b"
 NON_BREAKING_TSHEG = "\u0f0c"
 # Shads end a clause or sentence and never start a line (line-break class EX).

@@ -19,8 +19,15 @@ from ..audit.events import Actor, record
 from ..cap.errors import FieldError
 from ..cap.message import AlertMessage, AreaBlock
 from ..geography.named_areas import (
-    CODE, ShapeRefused, cap_polygons, counties_touched, geometry_from_circle, geometry_from_geojson, geometry_text,
-    is_named_area, named_area_codes,
+    CODE,
+    ShapeRefused,
+    cap_polygons,
+    counties_touched,
+    geometry_from_circle,
+    geometry_from_geojson,
+    geometry_text,
+    is_named_area,
+    named_area_codes,
 )
 from ..intake.cap_xml import invalid_fields
 from ..intake.limits import IntakeLimits

@@ -32,7 +32,6 @@ from ..rendering.views import view_of
 from .ingest import check_sender
 from .named_areas import resolve_named_areas
 
-
 # Fields an AlertDraft and an Alert have in common, under the same name and in the same form.
 _SHARED_WITH_DRAFT = ("county_codes", "onset", "expires", "response_types", "parameters", "headline", "description",
                       "instruction")

@@ -23,7 +23,13 @@ from ..channels import catalog
 from ..dispatch.publish import referenced_alerts
 from ..dispatch.queueing import start_fanout
 from ..dispatch.review import (
-    INPUT_REFUSALS, ReviewRefused, approvals, cancel, decide_publish, needs_second_officer, reject,
+    INPUT_REFUSALS,
+    ReviewRefused,
+    approvals,
+    cancel,
+    decide_publish,
+    needs_second_officer,
+    reject,
 )
 from ..extensions import db, redis_client
 from ..geography.county_map import county_map

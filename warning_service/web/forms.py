@@ -10,8 +10,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
-    DateTimeLocalField, DecimalField, Field, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
-    StringField, TextAreaField,
+    DateTimeLocalField,
+    DecimalField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, html_params

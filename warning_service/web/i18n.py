@@ -18,8 +18,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..hazards import catalogue
-from ..reference_data import county_rows
 from ..models import NamedArea
+from ..reference_data import county_rows
 from ..rendering.formatting import LANGUAGES, beijing_time, place_name, places
 from .labels import register_labels
 

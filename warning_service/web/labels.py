@@ -10,8 +10,8 @@ import enum
 from collections.abc import Callable, Mapping
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 description of /api/v1. A test checks it names exactly the API's routes."""
 from __future__ import annotations
 
-from ..hazards import AGENCY_KINDS, BO_STATUSES, CAP_CATEGORIES
 from ..channels.catalog import names, texts
+from ..hazards import AGENCY_KINDS, BO_STATUSES, CAP_CATEGORIES
 from ..models import AlertState
 from ..rendering.render import LANGUAGES
 from .ids import MAX_ID

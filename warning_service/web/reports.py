@@ -14,13 +14,24 @@ from flask_login import current_user
 
 from ..audit.charts import channel_charts, delivery_over_time, time_unit
 from ..audit.delivery_log import (
-    STATUSES, LogFilter, LogQueryError, check_filter, delivery_rows, parse_paging, search_log,
+    STATUSES,
+    LogFilter,
+    LogQueryError,
+    check_filter,
+    delivery_rows,
+    parse_paging,
+    search_log,
 )
 from ..audit.events import record
 from ..audit.pdf import html_to_pdf
 from ..audit.period import Period, PeriodError, period_report, today_in_beijing
 from ..audit.report import (
-    ACCEPTED, REACHED, counts, county_names, gaps, published_at,
+    ACCEPTED,
+    REACHED,
+    counts,
+    county_names,
+    gaps,
+    published_at,
 )
 from ..audit.timing import latency, time_histogram
 from ..audit.townships import township_counts, unreached_townships

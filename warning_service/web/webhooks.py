@@ -25,8 +25,8 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
-from ..channels.sms.twilio import STATUS_CALLBACK_PATH
 from ..channels.receipts import apply_receipt
+from ..channels.sms.twilio import STATUS_CALLBACK_PATH
 from ..extensions import db
 from ..models import DeliveryStatus
 from .errors import problem

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from ...models import Alert, BeidouTerminal, Recipient
 from ...models.sql import ids_in
 from ...rendering.budgets import BDS3_REGIONAL_BITS, BeidouBudget
-from ..spec import PLACE_LANGUAGES, Address, ChannelSpec, N_
+from ..spec import N_, PLACE_LANGUAGES, Address, ChannelSpec
 from .terminals import TERMINALS
 
-SETTINGS: Mapping[str, object] = {
+SETTINGS: Mapping[str, Any] = {
     # null, log (development) or serial.
     "BEIDOU_GATEWAY": "log",
     # The user terminal (BEIDOU_GATEWAY=serial): /dev/ttyUSB0 in the field, socket://host:port in tests.

@@ -47,15 +47,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
 from operator import xor
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import serial
 
 from ...rendering import tibetan
 from ...rendering.budgets import BeidouBudget, Measure, mixed_codec
 from ...rendering.fit import split_parts
+from ..base import Capabilities, ChannelAdapter, GatewayUnavailable, OutboundMessage, Outcome, SendResult
 from . import budget
-from ..base import Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
 
 MAX_BATCH = 10
 # Reads wait at most this long at a time, until the reply's deadline.
@@ -295,7 +295,7 @@ class BeidouAdapter(ChannelAdapter):
     # Seconds to wait for the terminal's answer (a TD3050 integration guide waits 15 s for $BDFKI).
     reply_timeout: float = 15.0
 
-    def __init__(self, settings: Mapping[str, object]):
+    def __init__(self, settings: Mapping[str, Any]):
         super().__init__(settings)
         protocol = str(settings["BEIDOU_PROTOCOL"])
         if protocol not in DIALECTS:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ...models import BeidouTerminal, County
 from ...registration import RegistryError, checked_township, target_flags
-from ..spec import Checked, FormField, ListColumn, N_, TargetKind
+from ..spec import N_, Checked, FormField, ListColumn, TargetKind
 
 _CARD_RE = re.compile(r"\d{7}")
 

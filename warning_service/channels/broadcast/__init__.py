@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from ...models import Alert, BroadcastEndpoint
 from ...models.sql import ids_in
 from ...rendering.budgets import BroadcastBudget, Budget
-from ..spec import PLACE_LANGUAGES, Address, ChannelSpec, N_
+from ..spec import N_, PLACE_LANGUAGES, Address, ChannelSpec
 from .endpoints import ENDPOINTS, check_endpoints
 
-SETTINGS: Mapping[str, object] = {
+SETTINGS: Mapping[str, Any] = {
     # null, log (development) or http; the endpoints live in the database.
     "BROADCAST_GATEWAY": "log",
     "BROADCAST_SENDER_NAME": "甘孜阿坝预警信息发布平台",

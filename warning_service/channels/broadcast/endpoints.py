@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ...models import BroadcastEndpoint, County
 from ...registration import RegistryError
 from ..base import ChannelAdapter, GatewayUnavailable
-from ..spec import Check, Checked, FormField, ListColumn, N_, TargetKind
+from ..spec import N_, Check, Checked, FormField, ListColumn, TargetKind
 
 MAX_URL = 500
 # Endpoints checked at once: 31 counties, each given BROADCAST_TIMEOUT_SECONDS.

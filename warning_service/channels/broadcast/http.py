@@ -46,13 +46,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import requests
 from lxml import etree
 
 from ...hazards import catalogue
 from ...rendering.formatting import beijing_time
-from ..base import AlertContent, Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
+from ..base import AlertContent, Capabilities, ChannelAdapter, GatewayUnavailable, OutboundMessage, Outcome, SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class BroadcastAdapter(ChannelAdapter):
         return SendResult(message.delivery_id, outcome, package.ebd_id, receipt.code, receipt.text)
 
 
-def check_endpoint(url: str, secret: str, settings: Mapping[str, object]) -> str:
+def check_endpoint(url: str, secret: str, settings: Mapping[str, Any]) -> str:
     """Send a platform a signed heartbeat (ConnectionCheck, no alert) and say what it answered.
     Raises GatewayUnavailable with the reason when it cannot be reached or refuses."""
     now = datetime.now(BEIJING)
@@ -172,17 +173,23 @@ def check_endpoint(url: str, secret: str, settings: Mapping[str, object]) -> str
 
 # --- the package --------------------------------------------------------------
 
-def ebm_package(message: OutboundMessage, settings: Mapping[str, object]) -> Package:
+def ebm_package(message: OutboundMessage, settings: Mapping[str, Any]) -> Package:
     """The tar for one endpoint: the EBM, its signature and any recorded Tibetan audio."""
     now = datetime.now(BEIJING)
     sender_code = str(settings["BROADCAST_SENDER_CODE"])
     content = message.content
     ebm_id = message_id(sender_code, content.sender, content.identifier, message.address)
-    related = [message_id(sender_code, *reference.split(",")[:2], message.address) for reference in content.references]
+    related = [message_id(sender_code, *_sender_and_identifier(reference), message.address) for reference in content.references]
     audio = recorded_audio(content, message.county_code, Path(str(settings["BROADCAST_AUDIO_DIR"])))
     ebm = ebm_element(ebm_id, content, settings, now, audio, related)
     document = ebd_document(ebm_id, "EBM", sender_code, now, ebm)
     return Package(ebm_id, signed_tar(ebm_id, document, str(message.secret), now, audio))
+
+
+def _sender_and_identifier(reference: str) -> tuple[str, str]:
+    """The first two fields of a CAP reference, "sender,identifier,sent"."""
+    fields = reference.split(",")
+    return fields[0], fields[1]
 
 
 def message_id(sender_code: str, sender: str, identifier: str, address: str) -> str:
@@ -202,7 +209,7 @@ def ebd_document(ebd_id: str, ebd_type: str, source_code: str, now: datetime, *p
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def ebm_element(ebm_id: str, content: AlertContent, settings: Mapping[str, object], now: datetime,
+def ebm_element(ebm_id: str, content: AlertContent, settings: Mapping[str, Any], now: datetime,
                 audio: Sequence[Audio], related: Sequence[str] = ()) -> etree._Element:
     ebm = etree.Element("EBM")
     _add_fields(ebm, {"EBMVersion": "1", "EBMID": ebm_id})
@@ -298,7 +305,8 @@ def pack_tar(files: Mapping[str, bytes]) -> bytes:
 def unpack_tar(data: bytes) -> dict[str, bytes]:
     """The regular files of a tar, in memory; tarfile.TarError if it is not one."""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        return {member.name: tar.extractfile(member).read() for member in tar.getmembers() if member.isfile()}
+        return {member.name: file.read() for member in tar.getmembers()
+                if member.isfile() and (file := tar.extractfile(member)) is not None}
 
 
 def _add_fields(parent: etree._Element, fields: Mapping[str, str]) -> None:

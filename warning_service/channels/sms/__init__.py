@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from ...models import Alert, Recipient
 from ...models.sql import ids_in
 from ...rendering.budgets import CHINA_MAX_SEGMENTS, Budget, SmsBudget
-from ..spec import Address, ChannelSpec, Failover, N_
+from ..spec import N_, Address, ChannelSpec, Failover
 
-SETTINGS: Mapping[str, object] = {
+SETTINGS: Mapping[str, Any] = {
     # null, log (development), twilio or smpp.
     "SMS_GATEWAY": "log",
     # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.

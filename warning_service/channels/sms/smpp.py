@@ -52,7 +52,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import smpplib.client
 import smpplib.consts as consts
@@ -168,6 +168,7 @@ class _Link(smpplib.client.Client):
     def __init__(self, host: str, port: int, timeout: float):
         super().__init__(host, port, timeout=timeout, allow_unknown_opt_params=True,
                          logger_name="smpplib.client")
+        self._socket: socket.socket | None
         self.writing = threading.Lock()
         self.waiting = threading.Lock()  # guards outstanding and closed
         self.outstanding: dict[int, _Part] = {}
@@ -199,7 +200,8 @@ class _Link(smpplib.client.Client):
 
     def listen_for(self, seconds: float) -> None:
         """How long a read waits before the reader sends enquire_link (smpplib's socket is its own)."""
-        self._socket.settimeout(seconds)
+        if self._socket is not None:  # None once hung up; the reader then stops
+            self._socket.settimeout(seconds)
 
     def hang_up(self) -> None:
         """Close from any thread: shutting the socket down first wakes a reader blocked in recv.
@@ -320,9 +322,9 @@ class _Bind:
         while not self.adapter.closing.is_set():
             try:
                 pdu = link.read_pdu()
-            except socket.timeout:
+            except TimeoutError:
                 if asked:
-                    raise ConnectionError(f"no answer to enquire_link in {self.adapter.enquire_interval:g} s")
+                    raise ConnectionError(f"no answer to enquire_link in {self.adapter.enquire_interval:g} s") from None
                 link.request("enquire_link")
                 asked = True
                 continue
@@ -353,17 +355,17 @@ class SmppAdapter(ChannelAdapter):
     enquire_interval: float = 30.0
     patience: float = 60.0  # a batch's time to get past throttling, well inside the job's 90 s
 
-    def __init__(self, settings: Mapping[str, object], receipts: ReceiptSink | None = None):
+    def __init__(self, settings: Mapping[str, Any], receipts: ReceiptSink | None = None):
         super().__init__(settings)
         self.host = str(settings["SMPP_HOST"])
-        self.port = int(settings["SMPP_PORT"])  # type: ignore[call-overload]
+        self.port = int(settings["SMPP_PORT"])
         self.system_id = str(settings["SMPP_SYSTEM_ID"])
         self.password = str(settings["SMPP_PASSWORD"])
         self.system_type = str(settings["SMPP_SYSTEM_TYPE"])
         self.source = address(str(settings["SMPP_SOURCE_ADDR"]))
-        self.binds_wanted = int(settings["SMPP_BINDS"])  # type: ignore[call-overload]
-        self.window = int(settings["SMPP_WINDOW"])  # type: ignore[call-overload]
-        self.rate = float(settings["SMPP_MAX_TPS"])  # type: ignore[arg-type]
+        self.binds_wanted = int(settings["SMPP_BINDS"])
+        self.window = int(settings["SMPP_WINDOW"])
+        self.rate = float(settings["SMPP_MAX_TPS"])
         if not self.host or not self.system_id or not self.source[2]:
             raise ValueError("SMS_GATEWAY=smpp needs SMPP_HOST, SMPP_SYSTEM_ID and SMPP_SOURCE_ADDR")
         if len(self.system_id) > MAX_SYSTEM_ID or len(self.password) > MAX_PASSWORD:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from ..receipts import apply_receipts
 from ...models import DeliveryStatus
+from ..receipts import apply_receipts
 
 # SMPP 3.4 message states (stat: in the receipt's text, message_state 0x0427 as a number) -> the
 # delivery's status, as web/webhooks.py maps Twilio's MessageStatus. UNKNOWN moves nothing.
@@ -57,8 +58,8 @@ class Receipt:
 class DatabaseReceipts:
     """Applies receipts with a connection of its own (the receipts thread is not the job's)."""
 
-    def __init__(self, settings: Mapping[str, object]):
-        options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # type: ignore[call-overload]
+    def __init__(self, settings: Mapping[str, Any]):
+        options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         self.engine = create_engine(str(settings["SQLALCHEMY_DATABASE_URI"]), pool_size=1, **options)
 
     def apply(self, receipts: Sequence[Receipt]) -> int:

@@ -16,6 +16,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from requests import ConnectionError as RequestsConnectionError
 from requests import ConnectTimeout, RequestException, Timeout
@@ -24,7 +25,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ...rendering.budgets import SmsBudget
-from ..base import Capabilities, ChannelAdapter, GatewayUnavailable, Outcome, OutboundMessage, SendResult
+from ..base import Capabilities, ChannelAdapter, GatewayUnavailable, OutboundMessage, Outcome, SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class TwilioSmsAdapter(ChannelAdapter):
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
 
-    def __init__(self, settings: Mapping[str, object]):
+    def __init__(self, settings: Mapping[str, Any]):
         super().__init__(settings)
         self.account_sid = str(settings["TWILIO_ACCOUNT_SID"])
         token = str(settings["TWILIO_AUTH_TOKEN"])
@@ -108,7 +109,7 @@ class TwilioSmsAdapter(ChannelAdapter):
         return created.sid
 
 
-def _sender(settings: Mapping[str, object]) -> dict[str, str]:
+def _sender(settings: Mapping[str, Any]) -> dict[str, str]:
     """The messaging service when there is one (sender pools, higher rates), else the From number."""
     service = str(settings.get("TWILIO_MESSAGING_SERVICE_SID") or "")
     if service:
