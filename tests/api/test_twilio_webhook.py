@@ -10,10 +10,10 @@ from twilio.request_validator import RequestValidator
 from peers.twilio_peer import TwilioPeer
 from tests.support.dispatch import new_alert, publish_now, work
 from tests.support.twilio_callbacks import PUBLIC_URL, SID, TOKEN, post_receipt, receipt, sent_delivery, state
+from warning_service.channels import receipts
+from warning_service.channels.receipts import apply_early_receipts
 from warning_service.channels.sms.twilio import STATUS_CALLBACK_PATH
 from warning_service.extensions import db
-from warning_service.dispatch import receipts
-from warning_service.channels.receipts import apply_early_receipts
 from warning_service.models import Delivery, DeliveryAttempt, DeliveryStatus, EarlyReceipt, Recipient
 
 OTHER_SID = "SM" + "b2" * 16
