@@ -46,22 +46,41 @@ def test_each_role_gets_what_the_route_allows(app, client, people, role):
     if role is not None:
         name = {Role.ADMIN: "admin", Role.DUTY_OFFICER: "officer", Role.AUDITOR: "auditor"}[role]
         assert sign_in(client, name).status_code == 302
-    for endpoint, method, rule in console_routes(app):
-        if endpoint in SIGN_IN_STEPS:
+    # A registrable target kind is one route for every kind (/admin/<kind>/<id>): walk each kind with its row.
+    target_of_kind = {"broadcast": endpoint.id, "beidou": terminal.id}
+    for endpoint_name, method, rule in console_routes(app):
+        if endpoint_name in SIGN_IN_STEPS:
             continue
-        path = rule
-        for name, value in ids.items():
-            path = re.sub(rf"<\w+:{name}>", str(value), path)
-        assert "<" not in path, f"give the walk a value for {path}"
-        allowed = getattr(app.view_functions[endpoint], "roles", frozenset())
-        if method == "GET":
-            status = client.get(path).status_code
-        else:
-            form_page = "/login" if role is None else f"/alerts/{alert_id}"  # a page that carries a CSRF token
-            status = post_form(client, path, form_page, confirm_status="Other").status_code
-        if role is None:
-            assert status == 302, (endpoint, method, status)  # to the login page
-        elif role in allowed:  # let in: it answers, or says what is wrong with the junk form
-            assert status in (200, 201, 303, 400, 404, 409, 422), (endpoint, method, role, status)
-        else:
-            assert status == 403, (endpoint, method, role, status)
+        for path in _paths(rule, ids, target_of_kind):
+            _check(app, client, role, alert_id, endpoint_name, method, path)
+
+
+def _paths(rule: str, ids: dict[str, int], target_of_kind: dict[str, int]) -> list[str]:
+    path = rule
+    for name, value in ids.items():
+        path = re.sub(rf"<\w+:{name}>", str(value), path)
+    kinds = re.search(r"<any\(([^)]*)\):path>", path)
+    if kinds is None:
+        paths = [path]
+    else:
+        names = [name.strip() for name in kinds.group(1).split(",")]
+        assert set(names) <= set(target_of_kind), f"give the walk a row of each kind in {rule}"
+        paths = [path.replace(kinds.group(0), name).replace("<int:target_id>", str(target_of_kind[name])) for name in names]
+    for each in paths:
+        assert "<" not in each, f"give the walk a value for {each}"
+    return paths
+
+
+def _check(app, client, role, alert_id: int, endpoint: str, method: str, path: str) -> None:
+    allowed = getattr(app.view_functions[endpoint], "roles", frozenset())
+    if method == "GET":
+        status = client.get(path).status_code
+    else:
+        form_page = "/login" if role is None else f"/alerts/{alert_id}"  # a page that carries a CSRF token
+        status = post_form(client, path, form_page, confirm_status="Other").status_code
+    if role is None:
+        assert status == 302, (endpoint, method, status)  # to the login page
+    elif role in allowed:  # let in: it answers, or says what is wrong with the junk form
+        assert status in (200, 201, 303, 400, 404, 409, 422), (endpoint, method, role, status)
+    else:
+        assert status == 403, (endpoint, method, role, status)
