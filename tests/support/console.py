@@ -116,14 +116,26 @@ def state_of(alert_id: int) -> AlertState:
 PUBLIC = {"auth.login", "auth.set_login_language", "static"}  # the routes anyone may reach
 
 
+# A URL part that takes one of a few words, e.g. /admin/<any(broadcast, beidou):path>.
+CHOICE = re.compile(r"<any\(([^)]*)\):\w+>")
+
+
+def each_choice(rule: str) -> list[str]:
+    """The rule once per word of its <any(...)> part, so a walk visits every page the rule serves."""
+    choice = CHOICE.search(rule)
+    if choice is None:
+        return [rule]
+    return [rule.replace(choice.group(0), word.strip()) for word in choice.group(1).split(",")]
+
+
 def console_routes(app) -> list[tuple[str, str, str]]:
-    """(endpoint, method, rule) of the console's and sign-in's routes."""
+    """(endpoint, method, rule) of the console's and sign-in's routes, a rule with <any(...)> once per word."""
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "admin_areas", "reports") \
                 and rule.endpoint not in PUBLIC:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                routes.append((rule.endpoint, method, rule.rule))
+                routes.extend((rule.endpoint, method, concrete) for concrete in each_choice(rule.rule))
     return routes
 
 
