@@ -1,15 +1,20 @@
-"""Run the three gateway peers together, for the demo: `python -m peers < config.json`.
+"""Run the gateway peers together, for the demo: `python -m peers < config.json`.
 
 `flask demo serve` starts this so a new user sees real traffic: SMS through a
 local Twilio (with signed status callbacks to the service), EBMs to each county's
 broadcast platform (signature checked with that platform's secret), BeiDou
-sentences to a simulated terminal at its card interval. The configuration comes
-as one JSON object on standard input, so no secret shows in a process list:
+sentences to a simulated terminal at its card interval, and a Cell Broadcast
+Centre per operator (CAP checked against the contract, signed status callbacks).
+The configuration comes as one JSON object on standard input, so no secret shows
+in a process list:
 
     {"ports": {"broadcast": 8701, "twilio": 8702, "beidou": 8703},
      "twilio": {"account_sid": "AC…", "auth_token": "…"},
      "broadcast_secrets": {"513301": "…", "513301/exercise": "…"},
-     "beidou": {"card": "0241636", "interval": 1.0}}
+     "beidou": {"card": "0241636", "interval": 1.0},
+     "cbc": {"callback_base": "http://127.0.0.1:5000",
+             "operators": {"cmcc": {"ports": {"primary": 8704, "failover": 8705}, "token": "…",
+                                    "callback_secret": "…", "max_vertices": 100, "exercise": false}}}}
 
 It prints one line per message the peers take in, and runs until SIGTERM or Ctrl-C.
 """
@@ -24,6 +29,7 @@ from contextlib import ExitStack
 
 from peers.beidou_peer import BeidouPeer
 from peers.broadcast_peer import BroadcastPeer
+from peers.cbc_peer import CbcPeer
 from peers.received import Received
 from peers.twilio_peer import TwilioPeer
 
@@ -38,6 +44,13 @@ def describe_ebm(message: Received) -> str:
     platform = message.address.rsplit("/ebm/", 1)[-1]
     return (f"broadcast {platform}: EBM {message.extra['ebm_id']} ({message.extra['msg_type']}) signature verified, "
             f"languages {','.join(message.extra['languages'])}, areas {','.join(message.extra['area_codes'])}")
+
+
+def describe_cbc(message: Received) -> str:
+    extra = message.extra
+    return (f"cbc {message.address}: {extra['msg_type']} {extra['identifier']} taken at the {extra['front']} URL as "
+            f"{extra['cbc_message_id']}, identifiers {extra['message_identifiers']['zh-CN']}/"
+            f"{extra['message_identifiers']['bo-CN']}, {sum(map(len, extra['polygons']))} polygon points")
 
 
 def describe_beidou(message: Received) -> str:
@@ -70,17 +83,27 @@ def main() -> None:
             broadcast = running.enter_context(BroadcastPeer(config["broadcast_secrets"], port=ports["broadcast"]))
             beidou = running.enter_context(BeidouPeer(
                 card_address=config["beidou"]["card"], interval=config["beidou"]["interval"], port=ports["beidou"]))
+            cbcs = [running.enter_context(CbcPeer(
+                code, operator["token"], operator["callback_secret"], ports=operator["ports"],
+                callback_url=f"{config['cbc']['callback_base']}/webhooks/cbc/{code}/status",
+                max_vertices=operator["max_vertices"], exercise=operator["exercise"], callback_delay=1.0))
+                for code, operator in config["cbc"]["operators"].items()]
         except OSError as error:
-            sys.exit(f"gateway peers: cannot listen on 127.0.0.1 ports {sorted(ports.values())}: {error.strerror}")
+            wanted = sorted([*ports.values(), *(port for operator in config["cbc"]["operators"].values()
+                                                for port in operator["ports"].values())])
+            sys.exit(f"gateway peers: cannot listen on 127.0.0.1 ports {wanted}: {error.strerror}")
         printers = [
             _Printer(twilio.received, describe_sms),
             _Printer(twilio.callbacks, lambda c: f"twilio: callback {c.params['MessageStatus']} for "
                                                  f"{c.params['MessageSid']} answered {c.answered}"),
             _Printer(broadcast.received, describe_ebm),
             _Printer(beidou.received, describe_beidou),
+            *(_Printer(cbc.received, describe_cbc) for cbc in cbcs),
+            *(_Printer(cbc.callbacks, lambda c: f"cbc: callback {c.body['state']} for {c.body['identifier']} "
+                                                f"({c.body['cells']} cells) answered {c.answered}") for cbc in cbcs),
         ]
-        print(f"gateway peers: twilio {twilio.base_url}, broadcast {broadcast.url('<county>')}, beidou {beidou.url}",
-              flush=True)
+        print(f"gateway peers: twilio {twilio.base_url}, broadcast {broadcast.url('<county>')}, beidou {beidou.url}, "
+              f"cbc {', '.join(f'{cbc.operator} {cbc.url()}' for cbc in cbcs)}", flush=True)
         try:
             while True:
                 time.sleep(POLL_SECONDS)

@@ -27,6 +27,7 @@ from .models import (
     AgencySender,
     BeidouTerminal,
     BroadcastEndpoint,
+    CbcOperator,
     County,
     NamedArea,
     Recipient,
@@ -35,6 +36,7 @@ from .models import (
     utcnow,
 )
 from .reference_data import DATA_DIR
+from .services.cbc_operators import add_operator
 from .services.named_areas import add_named_area
 
 
@@ -136,6 +138,12 @@ _CARD_SPACE = 9_000_000
 _CARD_STEP = 611_953  # coprime with 9,000,000: distinct 7-digit addresses
 
 DEMO_BROADCAST_BASE = "http://127.0.0.1:8701/ebm"
+# The three operators' Cell Broadcast Centres, played by the CBC peers of `demo serve` (peers/cbc_peer.py):
+# each a primary and a failover port, from DEMO_CBC_FIRST_PORT on, in this order.
+DEMO_CBC_OPERATORS: tuple[tuple[str, str], ...] = (("cmcc", "中国移动 (demo)"), ("cucc", "中国联通 (demo)"),
+                                                   ("ctcc", "中国电信 (demo)"))
+DEMO_CBC_FIRST_PORT = 8704
+DEMO_CBC_MAX_VERTICES = 100
 # A demo endpoint's URL: the loopback broadcast peer, at whatever port `demo serve` gave it.
 DEMO_ENDPOINT_URL = re.compile(r"http://127\.0\.0\.1:\d+/ebm/(?P<platform>\d{6}(?:/exercise)?)")
 EXERCISE_ENDPOINT_COUNTIES = ("513201", "513301")  # Barkam and Kangding, the prefecture seats
@@ -303,6 +311,43 @@ def point_demo_endpoints(session: Session, broadcast_base: str) -> dict[str, str
             secrets_by_platform[match["platform"]] = endpoint.secret
     session.flush()
     return secrets_by_platform
+
+
+def demo_cbc_urls(first_port: int, index: int) -> tuple[str, str]:
+    """The primary and failover URLs of the `index`th demo operator's CBC peer."""
+    port = first_port + 2 * index
+    return f"http://127.0.0.1:{port}/cap", f"http://127.0.0.1:{port + 1}/cap"
+
+
+def ensure_cbc_operators(session: Session) -> int:
+    """The three operators' CBCs (real, not exercise), through the registry and into the ledger."""
+    existing = set(session.scalars(select(CbcOperator.code)))
+    added = 0
+    for index, (code, name) in enumerate(DEMO_CBC_OPERATORS):
+        if code in existing:
+            continue
+        url, failover_url = demo_cbc_urls(DEMO_CBC_FIRST_PORT, index)
+        add_operator(session, None, "seed", code=code, name=name, url=url, failover_url=failover_url,
+                     token=secrets.token_urlsafe(32), callback_secret=secrets.token_urlsafe(32),
+                     max_vertices=DEMO_CBC_MAX_VERTICES)
+        added += 1
+    session.flush()
+    return added
+
+
+def point_demo_cbc(session: Session, first_port: int) -> dict[str, dict]:
+    """Aim the demo operators' CBCs at the CBC peers from `first_port` on; returns what each peer needs
+    (its ports, token, callback secret, vertex limit and exercise mark) by operator code."""
+    peers = {}
+    demo = {code: index for index, (code, _) in enumerate(DEMO_CBC_OPERATORS)}
+    for operator in session.scalars(select(CbcOperator).where(CbcOperator.code.in_(demo))):
+        index = demo[operator.code]
+        operator.url, operator.failover_url = demo_cbc_urls(first_port, index)
+        peers[operator.code] = {"ports": {"primary": first_port + 2 * index, "failover": first_port + 2 * index + 1},
+                                "token": operator.token, "callback_secret": operator.callback_secret,
+                                "max_vertices": operator.max_vertices, "exercise": operator.exercise}
+    session.flush()
+    return peers
 
 
 def ensure_beidou_terminals(session: Session) -> int:

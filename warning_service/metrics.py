@@ -10,8 +10,8 @@ Two kinds:
   environment of gunicorn and of every worker.py, to one shared, emptied-at-start
   directory), and in this process's registry otherwise.
 - What is true now (jobs waiting per priority queue, deliveries per channel and
-  status): read from Redis and the database at scrape time by `StateCollector`,
-  so every web process reports the same truth.
+  status, whether each CBC answered its last link test): read from Redis and the
+  database at scrape time by `StateCollector`, so every web process reports the same truth.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .extensions import QUEUE_NAMES
-from .models import Alert, AlertState, Delivery
+from .models import Alert, AlertState, CbcOperator, Delivery
 
 # From one second to a quarter of an hour: a fan-out to a county's SMS runs minutes, an EBM seconds.
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -124,6 +124,16 @@ class StateCollector(Collector):
         for channel, status, count in self._delivery_counts():
             deliveries.add_metric([channel, status.value], count)
         yield deliveries
+        links = GaugeMetricFamily(
+            "ews_cbc_link_up", "Whether each active CBC URL answered its last link test (1) or not (0); "
+            "untested URLs are left out.", labels=["operator", "front"])
+        for code, primary, failover in self.session_factory().execute(
+                select(CbcOperator.code, CbcOperator.link_primary_ok, CbcOperator.link_failover_ok)
+                .where(CbcOperator.active).order_by(CbcOperator.code)):
+            for front, up in (("primary", primary), ("failover", failover)):
+                if up is not None:
+                    links.add_metric([code, front], 1 if up else 0)
+        yield links
 
     def _delivery_counts(self) -> Iterable[tuple]:
         session = self.session_factory()

@@ -17,7 +17,7 @@ from warning_service.security.api_keys import add_key
 XML = {"Content-Type": "application/cap+xml"}
 KANGDING, LUDING = "513301", "513322"
 TIBETAN_LETTER = re.compile(r"[\u0f40-\u0f6c\u0f90-\u0fbc]")
-PLACE_CHANNELS = ("sms", "broadcast", "beidou")
+PLACE_CHANNELS = ("sms", "broadcast", "beidou", "cell_broadcast")
 
 
 def red_earthquake(status: str = "Actual", sender: str = "seismic.demo@ews.example") -> bytes:
@@ -75,7 +75,8 @@ def test_preview_of_a_red_earthquake_alert(app, client):
     assert body["level"] is None  # no colour level: see red_earthquake()
     assert [(c["code"], c["name_zh"]) for c in body["counties"]] == [(KANGDING, "康定市"), (LUDING, "泸定县")]
     assert all(TIBETAN_LETTER.search(c["name_bo"]) for c in body["counties"])
-    assert set(body["texts"]) == {"sms", "broadcast", "beidou", "headline", "description", "instruction"}
+    assert set(body["texts"]) == {"sms", "broadcast", "beidou", "cell_broadcast", "headline", "description",
+                                  "instruction"}
     for channel in PLACE_CHANNELS:
         zh, bo = body["texts"][channel]["zh"], body["texts"][channel]["bo"]
         for text in (zh, bo):
@@ -87,6 +88,10 @@ def test_preview_of_a_red_earthquake_alert(app, client):
         # nothing is reviewed yet (review.toml), so every Tibetan text says so
         assert "unreviewed Tibetan" in bo["warnings"] and bo["reviewed"] is False
     assert body["texts"]["sms"]["zh"]["measure"]["encoding"] == "UCS-2"
+    cbs = body["texts"]["cell_broadcast"]["bo"]["measure"]  # 41 UTF-16 units a CBS page, 15 pages at most
+    assert cbs["encoding"] == "CBS" and cbs["units"] <= 615 and cbs["parts"] == -(-cbs["units"] // 41)
+    # every phone in the area through each operator's CBC, not counted per county
+    assert [operator["code"] for operator in body["cell_broadcast"]["operators"]] == ["cmcc", "ctcc", "cucc"]
 
     assert body["reach"] == expected_reach((KANGDING, LUDING), exercise=False)
     assert body["reach"][KANGDING]["sms"] > 0 and body["reach"][KANGDING]["broadcast"] == 1
@@ -99,6 +104,7 @@ def test_exercise_preview_counts_only_exercise_targets_and_shows_the_banner(app,
     body = preview(client, seismic, red_earthquake("Exercise")).get_json()
     assert body["status"] == "Exercise"
     assert body["reach"] == expected_reach((KANGDING, LUDING), exercise=True)
+    assert body["cell_broadcast"]["operators"] == []  # the demo's CBCs are real ones: no exercise reaches them
     assert body["reach"][KANGDING]["broadcast"] == 1  # the prefecture seat's exercise platform
     for channel in PLACE_CHANNELS:
         assert body["texts"][channel]["zh"]["text"].startswith("【演练】")

@@ -2,7 +2,8 @@
 
 Runs what `make run` runs (migrations, seed, `demo serve`) in subprocesses on an
 SQLite file, the embedded default, with the gateway peers of peers/ playing
-Twilio, the county broadcast platforms and a BeiDou terminal on loopback. The
+Twilio, the county broadcast platforms, a BeiDou terminal and the three operators'
+Cell Broadcast Centres on loopback. The
 alert is posted through the API with the demo key the banner prints; the
 delivery log in the database and the peers' own lines show where it went.
 """
@@ -26,7 +27,7 @@ from redis import Redis
 from sqlalchemy import create_engine, text
 
 from peers.ports import free_ports
-from warning_service.cli.demo import DEMO_CARD, DEMO_CARD_INTERVAL
+from warning_service.cli.demo import DEMO_CARD, DEMO_CARD_INTERVAL, PEER_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
@@ -88,7 +89,7 @@ def demo(tmp_path, redis_url):
     env = {**os.environ, "DATABASE_URL": database, "REDIS_URL": redis_url, "SECRET_KEY": "demo-e2e"}
     for command in (["db", "upgrade"], ["seed", "regions"], ["seed", "demo", "--recipients", "150"]):
         subprocess.run(FLASK + command, env=env, cwd=ROOT, check=True, capture_output=True)
-    web_port, peers_port = free_ports(1), free_ports(3)
+    web_port, peers_port = free_ports(1), free_ports(PEER_PORTS)
     serve = subprocess.Popen(FLASK + ["demo", "serve", "--port", str(web_port), "--peers-port", str(peers_port)],
                              env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)
@@ -129,11 +130,24 @@ def test_an_alert_for_three_counties_goes_out_on_every_real_channel(demo):
     def finished() -> list[dict] | None:
         rows = deliveries(engine, alert_id)
         sms = [row for row in rows if row["channel"] == "sms"]
+        cbc = [row for row in rows if row["channel"] == "cell_broadcast"]
         done = rows and all(row["status"] in SETTLED for row in rows)
-        return rows if done and sms and all(row["status"] == "delivered" for row in sms) else None
+        delivered = all(row["status"] == "delivered" for row in sms + cbc)
+        return rows if done and sms and cbc and delivered else None
 
-    rows = wait_until(finished, "every delivery settled and every SMS delivered")
-    by_channel = {channel: [row for row in rows if row["channel"] == channel] for channel in ("sms", "broadcast", "beidou")}
+    rows = wait_until(finished, "every delivery settled, every SMS and cell broadcast delivered")
+    by_channel = {channel: [row for row in rows if row["channel"] == channel]
+                  for channel in ("sms", "broadcast", "beidou", "cell_broadcast")}
+
+    # Cell broadcast: one CAP message to each operator's CBC, taken, then on the air through signed callbacks.
+    assert len(by_channel["cell_broadcast"]) == 3
+    for row, code in zip(sorted(by_channel["cell_broadcast"], key=lambda row: row["gateway_id"]),
+                         ("cmcc", "ctcc", "cucc")):
+        assert row["gateway_id"].startswith(f"{code}-")
+        assert any(line.startswith(f"cbc {code}: Alert EWS-{alert_id}-{code} taken at the primary URL as "
+                                   f"{row['gateway_id']}") for line in output.lines)
+        output.wait_for(lambda line: line.startswith(f"cbc: callback completed for EWS-{alert_id}-{code} ")
+                        and line.endswith("answered 200"), f"{code}'s completed callback", timeout=10)
 
     # SMS: accepted by Twilio (a message SID), then delivered through its signed status callbacks.
     assert {row["county_code"] for row in by_channel["sms"]} == set(COUNTIES)

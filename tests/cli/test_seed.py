@@ -15,6 +15,7 @@ from warning_service.models import (
     AuditEvent,
     BeidouTerminal,
     BroadcastEndpoint,
+    CbcOperator,
     County,
     NamedArea,
     Prefecture,
@@ -90,8 +91,14 @@ def test_seed_demo_twice_gives_one_demo_set(app):
     assert all(a.active and a.county_codes and a.accuracy.startswith(("approximate", "rough")) for a in areas)
     assert "named_areas: 8 (0 new)" in result.output
 
+    operators = db.session.scalars(select(CbcOperator).order_by(CbcOperator.code)).all()
+    assert [(o.code, o.exercise, o.active) for o in operators] == [(code, False, True) for code in ("cmcc", "ctcc", "cucc")]
+    assert all(o.failover_url and o.token and o.callback_secret for o in operators)
+    assert "cbc_operators: 3 (0 new)" in result.output
+
     actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
-    assert actions == ["named_area.add"] * 8 + ["seed.demo"] * 2  # the areas once, through the registry
+    # the areas and the operators once, through their registries
+    assert actions == ["named_area.add"] * 8 + ["cbc_operator.add"] * 3 + ["seed.demo"] * 2
 
 
 def test_seed_demo_after_the_endpoints_were_aimed_at_the_peers_adds_none(app):

@@ -16,6 +16,7 @@ from warning_service.channels.broadcast.endpoints import ENDPOINTS
 from warning_service.extensions import db
 from warning_service.geography.pinyin import pinyin
 from warning_service.models import Agency, AgencyKind, Alert, CapStatus, County, Level, Role, User
+from warning_service.services.cbc_operators import add_operator
 
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 # Legitimately Latin: the trilingual Actual/Exercise/Test marker (a safeguard, the same in every language),
@@ -84,6 +85,8 @@ def registered(app, people):
     endpoint, _ = directory.add_target(db.session, None, "test", ENDPOINTS, "513301", None, False,
                                        {"url": "http://127.0.0.1:1/ebm", "secret": None})
     terminal, _ = directory.add_target(db.session, None, "test", TERMINALS, "513301", None, False, {"card": "1234567"})
+    add_operator(db.session, None, "test", code="cmcc", name="中国移动", url="http://127.0.0.1:1/cap", failover_url=None,
+                 token="t", callback_secret="s")
     db.session.commit()
     return agency.id, endpoint.id, terminal.id
 
@@ -137,7 +140,7 @@ def test_every_console_page_reads_in_the_interface_language(app, client, registe
 
     sign_in(client, "admin")
     for path in ("/admin/", "/admin/agencies", "/admin/endpoints", f"/admin/agencies/{agency_id}",
-                 f"/admin/broadcast/{endpoint_id}", f"/admin/beidou/{terminal_id}"):
+                 f"/admin/broadcast/{endpoint_id}", f"/admin/beidou/{terminal_id}", "/admin/cbc/"):
         assert_in_language(client, path, own)
     taken = post_form(client, "/admin/beidou", "/admin/endpoints", **{"beidou-county": "513301",
                                                                       "beidou-card": "1234567"})

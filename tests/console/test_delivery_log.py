@@ -72,7 +72,7 @@ def test_the_log_speaks_the_readers_language(client, crowded_alert):
     post_form(client, "/language", "/", language="en")
     assert log_range(client.get(f"/reports/alerts/{crowded_alert}/log").get_data(as_text=True)) == "Rows 1–200 of 330"
     refused = client.get(f"/reports/alerts/{crowded_alert}/log?channel=fax").get_data(as_text=True)
-    assert "Unknown channel “fax”: choose one of sms, broadcast, beidou." in refused
+    assert "Unknown channel “fax”: choose one of sms, broadcast, beidou, cell_broadcast." in refused
 
 
 def test_the_csv_gives_every_matching_row_behind_a_bom(client, crowded_alert):

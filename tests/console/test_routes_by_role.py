@@ -11,7 +11,16 @@ from sqlalchemy import select
 
 from tests.support.console import console_routes, post_form, sign_in, waiting_alert
 from warning_service.extensions import db
-from warning_service.models import Agency, AgencyKind, BeidouTerminal, BroadcastEndpoint, NamedArea, Role, User
+from warning_service.models import (
+    Agency,
+    AgencyKind,
+    BeidouTerminal,
+    BroadcastEndpoint,
+    CbcOperator,
+    NamedArea,
+    Role,
+    User,
+)
 
 ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
 # Reached before signing in fully (between the password and the second factor): they check that state
@@ -38,11 +47,13 @@ def test_each_role_gets_what_the_route_allows(app, client, people, role):
     triangle = '{"type":"Polygon","coordinates":[[[101.9,30.0],[102.0,30.0],[102.0,30.1],[101.9,30.0]]]}'
     area = NamedArea(code="walk", name_zh="步行区", name_en="walk area", geometry_geojson=triangle,
                      county_codes=["513301"], source="test", accuracy="approximate")
-    db.session.add_all([agency, endpoint, terminal, area])
+    operator = CbcOperator(code="walk", name="walk operator", url="https://cbc.test/cap", token="t",
+                           callback_secret="s")
+    db.session.add_all([agency, endpoint, terminal, area, operator])
     db.session.commit()
     ids = {"alert_id": alert_id, "user_id": db.session.scalar(select(User.id).where(User.username == "officer2")),
            "agency_id": agency.id, "endpoint_id": endpoint.id, "terminal_id": terminal.id,
-           "area_id": area.id, "key_id": 999999, "delivery_id": 999999}
+           "area_id": area.id, "operator_id": operator.id, "key_id": 999999, "delivery_id": 999999}
     if role is not None:
         name = {Role.ADMIN: "admin", Role.DUTY_OFFICER: "officer", Role.AUDITOR: "auditor"}[role]
         assert sign_in(client, name).status_code == 302

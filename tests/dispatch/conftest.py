@@ -11,7 +11,7 @@ from tests.support.gateways import register
 def counting(app, monkeypatch):
     """Every channel through the counting gateway."""
     register()
-    for setting in ("SMS_GATEWAY", "BROADCAST_GATEWAY", "BEIDOU_GATEWAY"):
+    for setting in ("SMS_GATEWAY", "BROADCAST_GATEWAY", "BEIDOU_GATEWAY", "CELL_BROADCAST_GATEWAY"):
         monkeypatch.setitem(app.config, setting, "counting")
     app.extensions.pop("sender", None)
     yield Redis.from_url(app.config["REDIS_URL"])

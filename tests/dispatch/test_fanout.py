@@ -19,6 +19,7 @@ from warning_service.models import (
     BeidouTerminal,
     BroadcastEndpoint,
     CapStatus,
+    CbcOperator,
     County,
     Delivery,
     DeliveryAttempt,
@@ -48,6 +49,8 @@ def expected_targets(codes, exercise: bool) -> dict[str, set[int]]:
         "beidou": set(db.session.scalars(select(BeidouTerminal.id).where(
             BeidouTerminal.county_code.in_(codes), BeidouTerminal.exercise.is_(exercise),
             BeidouTerminal.is_group.is_(True) | ~owned))),
+        "cell_broadcast": set(db.session.scalars(select(CbcOperator.id).where(
+            CbcOperator.active.is_(True), CbcOperator.exercise.is_(exercise)))),
     }
 
 

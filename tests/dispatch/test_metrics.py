@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.support.console import make_user, sign_in
 from tests.support.dispatch import new_alert, publish_now, start_worker, statuses, work
 from warning_service.extensions import db
-from warning_service.models import Delivery, Role
+from warning_service.models import CbcOperator, Delivery, Role, utcnow
 
 TOKEN = "scrape-me-please"
 
@@ -88,3 +88,17 @@ def test_worker_processes_report_through_the_multiprocess_directory(app, client,
     assert accepted == sent
     assert seen[("ews_publish_to_settled_seconds_count", (("channel", "sms"),))] > 0
     assert seen[("ews_live_deliveries", (("channel", "sms"), ("status", "sent")))] > 0
+
+
+def test_each_tested_cbc_url_shows_up_or_down(client, scraper):
+    db.session.add_all([
+        CbcOperator(code="cmcc", name="cmcc", url="http://127.0.0.1:1/cap", failover_url="http://127.0.0.1:2/cap",
+                    token="t", callback_secret="s", link_checked_at=utcnow(), link_primary_ok=True,
+                    link_failover_ok=False),
+        CbcOperator(code="cucc", name="cucc", url="http://127.0.0.1:3/cap", token="t", callback_secret="s"),
+        CbcOperator(code="old", name="old", url="http://127.0.0.1:4/cap", token="t", callback_secret="s",
+                    link_checked_at=utcnow(), link_primary_ok=False, active=False)])
+    db.session.commit()
+    found = {labels: value for (name, labels), value in samples(client.get("/metrics", headers=scraper)).items()
+             if name == "ews_cbc_link_up"}
+    assert found == {(("front", "failover"), ("operator", "cmcc")): 0.0, (("front", "primary"), ("operator", "cmcc")): 1.0}

@@ -58,14 +58,16 @@ def test_a_settled_fanout_is_sealed_and_verifies(app, demo_targets, counting, sm
 
 
 def test_only_settled_rows_are_sealed(app, demo_targets, counting, monkeypatch):
-    """A sent SMS may still get its delivery receipt: it waits; broadcast and BeiDou rows do not."""
+    """A sent SMS may still get its delivery receipt, a sent cell broadcast its CBC's callbacks: they wait;
+    broadcast and BeiDou rows do not."""
     monkeypatch.setitem(app.config, "SEAL_MIN_AGE_SECONDS", 0)
     alert = publish_now(new_alert())
     work(app)
     seal_all(app, now=utcnow() + timedelta(seconds=1))
     sealed_channels = set(db.session.scalars(select(DeliverySeal.channel)))
     assert sealed_channels == {"broadcast", "beidou"}
-    assert seal_all(app).rows == len(ids_of(alert.id, "sms"))
+    waiting = len(ids_of(alert.id, "sms")) + len(ids_of(alert.id, "cell_broadcast"))
+    assert len(ids_of(alert.id, "cell_broadcast")) == 3 and seal_all(app).rows == waiting
 
 
 def test_rows_written_just_now_wait(app, demo_targets, counting):

@@ -35,6 +35,7 @@ def test_sigterm_while_reconciling_stops_the_worker_without_an_error(app):
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         "SMS_GATEWAY": "counting", "BROADCAST_GATEWAY": "counting", "BEIDOU_GATEWAY": "counting",
+        "CELL_BROADCAST_GATEWAY": "counting",
         "RECONCILE_INTERVAL_SECONDS": "1",
         "TEST_RECONCILE_DELAY": "5",
         "LOG_LEVEL": "INFO",

@@ -13,6 +13,7 @@ from warning_service.rendering.budgets import (
     BeidouBudget,
     BroadcastBudget,
     Budget,
+    CellBroadcastBudget,
     Measure,
     SmsBudget,
 )
@@ -23,6 +24,26 @@ BULLETIN = "ས་ཡོམ་རིམ་པ་༤.༥བརྒྱབ།"  # "a
 STACK = "\u0f66\u0f92\u0fb2\u0f74"  # སྒྲུ: one cluster of 4 code units
 
 sms = SmsBudget()
+
+
+# --- cell broadcast ----------------------------------------------------------------------
+
+cbs = CellBroadcastBudget()
+
+
+def test_cell_broadcast_is_615_utf16_units_in_pages_of_41() -> None:
+    assert cbs.measure(HAN * 41) == Measure(41, 1, "CBS", True)
+    assert cbs.measure(HAN * 42).parts == 2
+    assert cbs.measure(HAN * 615) == Measure(615, 15, "CBS", True)
+    assert not cbs.measure(HAN * 616).fits
+    assert cbs.measure("😀" * 308).units == 616 and not cbs.measure("😀" * 308).fits  # surrogate pairs count two
+    assert CellBroadcastBudget(2).measure(HAN * 83).fits is False
+    assert cbs.measure(HAN * 82).describe() == "2 CBS pages (82 units)"
+
+
+def test_cell_broadcast_counts_tibetan_after_nfc() -> None:
+    assert cbs.measure("\u0f40\u0f73").units == 3  # U+0F73 is written as two code points after NFC
+    assert cbs.measure(BULLETIN * 40).units == len(normalise(BULLETIN)) * 40
 
 
 # --- SMS ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.text import PROPERTY_SETTINGS, any_text
-from warning_service.rendering.budgets import BeidouBudget, BroadcastBudget, Budget, SmsBudget
+from warning_service.rendering.budgets import BeidouBudget, BroadcastBudget, Budget, CellBroadcastBudget, SmsBudget
 from warning_service.rendering.fit import CUT_MARK, FitResult, Section, cut_mark, fit, split_parts
 from warning_service.rendering.tibetan import (
     DISCOURAGED,
@@ -115,6 +115,7 @@ budgets = st.one_of(
     st.integers(1, 8).map(SmsBudget),
     st.builds(BeidouBudget, st.sampled_from([560, 1_680, 14_000]), st.sampled_from(["auto", "mixed"])),
     st.integers(5, 120).map(BroadcastBudget),
+    st.integers(1, 15).map(CellBroadcastBudget),
 )
 part_budgets = st.one_of(
     st.just(SmsBudget(1)), st.sampled_from([BeidouBudget(560), BeidouBudget(1_680)]), st.integers(5, 30).map(BroadcastBudget),

@@ -81,6 +81,7 @@ def start_worker(app: Flask, *args: str, delay: float) -> subprocess.Popen:
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         "SMS_GATEWAY": "counting", "BROADCAST_GATEWAY": "counting", "BEIDOU_GATEWAY": "counting",
+        "CELL_BROADCAST_GATEWAY": "counting",
         "FANOUT_BATCH_SIZE": str(WORKER_BATCH),
         "TEST_GATEWAY_DELAY": str(delay),
         "RECONCILE_INTERVAL_SECONDS": "3600",

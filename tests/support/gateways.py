@@ -19,7 +19,7 @@ class CountingAdapter(ChannelAdapter):
     """Accepts everything and counts it. TEST_GATEWAY_DELAY slows each batch (to kill a worker mid-flight)."""
 
     name = "counting"
-    channels = frozenset({"sms", "broadcast", "beidou"})
+    channels = frozenset({"sms", "broadcast", "beidou", "cell_broadcast"})
 
     def __init__(self, settings):
         super().__init__(settings)

@@ -2,7 +2,9 @@
 by hazard, level, agency and county; how many each alert targeted, what share it reached and how
 fast its gateways took it; exercises and tests apart from actual alerts so drills never pass for
 warnings, and updates and cancellations apart from new warnings so a correction or an all-clear is
-never counted as another warning. An alert belongs to the period in which its fan-out finished
+never counted as another warning. Cell broadcasts are counted apart from the messages to people and
+places: one per operator's CBC reaches everyone in the area, so they are no share of the targets.
+An alert belongs to the period in which its fan-out finished
 (`Alert.published_at`).
 """
 from __future__ import annotations
@@ -14,9 +16,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Alert, CapStatus, Delivery, MsgType, without_bulky_columns
+from ..channels.catalog import county_channels
+from ..channels.cell_broadcast import CHANNEL as CELL_BROADCAST
+from ..models import Alert, CapStatus, CbcBroadcast, Delivery, MsgType, without_bulky_columns
 from ..rendering.formatting import LOCAL_TIME as BEIJING
-from .report import REACHED, published_at
+from .report import ACCEPTED, REACHED, published_at
 from .timing import latency, time_histogram
 
 DEFAULT_DAYS = 30
@@ -80,8 +84,11 @@ def today_in_beijing() -> date:
 
 @dataclass(kw_only=True)
 class Reach:
-    targeted: int = 0                # deliveries
+    targeted: int = 0                # deliveries to people and places (not cell broadcasts)
     reached: int = 0                 # of them accepted by the gateway and not reported lost
+    broadcasts: int = 0              # cell broadcasts: one per operator's CBC
+    broadcast: int = 0               # of them accepted by the CBC
+    cells: int = 0                   # cells they were on the air in, as the CBCs reported
 
     @property
     def reached_share(self) -> float | None:
@@ -122,17 +129,25 @@ def period_report(session: Session, period: Period) -> PeriodReport:
         select(Alert).where(Alert.published_at >= start, Alert.published_at < end)
         .options(*without_bulky_columns(), selectinload(Alert.agency), selectinload(Alert.counties))
         .order_by(Alert.published_at, Alert.id)))
+    ids = [alert.id for alert in alerts]
     reach = {alert_id: (targeted, reached) for alert_id, targeted, reached in session.execute(
         select(Delivery.alert_id, func.count(), func.sum(case((Delivery.status.in_(REACHED), 1), else_=0)))
-        .where(Delivery.alert_id.in_([alert.id for alert in alerts])).group_by(Delivery.alert_id))}
+        .where(Delivery.alert_id.in_(ids), Delivery.channel.in_([spec.name for spec in county_channels()]))
+        .group_by(Delivery.alert_id))}
+    broadcasts = {alert_id: (sent, accepted, cells) for alert_id, sent, accepted, cells in session.execute(
+        select(Delivery.alert_id, func.count(), func.sum(case((Delivery.status.in_(ACCEPTED), 1), else_=0)),
+               func.coalesce(func.sum(CbcBroadcast.cells), 0))
+        .outerjoin(CbcBroadcast, CbcBroadcast.delivery_id == Delivery.id)
+        .where(Delivery.alert_id.in_(ids), Delivery.channel == CELL_BROADCAST.name).group_by(Delivery.alert_id))}
     report = PeriodReport(period, breakdown={"hazard": {}, "level": {}, "agency": {}, "county": {}},
                           messages={kind.value: [0, 0] for kind in (MsgType.ALERT, MsgType.UPDATE, MsgType.CANCEL)})
     days: dict[date, DayLine] = {}
     for alert in alerts:
         targeted, reached = reach.get(alert.id, (0, 0))
+        sent, accepted, cells = broadcasts.get(alert.id, (0, 0, 0))
         line = AlertLine(alert, alert.published_at.astimezone(BEIJING).date(), targeted=targeted,
-                         reached=int(reached or 0))
-        since = published_at(session, alert.id) if targeted else None
+                         reached=int(reached or 0), broadcasts=sent, broadcast=int(accepted or 0), cells=int(cells))
+        since = published_at(session, alert.id) if targeted or sent else None
         if since is not None:
             accepted = time_histogram(session, alert.id, since, kinds=("accepted",))
             line.to_gateway_p50 = latency(accepted, "accepted", shares=(0.5,)).at.get(0.5)
@@ -152,6 +167,9 @@ def period_report(session: Session, period: Period) -> PeriodReport:
             day.alerts += 1
             day.targeted += line.targeted
             day.reached += line.reached
+            day.broadcasts += line.broadcasts
+            day.broadcast += line.broadcast
+            day.cells += line.cells
     report.breakdown = {what: dict(sorted(rows.items(), key=lambda item: (-sum(item[1]), str(item[0]))))
                         for what, rows in report.breakdown.items()}
     report.days = [days[day] for day in sorted(days)]

@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..channels.catalog import channels
-from ..models import Alert, AuditEvent, County, Delivery, DeliveryStatus
+from ..channels.catalog import channels, county_channels
+from ..channels.cell_broadcast import CHANNEL as CELL_BROADCAST
+from ..models import Alert, AuditEvent, CbcBroadcast, CbcOperator, CbcState, County, Delivery, DeliveryStatus
 
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)  # accepted by the gateway and not reported lost
@@ -34,14 +35,51 @@ def mask_phone(phone: str) -> str:
 
 
 def counts(session: Session, alert_id: int) -> dict[str, dict[str, dict[str, int]]]:
-    """channel -> county -> status -> deliveries."""
+    """channel -> county -> status -> deliveries, on the channels counted per county (a cell broadcast
+    reaches the whole area at once, one delivery per operator: `operator_progress`)."""
     table: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     rows = session.execute(
         select(Delivery.channel, Delivery.county_code, Delivery.status, func.count())
-        .where(Delivery.alert_id == alert_id).group_by(Delivery.channel, Delivery.county_code, Delivery.status))
+        .where(Delivery.alert_id == alert_id, Delivery.channel.in_([spec.name for spec in county_channels()]))
+        .group_by(Delivery.channel, Delivery.county_code, Delivery.status))
     for channel, county, status, count in rows:
         table[channel][county][status.value] = count
     return {channel: dict(counties) for channel, counties in table.items()}
+
+
+@dataclass(frozen=True)
+class OperatorProgress:
+    """One operator's cell broadcast of an alert: its delivery, and what its CBC reported since."""
+
+    code: str
+    name: str
+    status: DeliveryStatus
+    accepted_at: datetime | None  # when the CBC accepted it
+    state: CbcState | None  # None: no status callback yet
+    cells: int
+    failed_cells: int
+    detail: str | None  # the CBC's reason when it refused, or why it could not be sent
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will change: refused, or the CBC reported an end (completed, failed, cancelled)."""
+        if self.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+            return False
+        return self.status in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED) or (
+            self.state is not None and self.state != CbcState.BROADCASTING)
+
+
+def operator_progress(session: Session, alert_id: int) -> list[OperatorProgress]:
+    """Per operator, by code: accepted when, broadcasting or ended, cells on the air and failed."""
+    rows = session.execute(
+        select(CbcOperator.code, CbcOperator.name, Delivery.status, Delivery.sent_at, CbcBroadcast.state,
+               CbcBroadcast.cells, CbcBroadcast.failed_cells, Delivery.gateway_text)
+        .join(CbcOperator, CbcOperator.id == Delivery.target_id)
+        .outerjoin(CbcBroadcast, CbcBroadcast.delivery_id == Delivery.id)
+        .where(Delivery.alert_id == alert_id, Delivery.channel == CELL_BROADCAST.name)
+        .order_by(CbcOperator.code))
+    return [OperatorProgress(code, name, status, sent_at, state, cells or 0, failed or 0, text)
+            for code, name, status, sent_at, state, cells, failed, text in rows]
 
 
 def published_at(session: Session, alert_id: int) -> datetime | None:

@@ -52,6 +52,7 @@ class OutboundMessage:
     attempt: int = 1
     secret: str | None = field(default=None, repr=False)  # the target's own key (a broadcast platform's), never logged
     county_code: str | None = None  # the county the target serves (a broadcast platform's own recordings)
+    failover_address: str | None = None  # the same gateway's second way in, tried at once when the first fails
 
 
 @dataclass(frozen=True)

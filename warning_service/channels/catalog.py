@@ -11,11 +11,11 @@ from typing import Any
 
 from ..rendering.budgets import Budget
 from ..rendering.render import CAP_TEXTS, cap_text_budget
-from . import beidou, broadcast, sms
+from . import beidou, broadcast, cell_broadcast, sms
 from .spec import ChannelSpec, TargetKind
 
 # In the order the console lists them; the plan writes them by `priority`.
-CHANNELS: tuple[ChannelSpec, ...] = (sms.CHANNEL, broadcast.CHANNEL, beidou.CHANNEL)
+CHANNELS: tuple[ChannelSpec, ...] = (sms.CHANNEL, broadcast.CHANNEL, beidou.CHANNEL, cell_broadcast.CHANNEL)
 
 
 class UnknownChannel(LookupError):
@@ -40,6 +40,11 @@ def names() -> tuple[str, ...]:
 def plan_order() -> tuple[ChannelSpec, ...]:
     """The channels in the order an alert's plan writes their deliveries."""
     return tuple(sorted(CHANNELS, key=lambda spec: spec.priority))
+
+
+def county_channels() -> tuple[ChannelSpec, ...]:
+    """The channels whose targets are counted per county (the reach, progress and report tables by county)."""
+    return tuple(spec for spec in CHANNELS if spec.per_county)
 
 
 def target_kinds() -> tuple[TargetKind, ...]:

@@ -118,7 +118,7 @@ def _move_group(session: Session, ids: list[str], status: DeliveryStatus, code: 
             values["gateway_code"] = code
         rows = session.execute(
             update(DELIVERIES).where(DELIVERIES.c.gateway_id.in_(gateway_ids), DELIVERIES.c.status.in_(MOVES_FROM[status]),
-                                     ~_sealed())
+                                     ~sealed())
             .values(**values).returning(DELIVERIES.c.id, DELIVERIES.c.attempts, DELIVERIES.c.gateway_id)
         ).all()
         if rows:
@@ -149,7 +149,7 @@ def _keep_early_many(session: Session, moves: Sequence[tuple[str, DeliveryStatus
             receipt.status, receipt.code, receipt.received_at = status, code, at
 
 
-def _sealed():
+def sealed():
     """SQL: the delivery lies inside a seal of the audit ledger, so no receipt may move it."""
     return exists().where(SEALS.c.alert_id == DELIVERIES.c.alert_id, SEALS.c.channel == DELIVERIES.c.channel,
                           DELIVERIES.c.id >= SEALS.c.first_id, DELIVERIES.c.id <= SEALS.c.last_id)

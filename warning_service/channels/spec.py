@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ..models import Alert, County
 from ..registration import RegistryError
 from ..rendering.budgets import Budget
+from .base import AlertContent, OutboundMessage, SendResult
 
 # Targets that serve everyone in a place (a platform, a village card) get both languages, Tibetan first.
 PLACE_LANGUAGES = ("bo", "zh")
@@ -150,3 +151,12 @@ class ChannelSpec:
     registrable: tuple[TargetKind, ...] = ()
     # (session, settings, its adapter) -> more checks for `flask channels check` (its targets, say)
     check_targets: Callable[[Session, Mapping[str, Any], Any], list[Check]] | None = None
+    # False: each target serves the whole area at once (cell broadcast: one per operator), so the reach,
+    # progress and report tables by county leave the channel out and it is shown per target instead
+    per_county: bool = True
+    # A channel whose targets each get a message of their own (cell broadcast: a CAP document per operator,
+    # naming what that operator got before) builds them itself instead of `addresses` and the shared texts:
+    # (session, alert, its content, claimed rows (id, target_id, attempt), settings) ->
+    # ([(row, message)], the results of the rows that cannot go)
+    messages: Callable[[Session, Alert, AlertContent, Sequence[Any], Mapping[str, Any]],
+                       tuple[list[tuple[Any, OutboundMessage]], list[SendResult]]] | None = None

@@ -5,6 +5,7 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
+    from . import cbc_operators  # noqa: F401  (its commands join the endpoints group)
     from .agency import agency_cli
     from .areas import areas_cli
     from .audit import audit_cli

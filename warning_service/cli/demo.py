@@ -5,9 +5,10 @@ logins, a curl example), then runs the gateway peers, an RQ worker and the web
 server until Ctrl-C or SIGTERM, and stops them all.
 
 The peers (peers/, started as `python -m peers`) play Twilio, the
-county broadcast platforms and a BeiDou terminal on loopback, and the worker
-uses the real adapters against them (SMS_GATEWAY=twilio, BROADCAST_GATEWAY=http,
-BEIDOU_GATEWAY=serial): a new user sees the traffic the field would carry.
+county broadcast platforms, a BeiDou terminal and the three operators' Cell
+Broadcast Centres on loopback, and the worker uses the real adapters against them
+(SMS_GATEWAY=twilio, BROADCAST_GATEWAY=http, BEIDOU_GATEWAY=serial,
+CELL_BROADCAST_GATEWAY=cap): a new user sees the traffic the field would carry.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from ..demo_data import DEMO_KEY_AGENCIES, DEMO_USERS, DemoAgency, point_demo_endpoints
+from ..demo_data import DEMO_CBC_OPERATORS, DEMO_KEY_AGENCIES, DEMO_USERS, DemoAgency, point_demo_cbc, point_demo_endpoints
 from ..extensions import db
 from ..models import Agency, utcnow
 from ..security.api_keys import issue_agency_key
@@ -46,6 +47,7 @@ PEERS_MODULE = "peers"
 DEMO_CARD = "0241636"
 DEMO_CARD_INTERVAL = 1.0  # seconds; a real card's is 30-60, which would make the demo slow to watch
 DEMO_SMS_PER_SECOND = 50
+PEER_PORTS = 3 + 2 * len(DEMO_CBC_OPERATORS)  # broadcast, Twilio, BeiDou, and a primary and failover per CBC
 
 demo_cli = AppGroup("demo", help="Run the service with the demo data.")
 
@@ -177,6 +179,7 @@ def gateway_peers(first_port: int, web_base_url: str) -> tuple[dict, dict[str, s
         "BROADCAST_GATEWAY": "http",
         "BEIDOU_GATEWAY": "serial",
         "BEIDOU_SERIAL_URL": f"socket://127.0.0.1:{ports['beidou']}",
+        "CELL_BROADCAST_GATEWAY": "cap",
         # Rows the rate limits deferred come back with the reconciler: with the demo card's
         # short interval, a 5 s round would set the pace rather than the card.
         "RECONCILE_INTERVAL_SECONDS": "1",
@@ -247,8 +250,9 @@ def run_until_stopped(commands: dict[str, list[str]], env: dict[str, str] | None
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.option("--peers/--no-peers", default=True, show_default=True,
               help="Play the gateways with the loopback peers, or use the gateways the settings name.")
-@click.option("--peers-port", type=click.IntRange(1, 65533), default=8701, show_default=True,
-              help="First of three ports for the peers: broadcast, Twilio, BeiDou.")
+@click.option("--peers-port", type=click.IntRange(1, 65535 - PEER_PORTS + 1), default=8701, show_default=True,
+              help=f"First of {PEER_PORTS} ports for the peers: broadcast, Twilio, BeiDou, then each operator's CBC "
+                   "(primary and failover).")
 def serve(host: str, port: int, peers: bool, peers_port: int) -> None:
     """Check Redis, print a fresh demo key and how to use it, run the gateway peers, a worker and the web server."""
     note = ensure_redis(current_app.config["REDIS_URL"])
@@ -265,6 +269,7 @@ def serve(host: str, port: int, peers: bool, peers_port: int) -> None:
                                        "of the repository, or pass --no-peers")
         config, settings = gateway_peers(peers_port, base_url)
         config["broadcast_secrets"] = point_demo_endpoints(db.session, f"http://127.0.0.1:{peers_port}/ebm")
+        config["cbc"] = {"callback_base": base_url, "operators": point_demo_cbc(db.session, peers_port + 3)}
         db.session.commit()
         env.update(settings)
         stdin["gateway peers"] = json.dumps(config).encode()

@@ -14,6 +14,7 @@ from ..models import (
     Agency,
     BeidouTerminal,
     BroadcastEndpoint,
+    CbcOperator,
     County,
     NamedArea,
     Prefecture,
@@ -43,7 +44,8 @@ def seed_regions() -> None:
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Shapes how recipients spread over counties, languages and channels.")
 def seed_demo(target: int, seed: int) -> None:
-    """Add the demo agencies, users, broadcast endpoints, BeiDou terminals, scenic areas and recipients.
+    """Add the demo agencies, users, broadcast endpoints, BeiDou terminals, scenic areas, the three operators'
+    Cell Broadcast Centres and recipients.
 
     Running it again adds only what is missing. Everything it adds is fictitious, but for the scenic areas:
     real places, drawn approximately (data/scenic_areas.toml).
@@ -57,6 +59,7 @@ def seed_demo(target: int, seed: int) -> None:
         "broadcast_endpoints": demo_data.ensure_broadcast_endpoints(db.session),
         "beidou_terminals": demo_data.ensure_beidou_terminals(db.session),
         "named_areas": demo_data.ensure_named_areas(db.session, IntakeLimits.from_settings(current_app.config)),
+        "cbc_operators": demo_data.ensure_cbc_operators(db.session),
     }
     db.session.commit()
 
@@ -73,6 +76,7 @@ def seed_demo(target: int, seed: int) -> None:
         "broadcast_endpoints": _count(BroadcastEndpoint),
         "beidou_terminals": _count(BeidouTerminal),
         "named_areas": _count(NamedArea),
+        "cbc_operators": _count(CbcOperator),
         "recipients": _count(Recipient),
     }
     for name, total in totals.items():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from ..channels.cell_broadcast.link import check_links
 from ..extensions import db, redis_client
 from ..models import Alert, AlertState
 from .plan import PlanCursor, plan_step
@@ -32,6 +33,15 @@ def send_batch(delivery_ids: list[int]) -> dict:
     try:
         report = sender().send(db.session, delivery_ids)
         return {"claimed": report.claimed, **report.outcomes, "failed_over": report.failed_over}
+    finally:
+        db.session.remove()
+
+
+def check_cbc_links() -> dict:
+    """Link-test every active CBC and keep the results (channels/cell_broadcast/link.py)."""
+    try:
+        tested = check_links(db.session, current_app.config)
+        return {"tested": len(tested), "down": [operator.code for operator, _ in tested if operator.link_down]}
     finally:
         db.session.remove()
 

@@ -10,21 +10,8 @@ from sqlalchemy import insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.events import Actor, record
-from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, MsgType, utcnow
+from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, MsgType, referenced_alerts, utcnow
 from ..models.types import UTCDateTime
-
-
-def referenced_alerts(session: Session, alert: Alert) -> list[Alert]:
-    """The alerts named in `alert.references` that we hold (matched on sender and identifier, the
-    alert's own agency's first)."""
-    found: list[Alert] = []
-    agency_id = alert.agency.id if alert.agency is not None else None
-    for reference in alert.references:
-        sender, identifier = reference.split(",")[:2]
-        target = Alert.named_by(session, sender, identifier, agency_id)
-        if target is not None:
-            found.append(target)
-    return found
 
 
 def publish(session: Session, alert: Alert, actor: Actor) -> None:

@@ -37,6 +37,14 @@ def _plan_job(alert: Alert, cursor: tuple[int, int, int] | None):
                               result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400)
 
 
+def enqueue_link_tests(connection: Redis) -> None:
+    """The CBCs' link tests, behind every warning (the low queue)."""
+    from .jobs import check_cbc_links
+
+    Queue("low", connection=connection).enqueue(check_cbc_links, job_timeout=JOB_TIMEOUT_SECONDS,
+                                                result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400)
+
+
 def _batch_jobs(delivery_ids: Sequence[int], batch_size: int) -> list:
     from .jobs import send_batch
 

@@ -5,8 +5,10 @@ behind: rows claimed long ago with no result, pending rows queued long ago (or
 never, or for a retry now due), and alerts whose planning stopped half-way.
 A row queued twice is harmless: only one job can claim it. It also moves deliveries
 that lag too long to their channel's failover (failover.py: SMS to the recipients' cards), seals settled deliveries
-into the audit ledger (audit/seals.py), a bounded number per pass, and signs the ledger's head
-once per LEDGER_SIGN_INTERVAL_SECONDS when it moved (audit/heads.py).
+into the audit ledger (audit/seals.py), a bounded number per pass, signs the ledger's head
+once per LEDGER_SIGN_INTERVAL_SECONDS when it moved (audit/heads.py), applies CBC callbacks that came
+before their delivery was recorded, and queues the CBCs' link tests every CELL_BROADCAST_LINK_CHECK_SECONDS
+(channels/cell_broadcast/).
 """
 from __future__ import annotations
 
@@ -25,17 +27,19 @@ from .. import metrics
 from ..audit.heads import sign_if_moved
 from ..audit.seals import seal_settled
 from ..audit.signing import SigningError, load_private_key
+from ..channels.cell_broadcast.callbacks import catch_up as catch_up_callbacks
 from ..channels.receipts import apply_early_receipts, forget_stale_early_receipts
 from ..extensions import QUEUE_NAMES
 from ..models import Alert, AlertState, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from ..models.sql import ids_in
 from .failover import fail_over_lagging
-from .queueing import enqueue_batches, enqueue_plan, queue_name
+from .queueing import enqueue_batches, enqueue_link_tests, enqueue_plan, queue_name
 
 DELIVERIES = Delivery.__table__
 SCAN_CHUNK = 10_000
 LOCK_KEY = "ews:reconcile:lock"
 SIGN_KEY = "ews:ledger:signed-recently"
+LINK_TEST_KEY = "ews:cbc:link-tested-recently"
 
 
 @dataclass
@@ -88,12 +92,14 @@ def reconcile(session: Session, connection: Redis, settings: Mapping[str, object
     stale_before = now - timedelta(seconds=stale_after)
     report.plans = _restart_plans(session, connection, stale_before)
     apply_early_receipts(session)  # any a crash between a job's commit and its look left behind
+    catch_up_callbacks(session)  # CBC callbacks that came before their sending job recorded the delivery
     forget_stale_early_receipts(session, now)
     report.requeued, report.jobs = _requeue_pending(session, connection, int(settings["FANOUT_BATCH_SIZE"]), stale_before, now)
     report.failed_over = fail_over_lagging(session, connection, settings, now)
     if idle and not report.jobs:  # sealing yields to sending: it hashes and writes while no batch waits
         report.sealed = seal_settled(session, settings, now, max_rows=int(settings["SEAL_ROWS_PER_PASS"])).rows
     _sign_head_if_due(session, connection, settings, now, report)
+    _queue_link_tests_if_due(connection, settings)
     metrics.count_reconciler_actions({"reclaimed": report.reclaimed, "requeued": report.requeued,
                                       "plans_restarted": report.plans, "failed_over": report.failed_over,
                                       "sealed": report.sealed})
@@ -125,6 +131,16 @@ def _sign_head_if_due(session: Session, connection: Redis, settings: Mapping[str
             error, SigningError) else f"cannot write to LEDGER_HEADS_DIR: {error}"
         return
     report.head_signed = document["entry"] if document else None
+
+
+def _queue_link_tests_if_due(connection: Redis, settings: Mapping[str, object]) -> None:
+    """Once per CELL_BROADCAST_LINK_CHECK_SECONDS across all workers, queue the CBCs' link tests (a job on the
+    low queue: a CBC that does not answer holds its worker for the timeout, never a warning)."""
+    interval = int(settings["CELL_BROADCAST_LINK_CHECK_SECONDS"])
+    if settings.get("CELL_BROADCAST_GATEWAY") != "cap" or interval <= 0:
+        return
+    if connection.set(LINK_TEST_KEY, "1", nx=True, ex=interval):
+        enqueue_link_tests(connection)
 
 
 def _reclaim_stuck(session: Session, claimed_before: datetime, now: datetime, max_attempts: int) -> int:

@@ -105,11 +105,15 @@ class Sender:
         adapter = self.adapter(channel)
         capabilities = adapter.capabilities()
         texts = channel_texts(alert, channel, self.settings)
-        found = channel.addresses(session, [row.target_id for row in rows])
         attempts = {row.id: row.attempt for row in rows}
-        results = [SendResult(row.id, Outcome.PERMANENT, code="gone", text="the target no longer exists")
-                   for row in rows if row.target_id not in found]
-        candidates = [(row, outbound(texts, row.id, found[row.target_id], row.attempt)) for row in rows if row.target_id in found]
+        if channel.messages is not None:  # a message of each target's own (a CBC's CAP, naming what it got)
+            candidates, results = channel.messages(session, alert, texts.content, rows, self.settings)
+        else:
+            found = channel.addresses(session, [row.target_id for row in rows])
+            results = [SendResult(row.id, Outcome.PERMANENT, code="gone", text="the target no longer exists")
+                       for row in rows if row.target_id not in found]
+            candidates = [(row, outbound(texts, row.id, found[row.target_id], row.attempt))
+                          for row in rows if row.target_id in found]
         allowed = self._within_rate(adapter, capabilities, [message for _, message in candidates])
         if allowed < len(candidates):
             _defer(session, [row for row, _ in candidates[allowed:]], self._wait)

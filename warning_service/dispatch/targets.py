@@ -13,8 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..channels.spec import ChannelSpec
-from ..models import Alert, CapStatus, Delivery, DeliveryStatus, MsgType
-from .publish import referenced_alerts
+from ..models import Alert, CapStatus, Delivery, DeliveryStatus, MsgType, referenced_alerts
 
 # Deliveries a cancellation notice follows: anything that may have reached someone.
 REACHED = (DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED)

@@ -187,3 +187,16 @@ def without_bulky_columns() -> tuple[ORMOption, ...]:
     the original bytes. Four alerts with 200,000-point polygons made the inbox poll take 4 s.
     A function, as building the options configures the mappers, which needs every model imported."""
     return defer(Alert.area), defer(Alert.infos), defer(Alert.original)
+
+
+def referenced_alerts(session, alert) -> list[Alert]:
+    """The alerts named in `alert.references` that we hold (matched on sender and identifier, the
+    alert's own agency's first)."""
+    found: list[Alert] = []
+    agency_id = alert.agency.id if alert.agency is not None else None
+    for reference in alert.references:
+        sender, identifier = reference.split(",")[:2]
+        target = Alert.named_by(session, sender, identifier, agency_id)
+        if target is not None:
+            found.append(target)
+    return found

@@ -42,6 +42,13 @@ CODE_MODE_BITS = 4      # BCD digit
 MIXED_MODE_BITS = 8     # per byte
 BEIDOU_MODES = ("auto", "mixed")
 
+# --- Cell broadcast --------------------------------------------------------------
+# 3GPP TS 23.041 §9.4.1.2: a CBS page is 88 octets, 6 of header and 82 of content; a message has 1 to 15
+# pages. Chinese and Tibetan go as UCS-2, two octets a UTF-16 code unit: 41 units a page, 615 a message.
+CBS_PAGE_OCTETS = 82
+CBS_UNITS_PER_PAGE = CBS_PAGE_OCTETS // 2
+CBS_MAX_PAGES = 15
+
 # --- Broadcast read-out ------------------------------------------------------
 # Estimates, to be calibrated with recorded speech from the county stations.
 HAN_PER_SECOND = 4.0                # ≈ 240 characters a minute, normal broadcast speech
@@ -61,7 +68,7 @@ DEFAULT_RATES: Mapping[str, float] = MappingProxyType({
 class Measure:
     units: int     # UTF-16 code units or septets (SMS), bits (BeiDou), tenths of seconds (broadcast)
     parts: int     # SMS segments / BeiDou messages needed / 1 for broadcast
-    encoding: str  # "GSM-7" | "UCS-2" | "chinese" | "mixed" | "code" | "speech"
+    encoding: str  # "GSM-7" | "UCS-2" | "chinese" | "mixed" | "code" | "speech" | "characters" | "CBS"
     fits: bool
 
     def describe(self) -> str:
@@ -73,6 +80,8 @@ class Measure:
             return f"{seconds} s read-out"
         if self.encoding == "characters":
             return f"{self.units:,} characters"
+        if self.encoding == "CBS":
+            return f"{self.parts} CBS {'page' if self.parts == 1 else 'pages'} ({self.units:,} units)"
         messages = f" in {self.parts} messages" if self.parts > 1 else ""
         return f"{self.units:,} bits ({self.encoding}){messages}"
 
@@ -149,6 +158,24 @@ class SmsBudget:
         parts = _pack(costs, per_part) if units > single else min(units, 1)
         fits = parts <= self.max_segments and utf16_units(text) <= TWILIO_MAX_BODY
         return Measure(units, parts, encoding, fits)
+
+
+@dataclass(frozen=True)
+class CellBroadcastBudget:
+    """A cell broadcast message: UTF-16 code units of UCS-2 CBS pages (docs/CHANNELS.md). The CBC cuts
+    the text into pages, so only the total counts: at most `max_pages` x 41 units; a character beyond
+    the Basic Multilingual Plane counts two, as the SMS budget counts it."""
+
+    max_pages: int = CBS_MAX_PAGES
+
+    @property
+    def name(self) -> str:
+        return f"cell broadcast (up to {self.max_pages} pages)"
+
+    def measure(self, text: str) -> Measure:
+        units = utf16_units(tibetan.normalise(text))
+        pages = max(1, math.ceil(units / CBS_UNITS_PER_PAGE))
+        return Measure(units, pages, "CBS", units <= self.max_pages * CBS_UNITS_PER_PAGE)
 
 
 # --- BeiDou ------------------------------------------------------------------

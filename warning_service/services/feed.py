@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Alert, AlertState, CapStatus, utcnow, without_bulky_columns
+from ..rendering.cap_fields import CAP_MIMETYPE, cap_time
 from ..rendering.render import render_fitted
 from ..rendering.views import view_of
-from .cap_out import CAP_MIMETYPE, cap_time
 
 ATOM = "http://www.w3.org/2005/Atom"
 ATOM_MIMETYPE = "application/atom+xml"

@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..cap.message import AlertMessage
-from ..channels.catalog import budget_for, channels, texts
-from ..dispatch.publish import referenced_alerts
+from ..channels.catalog import budget_for, county_channels, texts
+from ..channels.cell_broadcast import CHANNEL as CELL_BROADCAST
 from ..dispatch.targets import target_select
 from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue
 from ..intake.errors import forbidden, invalid
 from ..intake.interpret import interpret
-from ..models import Agency, CapStatus, Level, MsgType
+from ..models import Agency, Alert, CapStatus, CbcOperator, Level, MsgType, referenced_alerts
 from ..rendering.formatting import place_name
 from ..rendering.render import LANGUAGES, FittedText, render_fitted
 from ..rendering.views import view_of
@@ -81,6 +81,8 @@ def preview(session: Session, message: AlertMessage, agency: Agency, hazards: Ha
             for channel in texts()
         },
         "reach": reach(session, alert),
+        "cell_broadcast": {"operators": [{"code": operator.code, "name": operator.name}
+                                         for operator in cbc_operators(session, alert)]},
     }
 
 
@@ -115,12 +117,13 @@ def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards
 
 
 def reach(session: Session, alert: DraftAlert) -> dict[str, dict[str, int]]:
-    """county code -> channel -> targets, every county of the alert listed (zero where none).
+    """county code -> channel -> targets, every county of the alert listed (zero where none), on the channels
+    counted per county (a cell broadcast covers the whole area through each operator: `cbc_operators`).
 
     Exercise and Test messages count only targets marked for exercises, and a
     Cancel counts whoever the alerts it cancels may have reached: `target_select` decides.
     """
-    carried = channels()
+    carried = county_channels()
     counts = {code: {channel.name: 0 for channel in carried} for code in alert.county_codes}
     for channel in carried:
         targets = target_select(session, alert, channel).subquery()
@@ -128,6 +131,13 @@ def reach(session: Session, alert: DraftAlert) -> dict[str, dict[str, int]]:
         for county_code, count in rows:
             counts.setdefault(county_code, {each.name: 0 for each in carried})[channel.name] = count
     return counts
+
+
+def cbc_operators(session: Session, alert: Alert | DraftAlert) -> list[CbcOperator]:
+    """The operators' CBCs the alert goes (or would go) to, by code: `target_select` decides, as for any channel."""
+    targets = target_select(session, alert, CELL_BROADCAST).subquery()
+    return list(session.scalars(select(CbcOperator).where(CbcOperator.id.in_(select(targets.c.target_id)))
+                                .order_by(CbcOperator.code)))
 
 
 def hazard_json(hazard: Hazard) -> dict[str, Any]:

@@ -37,6 +37,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin import admin
     from .api import api
     from .auth import auth, init_login
+    from .cbc_operators import admin_cbc
     from .console import console
     from .errors import register_error_handlers
     from .health import health
@@ -58,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console)
     app.register_blueprint(admin, url_prefix="/admin")
     app.register_blueprint(admin_areas, url_prefix="/admin/areas")
+    app.register_blueprint(admin_cbc, url_prefix="/admin/cbc")
     app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(webhooks)

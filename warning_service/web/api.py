@@ -23,8 +23,9 @@ from ..intake.cap_xml import parse_cap_xml
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
 from ..models import Alert, AlertState, Delivery, without_bulky_columns
+from ..rendering.cap_fields import CAP_MIMETYPE
 from ..security.api_keys import agency_for_key
-from ..services.cap_out import CAP_MIMETYPE, cap_message
+from ..services.cap_out import cap_message
 from ..services.feed import ATOM_MIMETYPE, atom_feed, is_public, public_alerts
 from ..services.ingest import ingest
 from ..services.preview import hazard_json, preview

@@ -18,9 +18,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..audit.report import counts
+from ..audit.report import OperatorProgress, counts, operator_progress
 from ..channels import catalog
-from ..dispatch.publish import referenced_alerts
 from ..dispatch.queueing import start_fanout
 from ..dispatch.review import (
     INPUT_REFUSALS,
@@ -38,16 +37,28 @@ from ..hazards import catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.errors import IntakeError
 from ..intake.limits import IntakeLimits
-from ..models import REJECT_REASON_MAX_CHARS, Alert, AlertState, CapStatus, County, MsgType, Role, without_bulky_columns
+from ..models import (
+    REJECT_REASON_MAX_CHARS,
+    Alert,
+    AlertState,
+    CapStatus,
+    CbcState,
+    County,
+    DeliveryStatus,
+    MsgType,
+    Role,
+    referenced_alerts,
+    without_bulky_columns,
+)
 from ..rendering.formatting import place_name
 from ..rendering.render import LANGUAGES, FittedText, free_text, render_fitted
 from ..rendering.views import cancellation_view, view_of
 from ..services.ingest import ingest
 from ..services.named_areas import named_areas, named_in
-from ..services.preview import reach
+from ..services.preview import cbc_operators, reach
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
-from .i18n import CODES, area_name, console_locale, counties_named, county_name, county_name_attribute
+from .i18n import CODES, area_name, beijing, console_locale, counties_named, county_name, county_name_attribute
 from .labels import channel_label, label_of
 
 console = Blueprint("console", __name__)
@@ -177,6 +188,23 @@ def correct(alert_id: int):
     return _compose_page(form, [], correcting=alert)
 
 
+def operator_rows(progress: list[OperatorProgress]) -> list[dict]:
+    """The cell broadcast table, one row per operator as the page draws it and its polling redraws it."""
+    return [{"code": row.code, "name": row.name, "status": row.status.value,
+             "accepted": beijing(row.accepted_at) if row.accepted_at else "—",
+             "state": row.state.value if row.state else "", "state_label": cbc_state_label(row),
+             "cells": row.cells, "failed_cells": row.failed_cells} for row in progress]
+
+
+def cbc_state_label(row: OperatorProgress) -> str:
+    """What the CBC last said; before any callback, how the delivery stands (sent: accepted, no report yet)."""
+    if row.state is not None:
+        return label_of(CbcState, row.state)
+    if row.status == DeliveryStatus.SENT:
+        return _("Accepted, no report yet")
+    return label_of(DeliveryStatus, row.status) + (f" ({row.detail})" if row.detail else "")
+
+
 def progress_rows(table: dict[str, dict[str, dict[str, int]]]) -> list[dict]:
     """The progress table from `counts`, as the page draws it and its polling redraws it: channels in
     the catalog's order, counties by code and named in the officer's language, so rows never jump."""
@@ -195,6 +223,7 @@ def alert_page(alert_id: int):
     texts = {text: {language: render_fitted(view, text, language, catalog.budget_for(text, current_app.config))
                     for language in LANGUAGES} for text in catalog.texts()}
     targets = reach(db.session, alert)
+    operators = operator_progress(db.session, alert.id)
     places = {code: (place_name(code, "zh"), place_name(code, "bo")) for code in targets}
     named = [(area_name(area), counties_named(area.county_codes)) for area in named_in(db.session, alert.area)]
     table = counts(db.session, alert.id)
@@ -202,10 +231,11 @@ def alert_page(alert_id: int):
     cancellable = alert.state in (AlertState.PUBLISHING, AlertState.PUBLISHED) and alert.msg_type != MsgType.CANCEL
     return render_template(
         "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
-        places=places, named_areas=named, channels=catalog.channels(), reach_sentence=reach_sentence(targets),
+        places=places, named_areas=named, channels=catalog.county_channels(), reach_sentence=reach_sentence(targets),
         approvals=approvals(db.session, alert),
         needs_second=needs_second_officer(alert, current_app.config),
-        progress=progress_rows(table), reason_limit=REJECT_REASON_MAX_CHARS,
+        progress=progress_rows(table), reason_limit=REJECT_REASON_MAX_CHARS, operators=operator_rows(operators),
+        cbc_targets=[operator.name for operator in cbc_operators(db.session, alert)],
         cancelled_by=db.session.get(Alert, alert.superseded_by_id) if alert.state == AlertState.CANCELLED
         and alert.superseded_by_id else None,
         withdraws=referenced_alerts(db.session, alert) if alert.msg_type == MsgType.CANCEL else [],
@@ -220,7 +250,7 @@ def reach_sentence(reach: dict[str, dict[str, int]]) -> str:
     """Whom publishing reaches, summed over the counties: each channel's targets in its own words, listed
     as the officer's language lists things."""
     parts = [_(channel.reach_count, count=sum(counts.get(channel.name, 0) for counts in reach.values()))
-             for channel in catalog.channels()]
+             for channel in catalog.county_channels()]
     return _("Goes to %(targets)s in %(counties)d counties.", targets=format_list(parts, locale=console_locale()),
              counties=len(reach))
 
@@ -263,10 +293,13 @@ def cancel_preview(alert: Alert) -> dict[str, FittedText]:
 def alert_progress(alert_id: int):
     alert = alert_or_404(alert_id)
     table = counts(db.session, alert.id)
+    operators = operator_progress(db.session, alert.id)
     unsettled = sum(count for counties in table.values() for statuses in counties.values()
                     for status, count in statuses.items() if status in ("pending", "sending"))
+    unsettled += sum(not operator.settled for operator in operators)  # a CBC's cells are reported after it accepts
     return jsonify(state=alert.state.value, state_label=label_of(AlertState, alert.state), progress=table,
-                   rows=progress_rows(table), unsettled=unsettled, reached=reached_so_far(table))
+                   rows=progress_rows(table), operators=operator_rows(operators), unsettled=unsettled,
+                   reached=reached_so_far(table))
 
 
 @console.post("/alerts/<int:alert_id>/publish")

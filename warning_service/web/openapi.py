@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of /api/v1. A test checks it names exactly the API's routes."""
 from __future__ import annotations
 
-from ..channels.catalog import names, texts
+from ..channels.catalog import county_channels, texts
 from ..hazards import AGENCY_KINDS, BO_STATUSES, CAP_CATEGORIES
 from ..models import AlertState
 from ..rendering.render import LANGUAGES
@@ -244,7 +244,7 @@ SCHEMAS: dict = {
     },
     "Preview": {
         "type": "object",
-        "required": ["hazard", "level", "status", "msg_type", "counties", "texts", "reach"],
+        "required": ["hazard", "level", "status", "msg_type", "counties", "texts", "reach", "cell_broadcast"],
         "properties": {
             "hazard": {"$ref": "#/components/schemas/Hazard"},
             "level": {"enum": LEVELS + [None]},
@@ -267,7 +267,17 @@ SCHEMAS: dict = {
                 "description": "county code -> channel -> how many of the channel's targets it would reach (people, "
                                "platforms, cards). Exercise and Test messages count only targets marked for "
                                "exercises; a Cancel counts whoever the alerts it cancels may have reached.",
-                "additionalProperties": _by_key(names(), {"type": "integer", "minimum": 0}),
+                "additionalProperties": _by_key([spec.name for spec in county_channels()],
+                                                {"type": "integer", "minimum": 0}),
+            },
+            "cell_broadcast": {
+                "type": "object",
+                "description": "the operators' Cell Broadcast Centres it would go to: each puts it on every phone in "
+                               "the cells over the whole area (texts.cell_broadcast is what those phones show)",
+                "required": ["operators"],
+                "properties": {"operators": {"type": "array", "items": {
+                    "type": "object", "required": ["code", "name"],
+                    "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}}},
             },
         },
     },

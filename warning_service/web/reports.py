@@ -31,6 +31,7 @@ from ..audit.report import (
     counts,
     county_names,
     gaps,
+    operator_progress,
     published_at,
 )
 from ..audit.timing import latency, time_histogram
@@ -40,7 +41,7 @@ from ..csv_cells import SafeCsvWriter
 from ..extensions import db
 from ..models import Alert, Delivery, Role
 from .auth import roles_required
-from .console import READERS, alert_or_404
+from .console import READERS, alert_or_404, operator_rows
 
 reports = Blueprint("reports", __name__)
 
@@ -106,6 +107,7 @@ def report_figures(alert: Alert) -> dict:
                               {channel: row["targeted"] for channel, row in totals.items()}, unit),
         by_township=summarise_places(townships), township_gaps=list(unreached_townships(townships, REACHED)),
         gaps=list(gaps(db.session, alert, table)), places=county_names(db.session, alert.county_codes),
+        operators=operator_rows(operator_progress(db.session, alert.id)),
     )
 
 

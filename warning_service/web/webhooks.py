@@ -1,4 +1,5 @@
-"""Webhooks from gateways: Twilio's message status callbacks, POST /webhooks/twilio/status.
+"""Webhooks from gateways: Twilio's message status callbacks, POST /webhooks/twilio/status, and each
+operator's CBC's, POST /webhooks/cbc/<code>/status (at the end).
 
 Twilio signs every callback: X-Twilio-Signature is an HMAC-SHA1, keyed with
 the auth token, of the URL it called and the sorted POST parameters. That URL is
@@ -20,15 +21,20 @@ blueprint): Twilio's signature is what authenticates it.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from ..channels.cell_broadcast.callbacks import StatusCallback, apply_status
 from ..channels.receipts import apply_receipt
 from ..channels.sms.twilio import STATUS_CALLBACK_PATH
 from ..extensions import db
-from ..models import DeliveryStatus
+from ..models import CbcOperator, CbcState, DeliveryStatus
 from .errors import problem
 
 logger = logging.getLogger(__name__)
@@ -73,3 +79,51 @@ def _signed_by_twilio() -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     token = str(current_app.config["TWILIO_AUTH_TOKEN"])
     return bool(signature and token) and RequestValidator(token).validate(public_url(), request.form, signature)
+
+
+# --- cell broadcast ---------------------------------------------------------------------------------------
+# A CBC's status callback is a small JSON object; anything much bigger is not one (docs/CHANNELS.md).
+MAX_CBC_CALLBACK_BYTES = 4_096
+MAX_CELLS = 10_000_000
+
+
+@webhooks.post("/webhooks/cbc/<code>/status")
+def cbc_status(code: str) -> Response:
+    """A CBC's callback: signed with the operator's callback secret (X-CBC-Signature: hex HMAC-SHA256 of the
+    raw body), checked before the body is read as JSON; an unknown operator is refused like a bad signature.
+    Idempotent, forward only (channels/cell_broadcast/callbacks.py): a repeat or a step backwards is answered 200 and
+    changes nothing."""
+    if (request.content_length or 0) > MAX_CBC_CALLBACK_BYTES:
+        return problem(413, "Payload Too Large", f"A status callback has at most {MAX_CBC_CALLBACK_BYTES} bytes.")
+    raw = request.stream.read(MAX_CBC_CALLBACK_BYTES + 1)
+    if len(raw) > MAX_CBC_CALLBACK_BYTES:
+        return problem(413, "Payload Too Large", f"A status callback has at most {MAX_CBC_CALLBACK_BYTES} bytes.")
+    operator = db.session.scalar(select(CbcOperator).where(CbcOperator.code == code)) if len(code) <= 20 else None
+    signature = request.headers.get("X-CBC-Signature", "").strip().lower()
+    expected = hmac.new((operator.callback_secret if operator else "").encode(), raw, hashlib.sha256).hexdigest()
+    if operator is None or not hmac.compare_digest(signature.encode(), expected.encode()):
+        return problem(403, "Forbidden", "The X-CBC-Signature header is missing or does not match this body.")
+    callback = _cbc_callback(raw)
+    if callback is None:
+        return problem(400, "Bad Request", "Give JSON with cbc_message_id, identifier, state (broadcasting, completed, "
+                                           "failed or cancelled), cells and failed_cells.")
+    moved = apply_status(db.session, operator, callback)
+    if moved is None:
+        return problem(404, "Not Found", f"{callback.identifier!r} names no message sent to {operator.code}.")
+    logger.info("cbc %s callback %s %s: %s", operator.code, callback.identifier, callback.state.value,
+                "applied" if moved else "already there or further", extra={"operator": operator.code})
+    return Response(status=200)
+
+
+def _cbc_callback(raw: bytes) -> StatusCallback | None:
+    """The callback's fields, or None when they are not what the contract says."""
+    try:
+        body = json.loads(raw)
+        state = CbcState(body["state"])
+        cells, failed = body["cells"], body["failed_cells"]
+        message_id, identifier = body["cbc_message_id"], body["identifier"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    counts_ok = all(type(n) is int and 0 <= n <= MAX_CELLS for n in (cells, failed))
+    texts_ok = all(isinstance(t, str) and 0 < len(t) <= 64 for t in (message_id, identifier))
+    return StatusCallback(message_id, identifier, state, cells, failed) if counts_ok and texts_ok else None

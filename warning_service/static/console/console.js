@@ -34,6 +34,21 @@ function renderProgress(box, data) {
     return row;
   });
   body.replaceChildren(...rows);
+  const operators = box.querySelector("#cbc-progress tbody");
+  if (operators && data.operators) {
+    // One row per operator's CBC (console.operator_rows): cells come with its status callbacks.
+    operators.replaceChildren(...data.operators.map(({ code, name, accepted, state, state_label, cells, failed_cells }) => {
+      const row = document.createElement("tr");
+      row.dataset.operator = code;
+      row.dataset.state = state;
+      for (const value of [name, accepted, state_label, cells, failed_cells]) {
+        const cell = document.createElement("td");
+        cell.textContent = value;
+        row.appendChild(cell);
+      }
+      return row;
+    }));
+  }
   const state = document.getElementById("state");
   if (state) {
     state.textContent = data.state_label;

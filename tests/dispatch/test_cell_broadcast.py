@@ -1,0 +1,168 @@
+"""Cell broadcast through the fan-out: published alerts reach each operator's CBC peer once, through RQ and the
+real adapter; Updates and Cancels name what each operator got; failover; exercises to exercise CBCs only;
+status callbacks back through the webhook into progress. On SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from peers.cbc_peer import CbcPeer
+from tests.support.console import make_user
+from tests.support.dispatch import new_alert, publish_now, statuses, work
+from warning_service.audit.report import operator_progress
+from warning_service.channels.catalog import plan_order
+from warning_service.dispatch.queueing import enqueue_plan, queue_name
+from warning_service.dispatch.review import cancel
+from warning_service.extensions import db, redis_client
+from warning_service.models import (
+    Alert,
+    CapStatus,
+    CbcOperator,
+    CbcState,
+    Delivery,
+    DeliveryStatus,
+    Level,
+    MsgType,
+    Role,
+)
+
+TOKEN = "dispatch-cbc-token"
+SECRET = "dispatch-cbc-secret"
+OPERATORS = ("cmcc", "cucc", "ctcc")
+
+
+@pytest.fixture
+def cbcs(app, served_app, monkeypatch) -> Iterator[dict[str, CbcPeer]]:
+    """Three operators' CBCs on loopback calling back the served app, and the CAP gateway aimed at them."""
+    monkeypatch.setitem(app.config, "CELL_BROADCAST_GATEWAY", "cap")
+    monkeypatch.setitem(app.config, "CELL_BROADCAST_TIMEOUT_SECONDS", 1.0)
+    app.extensions.pop("sender", None)
+    peers = {code: CbcPeer(code, TOKEN, SECRET, callback_url=f"{served_app}/webhooks/cbc/{code}/status",
+                           callback_delay=0.05, max_vertices=60, hold_seconds=3)
+             for code in OPERATORS}
+    for peer in peers.values():
+        peer.__enter__()
+    try:
+        for code, peer in peers.items():
+            add_operator(code, peer)
+        yield peers
+    finally:
+        for peer in peers.values():
+            peer.__exit__(None, None, None)
+        app.extensions.pop("sender", None)
+
+
+def add_operator(code: str, peer: CbcPeer, exercise: bool = False) -> None:
+    db.session.add(CbcOperator(code=code, name=code.upper(), url=peer.url(), failover_url=peer.url("failover"),
+                               token=TOKEN, callback_secret=SECRET, max_vertices=60, exercise=exercise))
+    db.session.commit()
+
+
+def cbc_deliveries(alert_id: int) -> list[Delivery]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Delivery).where(Delivery.alert_id == alert_id,
+                                                          Delivery.channel == "cell_broadcast")))
+
+
+def settled_callbacks(alert_id: int, count: int, state: CbcState = CbcState.COMPLETED, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        progress = operator_progress(db.session, alert_id)
+        if sum(row.state == state for row in progress) >= count:
+            return progress
+        time.sleep(0.05)
+    pytest.fail(f"no {count} {state.value} callbacks for alert {alert_id}: {operator_progress(db.session, alert_id)}")
+
+
+def test_a_published_alert_reaches_every_operator_once_and_its_cells_come_back(app, cbcs):
+    alert = publish_now(new_alert(level=Level.RED))
+    work(app)
+    rows = cbc_deliveries(alert.id)
+    assert len(rows) == 3 and {row.status for row in rows} <= {DeliveryStatus.SENT, DeliveryStatus.DELIVERED}
+    for code, peer in cbcs.items():
+        [received] = peer.received()
+        assert received.extra["identifier"] == f"EWS-{alert.id}-{code}" and received.extra["msg_type"] == "Alert"
+        assert received.extra["message_identifiers"] == {"zh-CN": 4370, "bo-CN": 4383}
+        assert sum(map(len, received.extra["polygons"])) <= 60
+    assert {row.gateway_id for row in rows} == {peer.received()[0].extra["cbc_message_id"] for peer in cbcs.values()}
+    progress = settled_callbacks(alert.id, 3)
+    assert [(row.code, row.cells, row.failed_cells) for row in progress] == [(code, 80, 0) for code in sorted(OPERATORS)]
+    assert all(row.accepted_at is not None for row in progress)
+    assert {row.status for row in cbc_deliveries(alert.id)} == {DeliveryStatus.DELIVERED}
+    assert statuses(alert.id)["delivered"] == 3
+
+
+def test_an_update_and_a_cancel_name_what_each_operator_got(app, cbcs):
+    original = publish_now(new_alert())
+    work(app)
+    late = CbcPeer("ctcc2", TOKEN, SECRET)  # registered after the original went out
+    with late:
+        add_operator("ctcc2", late)
+        update = publish_now(new_alert(msg_type=MsgType.UPDATE, references=(original.cap_reference,)))
+        work(app)
+        for code, peer in cbcs.items():
+            assert peer.received()[1].extra["msg_type"] == "Update"
+            assert peer.received()[1].extra["references"] == [("console@ews.garze-ngawa.example",
+                                                               f"EWS-{original.id}-{code}")]
+        [fresh] = late.received()
+        assert (fresh.extra["msg_type"], fresh.extra["references"]) == ("Alert", [])
+        officer = make_user("officer-c", Role.DUTY_OFFICER)
+        cancellation = cancel(db.session, db.session.get(Alert, update.id), officer, app.config, confirmed=True)
+        db.session.commit()
+        enqueue_plan(redis_client(), cancellation)
+        work(app)
+        for code, peer in cbcs.items():
+            cancel_message = peer.received()[2].extra
+            assert cancel_message["msg_type"] == "Cancel"
+            assert [identifier for _, identifier in cancel_message["references"]] == [
+                f"EWS-{original.id}-{code}", f"EWS-{update.id}-{code}"]
+        assert [message.extra["msg_type"] for message in late.received()] == ["Alert", "Cancel"]
+        assert late.received()[1].extra["references"] == [("console@ews.garze-ngawa.example", f"EWS-{update.id}-ctcc2")]
+        assert all(not peer.refusals() for peer in (*cbcs.values(), late))
+    settled_callbacks(update.id, 3, CbcState.CANCELLED)  # ctcc2 makes no callbacks
+
+
+def test_a_failing_primary_goes_to_the_failover_at_once(app, cbcs):
+    cbcs["cmcc"].fail("5xx", "primary")
+    cbcs["cucc"].fail("timeout", "primary")
+    alert = publish_now(new_alert())
+    started = time.monotonic()
+    work(app)
+    assert time.monotonic() - started < 8  # a timeout, then the failover: no back-off in between
+    fronts = {code: [message.extra["front"] for message in peer.received()] for code, peer in cbcs.items()}
+    assert fronts == {"cmcc": ["failover"], "cucc": ["failover"], "ctcc": ["primary"]}
+    assert {row.status for row in cbc_deliveries(alert.id)} <= {DeliveryStatus.SENT, DeliveryStatus.DELIVERED}
+
+
+def test_both_urls_down_is_retried_then_refusals_are_final(app, cbcs):
+    cbcs["cmcc"].fail("refuse")
+    alert = publish_now(new_alert())
+    work(app)
+    by_operator = {db.session.get(CbcOperator, row.target_id).code: row for row in cbc_deliveries(alert.id)}
+    assert by_operator["cmcc"].status == DeliveryStatus.PENDING and by_operator["cmcc"].next_attempt_at is not None
+    assert "primary: connection" in by_operator["cmcc"].gateway_text
+
+
+def test_exercises_go_to_exercise_cbcs_only(app, cbcs):
+    with CbcPeer("drill", TOKEN, SECRET, exercise=True) as drill:
+        add_operator("drill", drill, exercise=True)
+        alert = publish_now(new_alert(status=CapStatus.EXERCISE))
+        work(app)
+        [received] = drill.received()
+        assert received.extra["status"] == "Exercise" and received.extra["message_identifiers"]["zh-CN"] == 4381
+    assert all(peer.received() == [] for peer in cbcs.values())
+    assert len(cbc_deliveries(alert.id)) == 1
+
+
+def test_earthquake_early_warning_goes_first_on_the_critical_queue(app, cbcs):
+    alert = new_alert(hazard="earthquake_early_warning", level=None)
+    assert queue_name(db.session.get(Alert, alert.id)) == "critical"
+    assert plan_order()[0].name == "cell_broadcast"
+    publish_now(alert)
+    work(app)
+    assert all(peer.received()[0].extra["message_identifiers"] == {"zh-CN": 4352, "bo-CN": 4352}
+               for peer in cbcs.values())
