@@ -83,6 +83,16 @@ class AlertView:
     instruction: Mapping[str, str] = field(default_factory=dict)
     sender_name: str | None = None
     all_clear: bool = False
+    named_places: tuple[NamedPlace, ...] = ()  # the named areas targeted (a scenic area), in order
+
+
+@dataclass(frozen=True)
+class NamedPlace:
+    """A named area as its texts name it: bo is None until a sourced Tibetan name is registered, and the
+    Chinese then stands in, recorded as a missing term."""
+
+    zh: str
+    bo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -377,6 +387,8 @@ def _context(view: AlertView, hazard: Hazard, family: str, channel: str, languag
         "hazard": {"code": hazard.code, "family": family, "name": hazard.names[language], "name_zh": hazard.names["zh"]},
         "level": view.level,
         "areas": tuple(view.county_codes),
+        "named_places": tuple(place.zh if language == "zh" else place.bo or untranslated(place.zh)
+                              for place in view.named_places),
         "onset": view.onset,
         "expires": view.expires,
         "sent": view.sent,
