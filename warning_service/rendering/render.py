@@ -31,7 +31,7 @@ from . import formatting
 from .budgets import Budget, Measure
 from .fit import FitResult, Section, fit
 from .overlay import EMPTY, Overlay, action_key, current_overlay, hazard_key, term_key
-from .tibetan import normalise, to_tibetan_digits
+from .tibetan import is_han, normalise, to_tibetan_digits
 
 TEMPLATES_ROOT = Path(__file__).resolve().parent.parent.parent / "templates_bo_zh"
 # The CAP fields rendered from templates like the channels' texts (each channel names its own template,
@@ -97,6 +97,13 @@ class RenderedText:
     template: str                     # the template file used, relative to messages/
     reviewed: bool                    # every template involved is reviewed and no term was missing
     missing_terms: tuple[str, ...]    # terms without a sourced Tibetan word (static and from this render)
+
+    @property
+    def chinese_sections(self) -> tuple[str, ...]:
+        """The sections of a Tibetan text that still carry Chinese: never silent about what a reader misses."""
+        if self.language != "bo":
+            return ()
+        return tuple(section.text for section in self.sections if any(map(is_han, section.text)))
 
     @property
     def text(self) -> str:

@@ -35,6 +35,8 @@ from ..models import (
 )
 from ..models.translation import MAX_COMMENT, MAX_TIBETAN
 from ..registration import RegistryError
+from ..rendering import export
+from ..rendering.export import Approved
 from ..rendering.formatting import beijing_time
 from ..rendering.overlay import Overlay
 from ..rendering.render import default_templates
@@ -44,6 +46,8 @@ from ..rendering.translatable import Item, items
 CATALOGS = Path(__file__).resolve().parent.parent / "translations"
 # Kinds the renderer lays over its data (overlay.py); the others are exported or shown, not rendered here.
 RENDERED_KINDS = frozenset({"hazard", "action", "term"})
+# Kinds `export_hazards` writes back into templates_bo_zh/hazards.toml.
+EXPORTED_KINDS = frozenset({"hazard", "action"})
 STATUS_ORDER = {EntryStatus.MISSING: 0, EntryStatus.PROPOSED: 1, EntryStatus.APPROVED: 2}
 
 REFUSAL_TEXTS: Mapping[str, str] = {
@@ -222,6 +226,18 @@ def _decide(actor: User, proposal: TranslationProposal, state: ProposalState) ->
     now = utcnow()
     proposal.state, proposal.decided_by_id, proposal.decided_at = state, actor.id, now
     return now
+
+
+def export_hazards(session: Session, text: str) -> tuple[str, list[str]]:
+    """hazards.toml's text with the desk's approved hazard names and actions written in, and their keys."""
+    approved = list(session.scalars(select(TranslationEntry).where(
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(EXPORTED_KINDS),
+        TranslationEntry.bo.is_not(None)).order_by(TranslationEntry.key)))
+    names = {entry.hazard_code: Approved(entry.bo, entry.bo_source) for entry in approved
+             if entry.kind == "hazard" and entry.hazard_code and entry.bo}
+    actions = {(entry.hazard_code, entry.key.rsplit(":", 1)[1]): Approved(entry.bo, entry.bo_source)
+               for entry in approved if entry.kind == "action" and entry.hazard_code and entry.bo}
+    return export.export_hazards(text, names, actions), [entry.key for entry in approved]
 
 
 # --- the overlay the renderer reads ----------------------------------------------------
