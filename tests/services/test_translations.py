@@ -60,7 +60,7 @@ def test_a_proposal_is_nfc_tibetan_and_measured_against_the_budgets(app, transla
     assert proposal.bo == unicodedata.normalize("NFC", TIBETAN) and proposal.version == 1
     assert entry.status == EntryStatus.PROPOSED
     sms = next(fit for fit in fits if fit.text == "sms")
-    assert sms.fits and "UCS-2" in sms.measure
+    assert sms.fits and sms.measure.encoding == "UCS-2" and sms.measure.parts == 1
     assert translations.checked_tibetan("ཀ\u0f73") == "ཀ\u0f71\u0f72"   # a discouraged vowel sign, as its parts
     for bad, code in [(CHINESE, "not_tibetan"), (TIBETAN + " abc", "not_tibetan"), ("", "tibetan_empty")]:
         with pytest.raises(TranslationRefused) as refused:

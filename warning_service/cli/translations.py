@@ -67,7 +67,7 @@ def propose(username: str, key: str, tibetan: str) -> None:
     db.session.commit()
     click.echo(f"{key}: version {proposal.version} proposed by {username}")
     for fit in fits:
-        click.echo(f"  {fit.text}: {fit.measure}{'' if fit.fits else ' OVER BUDGET'}")
+        click.echo(f"  {fit.text}: {fit.measure.describe()}{'' if fit.fits else ' OVER BUDGET'}")
 
 
 @translations_cli.command("approve")

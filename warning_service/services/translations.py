@@ -36,6 +36,7 @@ from ..models import (
 from ..models.translation import MAX_COMMENT, MAX_TIBETAN
 from ..registration import RegistryError
 from ..rendering import export
+from ..rendering.budgets import Measure
 from ..rendering.export import Approved
 from ..rendering.formatting import beijing_time
 from ..rendering.overlay import Overlay
@@ -74,8 +75,11 @@ class Fit:
     """A proposal's length in one text's budget (the text alone; a message also carries the rest)."""
 
     text: str
-    measure: str
-    fits: bool
+    measure: Measure
+
+    @property
+    def fits(self) -> bool:
+        return self.measure.fits
 
 
 # --- the list ----------------------------------------------------------------------
@@ -151,8 +155,7 @@ def fits(entry: TranslationEntry, bo: str, settings: Mapping[str, Any] | None = 
     """The Tibetan measured against each text's budget it is used in (the channels'; CAP fields' too)."""
     result = []
     for text in entry.channels:
-        measure = budget_for(text, settings).measure(bo)
-        result.append(Fit(text, measure.describe(), measure.fits))
+        result.append(Fit(text, budget_for(text, settings).measure(bo)))
     return result
 
 
