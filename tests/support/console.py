@@ -141,7 +141,8 @@ def console_routes(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) of the console's and sign-in's routes, a rule with <any(...)> once per word."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "admin_areas", "admin_cbc", "reports") \
+        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "admin_areas", "admin_cbc", "reports",
+                                                 "desk") \
                 and rule.endpoint not in PUBLIC:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 routes.extend((rule.endpoint, method, concrete) for concrete in each_choice(rule.rule))

@@ -177,5 +177,6 @@ def fitted_json(fitted: FittedText) -> dict[str, Any]:
         "warnings": list(fitted.warnings),
         "reviewed": all(rendered.reviewed for rendered in fitted.rendered),
         "missing_terms": list(dict.fromkeys(term for rendered in fitted.rendered for term in rendered.missing_terms)),
+        "chinese_sections": [section for rendered in fitted.rendered for section in rendered.chinese_sections],
         "templates": [rendered.template for rendered in fitted.rendered],
     }

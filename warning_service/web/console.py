@@ -246,7 +246,15 @@ def alert_page(alert_id: int):
         cancel_dialog=cancel_question(alert, texts["headline"], delivered="{delivered}", sent="{sent}")
         if cancellable else "", reached=reached,
         cancel_preview=cancel_preview(alert) if cancellable else {},
+        untranslated=untranslated(texts),
     )
+
+
+def untranslated(texts: dict[str, dict[str, FittedText]]) -> dict[str, object]:
+    """Never silent: how many Tibetan sections still carry Chinese, over every text, and the terms missing."""
+    rendered = [each for by_language in texts.values() for each in by_language["bo"].rendered if each.language == "bo"]
+    return {"sections": sum(len(each.chinese_sections) for each in rendered),
+            "terms": list(dict.fromkeys(term for each in rendered for term in each.missing_terms))}
 
 
 def reach_sentence(reach: dict[str, dict[str, int]]) -> str:

@@ -36,7 +36,8 @@ LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
     },
     CbcState: {CbcState.BROADCASTING: _l("On the air"), CbcState.COMPLETED: _l("Completed"),
                CbcState.FAILED: _l("Failed in every cell"), CbcState.CANCELLED: _l("Stopped by the cancellation")},
-    Role: {Role.ADMIN: _l("Administrator"), Role.DUTY_OFFICER: _l("Duty officer"), Role.AUDITOR: _l("Auditor")},
+    Role: {Role.ADMIN: _l("Administrator"), Role.DUTY_OFFICER: _l("Duty officer"), Role.AUDITOR: _l("Auditor"),
+           Role.TRANSLATOR: _l("Translator")},
     CapStatus: {CapStatus.ACTUAL: _l("Actual"), CapStatus.EXERCISE: _l("Exercise"), CapStatus.SYSTEM: _l("System"),
                 CapStatus.TEST: _l("Test"), CapStatus.DRAFT: _l("Draft")},
     AgencyKind: {
