@@ -1,13 +1,15 @@
 """The fixtures more than one test directory uses, loaded as a pytest plugin by tests/conftest.py:
 console users of each role (`people`), agencies with API keys (`make_agency`, `weather`, `seismic`),
-the demo's targets (`demo_targets`) and the app set up for Twilio's callbacks (`twilio_app`)."""
+the demo's targets (`demo_targets`), the app set up for Twilio's callbacks (`twilio_app`) and every channel
+through the counting gateway (`counting`)."""
 from __future__ import annotations
 
 import pytest
 
 from tests.support.console import make_user
+from tests.support.gateways import register
 from tests.support.twilio_callbacks import PUBLIC_BASE_URL, TOKEN
-from warning_service.extensions import db
+from warning_service.extensions import db, redis_client
 from warning_service.models import Agency, AgencyKind, Recipient, Role
 from warning_service.security.api_keys import add_key
 
@@ -62,3 +64,14 @@ def twilio_app(app, monkeypatch):
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", TOKEN)
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     return app
+
+
+@pytest.fixture
+def counting(app, monkeypatch):
+    """Every channel through the counting gateway; yields the app's Redis, where the gateway counts."""
+    register()
+    for setting in ("SMS_GATEWAY", "BROADCAST_GATEWAY", "BEIDOU_GATEWAY", "CELL_BROADCAST_GATEWAY"):
+        monkeypatch.setitem(app.config, setting, "counting")
+    app.extensions.pop("sender", None)
+    yield redis_client()
+    app.extensions.pop("sender", None)
