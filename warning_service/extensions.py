@@ -11,7 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool
+from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -69,6 +69,23 @@ class FailoverRetry(Retry):
                 time.sleep(self._backoff.compute(failures))
 
 
+class MasterConnection(SentinelManagedConnection):
+    """Two fixes to redis-py 7.1's Sentinel connection. It asks the sentinels for the master before every
+    connection attempt: redis-py retries a failed command by reconnecting to the address it had, the dead
+    master's, until its retries run out (redis/redis-py#3874). And it drops itself when a read is interrupted,
+    as a plain connection does: redis-py's keeps the unread reply for the next command (redis/redis-py#4292),
+    so a worker stopped by SIGTERM in its blocking wait for a job hung on its last write until that wait ran out."""
+
+    def _connect(self):
+        if self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        return super()._connect()
+
+    def read_response(self, disable_decoding=False, *, disconnect_on_error=True, push_request=False):
+        return super().read_response(disable_decoding=disable_decoding, disconnect_on_error=disconnect_on_error,
+                                     push_request=push_request)
+
+
 def sentinel_addresses(text: str) -> list[tuple[str, int]]:
     """`host:port,host:port` as pairs; a clear error for a malformed entry (the process does not start)."""
     addresses = []
@@ -93,7 +110,7 @@ def connect_redis(settings: Mapping[str, Any]) -> Redis:
     sentinel = Sentinel(sentinels, sentinel_kwargs={
         "password": password, "socket_timeout": SENTINEL_TIMEOUT_SECONDS,
         "socket_connect_timeout": SENTINEL_TIMEOUT_SECONDS, "retry": Retry(NoBackoff(), 0)})
-    return sentinel.master_for(master, password=password, socket_timeout=MASTER_TIMEOUT_SECONDS,
+    return sentinel.master_for(master, connection_class=MasterConnection, password=password, socket_timeout=MASTER_TIMEOUT_SECONDS,
                                socket_connect_timeout=MASTER_TIMEOUT_SECONDS,
                                retry=FailoverRetry(float(settings["REDIS_FAILOVER_SECONDS"])))
 

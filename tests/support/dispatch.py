@@ -22,7 +22,7 @@ from worker import DispatchWorker
 RUN_WORKER = Path(__file__).with_name("run_worker.py")
 WORKER_BATCH = 25  # the batch size of a worker start_worker starts
 # Where the worker finds Redis: the app's own server, or its sentinels (an empty one is unset).
-REDIS_SETTINGS = ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD")
+REDIS_SETTINGS = ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD", "REDIS_FAILOVER_SECONDS")
 
 
 @dataclass(frozen=True)
