@@ -12,7 +12,7 @@ BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei libpango-1.0-0 l
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
 
-.PHONY: install translations browser faketime sentinel setup run lint test test-future bench chaos
+.PHONY: install translations browser faketime sentinel failover-tools setup run lint test test-future bench chaos chaos-ha chaos-ha-clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ sentinel:
 	@command -v redis-sentinel >/dev/null || { echo "installing redis-sentinel for the failover tests"; \
 	  $(APT_GET) install redis-sentinel >/dev/null || { $(APT_GET) update >/dev/null && $(APT_GET) install redis-sentinel >/dev/null; }; }
 
+# Debian's pg_auto_failover and haproxy, for `make chaos-ha` (it starts its own monitor, nodes and haproxy in
+# network namespaces; the packages' own services are left alone).
+failover-tools:
+	@command -v pg_autoctl >/dev/null && command -v haproxy >/dev/null || { \
+	  echo "installing postgresql-15-auto-failover and haproxy for the two-site fault suite"; \
+	  $(APT_GET) install postgresql-15-auto-failover haproxy >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install postgresql-15-auto-failover haproxy >/dev/null; }; }
+
 # lint first: a broken layer fails in seconds, before the browser install and the suite.
 test: install lint browser sentinel
 	$(PY) -m pytest
@@ -84,3 +92,12 @@ bench: install
 # 100,000-recipient fan-outs; not in `make test`. CHAOS_RECIPIENTS=… for a smaller run.
 chaos: install
 	$(PY) -m pytest -m chaos tests/chaos -p no:cacheprovider
+
+# Losing one machine of the two-site deployment (docs/RELIABILITY.md): hosts in network namespaces (root only),
+# pg_auto_failover, Redis with Sentinel, two app hosts behind haproxy, during 100,000-recipient fan-outs; not in
+# `make test`. CHAOS_RECIPIENTS=… for a smaller run; `make chaos-ha-clean` removes what a killed run left.
+chaos-ha: install sentinel failover-tools
+	$(PY) -m pytest -m chaos tests/chaos_ha -p no:cacheprovider
+
+chaos-ha-clean: install
+	$(PY) -m tests.chaos_ha.topology down

@@ -68,7 +68,8 @@ def _wait_mmss(seconds: float) -> str:
 
 class BeidouPeer:
     def __init__(self, card_address: str = "0241636", interval: float = 0.2, level: int = 3,
-                 group: str | None = "1933442", refused: frozenset[str] = frozenset({"0999999"}), port: int = 0):
+                 group: str | None = "1933442", refused: frozenset[str] = frozenset({"0999999"}), port: int = 0,
+                 host: str = "127.0.0.1"):
         self.card_address, self.interval, self.level, self.group = card_address, interval, level, group
         self.refused = refused
         self.lines: list[bytes] = []       # every line that arrived, as it arrived
@@ -78,7 +79,7 @@ class BeidouPeer:
         self._last_send = -math.inf
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
-        self._server = _Server(self, port)
+        self._server = _Server(self, host, port)
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
@@ -223,6 +224,6 @@ class _Server(socketserver.ThreadingTCPServer):
 
     allow_reuse_address = True
 
-    def __init__(self, peer: BeidouPeer, port: int):
-        super().__init__(("127.0.0.1", port), _Connection)
+    def __init__(self, peer: BeidouPeer, host: str, port: int):
+        super().__init__((host, port), _Connection)
         self.peer = peer

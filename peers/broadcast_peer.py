@@ -55,7 +55,7 @@ class BroadcastPeer:
     """Use as a context manager: `with BroadcastPeer({"513301": secret}) as peer: peer.url("513301")`."""
 
     def __init__(self, secrets: Mapping[str, str], slow_seconds: float = 0.2, hold_seconds: float = 10.0,
-                 port: int = 0):
+                 port: int = 0, host: str = "127.0.0.1"):
         self.secrets = dict(secrets)
         self.slow_seconds = slow_seconds
         self.hold_seconds = hold_seconds
@@ -65,7 +65,7 @@ class BroadcastPeer:
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._receipt_ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), type("Handler", (_Handler,), {"peer": self}))
+        self._server = ThreadingHTTPServer((host, port), type("Handler", (_Handler,), {"peer": self}))
         self._server.daemon_threads = True
         # A short poll interval: stopping waits for it, once per test.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},

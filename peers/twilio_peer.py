@@ -74,6 +74,7 @@ class TwilioPeer:
     hold_seconds: float = 5.0
     invalid_suffix: str = "0000"  # numbers Twilio refuses with 21211
     port: int = 0
+    host: str = "127.0.0.1"  # another address when the service runs in network namespaces (tests/chaos_ha)
     # To number -> (final status, ErrorCode) instead of ("delivered", None).
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -94,7 +95,7 @@ class TwilioPeer:
         return f"http://{host}:{port}"
 
     def start(self) -> TwilioPeer:
-        self._server = _Server(("127.0.0.1", self.port), _handler(self))
+        self._server = _Server((self.host, self.port), _handler(self))
         threading.Thread(target=self._server.serve_forever, args=(0.05,), name="twilio-peer", daemon=True).start()
         threading.Thread(target=self._call_back_forever, name="twilio-peer-callbacks", daemon=True).start()
         return self

@@ -84,19 +84,22 @@ class Peers:
 
 @dataclass
 class Supervisor:
-    """Keeps WORKERS worker.py processes running, restarting any that exits, as systemd's Restart=always."""
+    """Keeps `count` worker.py processes running, restarting any that exits, as systemd's Restart=always;
+    `prefix` runs them on another host (tests/chaos_ha: `ip netns exec …`)."""
 
     env: dict[str, str]
+    prefix: list[str] = field(default_factory=list)
+    count: int = WORKERS
     processes: list[subprocess.Popen] = field(default_factory=list)
     restarts: int = 0
 
     def _spawn(self) -> subprocess.Popen:
         log = open(Path(self.env["CHAOS_DIR"]) / "workers.log", "ab")
-        return subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=self.env, cwd=ROOT,
+        return subprocess.Popen([*self.prefix, sys.executable, str(ROOT / "worker.py")], env=self.env, cwd=ROOT,
                                 stdout=log, stderr=log)
 
     def start(self) -> None:
-        self.processes = [self._spawn() for _ in range(WORKERS)]
+        self.processes = [self._spawn() for _ in range(self.count)]
         self.restarts = 0
 
     def keep_running(self) -> None:
@@ -127,19 +130,20 @@ class Supervisor:
 
 
 class Web:
-    """The web app in gunicorn: one process for the whole run, never restarted."""
+    """The web app in gunicorn: one process for the whole run, never restarted; `prefix` runs it on the host
+    whose address is `host` (tests/chaos_ha)."""
 
-    def __init__(self, env: dict[str, str]):
-        self.port = free_ports(1)
-        log = open(Path(env["CHAOS_DIR"]) / "web.log", "ab")
+    def __init__(self, env: dict[str, str], host: str = "127.0.0.1", prefix: tuple[str, ...] = ()):
+        self.host, self.port = host, free_ports(1)
+        log = open(Path(env["CHAOS_DIR"]) / f"web-{host}.log", "ab")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "--workers", "1", "--threads", "4",
-             "--bind", f"127.0.0.1:{self.port}", "wsgi:app"], env=env, cwd=ROOT, stdout=log, stderr=log)
+            [*prefix, str(Path(sys.executable).with_name("gunicorn")), "--workers", "1", "--threads", "4",
+             "--bind", f"{host}:{self.port}", "wsgi:app"], env=env, cwd=ROOT, stdout=log, stderr=log)
         wait_for(lambda: self.get("/healthz") == 200, 60, "the web process to answer /healthz")
 
     def get(self, path: str) -> int | None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+            with urllib.request.urlopen(f"http://{self.host}:{self.port}{path}", timeout=5) as response:
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code

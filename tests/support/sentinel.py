@@ -1,10 +1,12 @@
-"""A Redis master, its replica and three sentinels of Debian's redis-sentinel, each on a free loopback port with
-its own directory, for the tests of Sentinel discovery and failover (tests/ha). The machine's own Redis is never
+"""A Redis master, its replica and three sentinels of Debian's redis-sentinel, each on a free port with its own
+directory, for the tests of Sentinel discovery and failover (tests/ha): on loopback, or each on a host of
+tests/chaos_ha's namespaces. The machine's own Redis is never
 touched; `close` stops every process started here."""
 from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from redis import Redis
@@ -22,7 +24,10 @@ class SentinelGroup:
     """Ports: master, replica, then the three sentinels. Each process reads a config file in its directory,
     so Sentinel can rewrite the servers' roles there on failover."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, hosts: Sequence[str] = ("127.0.0.1",) * 5,
+                 wrap: Callable[[str], list[str]] = lambda address: []):
+        """`hosts`: the addresses of the master, the replica and the three sentinels; `wrap` gives the command
+        prefix that runs a process on the host of an address (tests/chaos_ha: `ip netns exec …`)."""
         binary = shutil.which("redis-sentinel")
         if binary is None:
             raise RuntimeError("redis-sentinel is not installed: `make sentinel` (part of `make test`) installs it")
@@ -31,23 +36,25 @@ class SentinelGroup:
         first = free_ports(5)
         self.master_port, self.replica_port = first, first + 1
         self.sentinel_ports = [first + 2, first + 3, first + 4]
+        self.address = dict(zip([first, first + 1, *self.sentinel_ports], hosts, strict=True))
+        self.wrap = wrap
         self.processes: list[subprocess.Popen] = []
-        self.master: subprocess.Popen | None = None
+        self.servers: dict[int, subprocess.Popen] = {}  # by port: the latest process of each server
 
     @property
     def settings(self) -> dict[str, str]:
         """The app's settings that reach the master through these sentinels."""
-        return {"REDIS_SENTINELS": ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports),
+        return {"REDIS_SENTINELS": ",".join(f"{self.address[port]}:{port}" for port in self.sentinel_ports),
                 "REDIS_SENTINEL_MASTER": MASTER_NAME, "REDIS_SENTINEL_PASSWORD": PASSWORD}
 
     def start(self) -> None:
         """The sentinels start once the replica is in sync, so their first look at the master finds it."""
-        self.master = self._run("server", self.master_port, [])
-        self._run("server", self.replica_port, [f"replicaof 127.0.0.1 {self.master_port}"])
+        self._run("server", self.master_port, [])
+        self._run("server", self.replica_port, [f"replicaof {self.address[self.master_port]} {self.master_port}"])
         wait_for(self._replica_in_sync, START_SECONDS, "the replica to sync with the master")
         for port in self.sentinel_ports:
             self._run("sentinel", port, [
-                f"sentinel monitor {MASTER_NAME} 127.0.0.1 {self.master_port} 2",
+                f"sentinel monitor {MASTER_NAME} {self.address[self.master_port]} {self.master_port} 2",
                 f"sentinel auth-pass {MASTER_NAME} {PASSWORD}",
                 f"sentinel down-after-milliseconds {MASTER_NAME} 1000",
                 f"sentinel failover-timeout {MASTER_NAME} 10000",
@@ -58,13 +65,19 @@ class SentinelGroup:
         """The master's machine dies (SIGKILL); wait until the sentinels agree, elect a leader and every one
         names the promoted replica. Nothing writes to the dead master meanwhile, as it would to one a forced
         SENTINEL FAILOVER leaves running until it is turned into a replica."""
-        assert self.master is not None, "start() first"
-        self.master.kill()
-        self.master.wait(timeout=10)
-        new = self.replica_port
+        assert self.servers, "start() first"
+        self.servers[self.master_port].kill()
+        self.servers[self.master_port].wait(timeout=10)
+        dead, new = self.master_port, self.replica_port
         wait_for(lambda: self._role(new) == "master" and all(self._master_seen_by(port) == new for port in self.sentinel_ports),
                  START_SECONDS, "the sentinels to promote the replica")
         self.master_port = new
+        self.replica_port = dead
+
+    def revive(self, port: int) -> None:
+        """Start the server on `port` again from its config file: a master the sentinels replaced comes back
+        as the master it was, and the sentinels turn it into a replica of the new one."""
+        self._launch("server", port)
 
     def close(self) -> None:
         for process in self.processes:
@@ -78,14 +91,22 @@ class SentinelGroup:
         config = home / f"{kind}.conf"
         server = [f"requirepass {PASSWORD}", f"masterauth {PASSWORD}", 'save ""', "appendonly no",
                   "repl-diskless-sync-delay 0"] if kind == "server" else []
-        config.write_text("\n".join([f"port {port}", "bind 127.0.0.1", f'dir "{home}"', *server, *lines]) + "\n")
-        process = subprocess.Popen([self.binaries[kind], str(config)], cwd=home, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        config.write_text("\n".join([f"port {port}", f"bind {self.address[port]}", f'dir "{home}"', *server, *lines])
+                          + "\n")
+        return self._launch(kind, port)
+
+    def _launch(self, kind: str, port: int) -> subprocess.Popen:
+        home = self.directory / f"{kind}-{port}"
+        process = subprocess.Popen([*self.wrap(self.address[port]), self.binaries[kind], str(home / f"{kind}.conf")],
+                                   cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if kind == "server":
+            self.servers[port] = process
         self.processes.append(process)
         return process
 
     def _client(self, port: int) -> Redis:
-        return Redis(port=port, password=PASSWORD, socket_timeout=1, socket_connect_timeout=1, retry=None)
+        return Redis(host=self.address[port], port=port, password=PASSWORD, socket_timeout=1, socket_connect_timeout=1,
+                     retry=None)
 
     def _role(self, port: int) -> str | None:
         try:
