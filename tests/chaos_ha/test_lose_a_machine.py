@@ -139,6 +139,9 @@ def fresh_start(deployment: Deployment, peers) -> None:
 
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_losing_a_machine_loses_nothing(name, deployment, peers):
+    # Every fault starts from a primary with its synchronous standby (the previous fault's node back in sync).
+    deployment.database.wait_healthy()
+    assert deployment.database.synchronous_standby_names().startswith("ANY 1 ("), "commits wait for the standby"
     with deployment.app.app_context():
         fresh_start(deployment, peers)
         expected = RECIPIENTS + 2 * db.session.scalar(select(func.count()).select_from(County))
