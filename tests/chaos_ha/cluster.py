@@ -80,8 +80,19 @@ class PgAutoFailover:
                          *common, topology.HOSTS[host])
             self.autoctl(host, "config", "set", "--pgdata", self._pgdata(host), "timeout.network_partition_timeout",
                          str(NETWORK_PARTITION_SECONDS))
+            self._let_rewind(host)
             self.run(host)
         self.wait_healthy()
+
+    def _let_rewind(self, host: str) -> None:
+        """pg_auto_failover's HBA rules let the replication user into the --dbname database only, while its
+        pg_rewind connects to `postgres`: without this line an old primary cannot rewind and is rebuilt with
+        pg_basebackup instead, which waits minutes for a spread checkpoint on the new primary."""
+        rule = f'host "postgres" "pgautofailover_replicator" {topology.GATEWAY}/24 trust  # pg_rewind (tests/chaos_ha)\n'
+        hba = Path(self._pgdata(host)) / "pg_hba.conf"
+        if rule not in hba.read_text():
+            with hba.open("a") as out:
+                out.write(rule)
 
     def run(self, host: str) -> None:
         """`pg_autoctl run` on `host` (the keeper starts and supervises PostgreSQL): first start or restart."""
@@ -101,9 +112,9 @@ class PgAutoFailover:
             address = str(connection.execute("SELECT inet_server_addr()").fetchone()[0])
         return next(host for host, known in topology.HOSTS.items() if known == address)
 
-    def wait_healthy(self) -> None:
+    def wait_healthy(self, timeout: float = START_SECONDS) -> None:
         """A primary and a secondary in sync, the state the next fault starts from."""
-        wait_for(lambda: sorted(self._states_or_none().values()) == ["primary", "secondary"], START_SECONDS,
+        wait_for(lambda: sorted(self._states_or_none().values()) == ["primary", "secondary"], timeout,
                  "a primary and its synchronous secondary", interval=1)
 
     def synchronous_standby_names(self) -> str:
