@@ -132,15 +132,17 @@ def pytest_terminal_summary(terminalreporter) -> None:
         return
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     terminalreporter.section("losing a machine during a fan-out")
-    terminalreporter.write_line("| Fault | Planned | Settled at the peer | Failed with a reason | Lost | Duplicated (SMS, "
-                                "BeiDou; EBM reposts) | Next publish after the fault | Agency POSTs: 2xx, 503, other "
-                                "| Settled after the fault |")
-    terminalreporter.write_line("|---|---:|---:|---:|---:|---|---:|---|---:|")
+    terminalreporter.write_line("| Fault | Planned | Settled at the peer | Failed with a reason | Lost | Duplicated at the "
+                                "gateway: SMS, BeiDou (EBM reposts) | Next publish after the fault | Agency POSTs: 2xx, "
+                                "503 with Retry-After, other | Machine back after the fault | Settled after the fault "
+                                "| Fan-out |")
+    terminalreporter.write_line("|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|")
     for row in rows:
         duplicates, posts = row["duplicates"], row["posts"]
         terminalreporter.write_line(
             f"| {row['fault']} | {row['planned']:,} | {row['settled']:,} | {row['failed']:,} | {row['lost']} | "
-            f"{duplicates['sms']}, {duplicates['beidou']}; {row['reposted_ebms']} | {row['next_publish_seconds']} s | "
-            f"{posts['2xx']}, {posts['503']}, {posts['other']} | {row['settle_seconds_after_fault']:.0f} s |")
+            f"{duplicates['sms']}, {duplicates['beidou']} ({row['reposted_ebms']}) | {row['next_publish_seconds']} s | "
+            f"{posts['2xx']}, {posts['503']}, {posts['other']} | {row['restored_seconds_after_fault']:.0f} s | "
+            f"{row['settle_seconds_after_fault']:.0f} s | {row['fanout_seconds']:.0f} s |")
     for row in rows:
         terminalreporter.write_line(json.dumps(row, ensure_ascii=False))
