@@ -58,17 +58,20 @@ def test_refusals_are_said_as_click_says_them(app):
 
 def test_export_writes_what_templates_check_accepts(app, tmp_path):
     make_user("tr-a", Role.TRANSLATOR), make_user("tr-b", Role.TRANSLATOR)
-    for key, bo in [(ACTION, TIBETAN), ("hazard:flash_flood", NAME), ("term:取消", TIBETAN)]:
+    for key, bo in [(ACTION, TIBETAN), ("hazard:flash_flood", NAME), ("term:取消", TIBETAN),
+                    ("action:move_to_high_ground", TIBETAN)]:
         assert invoke(app, "propose", "--as", "tr-a", key, bo).exit_code == 0
         assert invoke(app, "approve", "--as", "tr-b", key).exit_code == 0
     root = tmp_path / "templates_bo_zh"
     shutil.copytree(TEMPLATES_ROOT, root)
     exported = invoke(app, "export", "--root", str(root))
     assert exported.exit_code == 0, exported.output
-    assert "2 approved entries written" in exported.output and "term:取消: kept in the database only" in exported.output
+    assert "3 approved entries written" in exported.output and "term:取消: kept in the database only" in exported.output
     flood = load_catalogue(root / "hazards.toml").get("flash_flood")
     assert (flood.names["bo"], flood.bo_status, flood.actions["red"]["bo"]) == (NAME, "sourced", TIBETAN)
     assert "approved by tr-b on" in flood.bo_source
+    chosen = load_catalogue(root / "hazards.toml").protective_actions["move_to_high_ground"]
+    assert (chosen.bo, chosen.zh) == (TIBETAN, "立即向高处转移") and "approved by tr-b on" in chosen.bo_source
     assert TIBETAN not in (TEMPLATES_ROOT / "hazards.toml").read_text(encoding="utf-8")   # the shipped file is untouched
     checked = app.test_cli_runner().invoke(args=["templates", "check", "--root", str(root)])
     assert checked.exit_code == 0, checked.output

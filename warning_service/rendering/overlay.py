@@ -22,6 +22,11 @@ def action_key(code: str, level: str) -> str:
     return f"action:{code}:{level}"
 
 
+def chosen_action_key(code: str) -> str:
+    """A protective action an officer ticks or an agency names by its code (hazards.toml [protective_actions])."""
+    return f"action:{code}"
+
+
 def term_key(zh: str) -> str:
     """A term a template stands in for with untranslated("<zh>")."""
     return f"term:{zh}"

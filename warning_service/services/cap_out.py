@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..hazards import Hazard, catalogue
+from ..hazards import ACTION_PARAMETER, Hazard, catalogue
 from ..intake.cap_json import GEOCODE_NAME, HAZARD_CODE, LEVEL_PARAMETER
 from ..intake.cap_xml import parse_cap_xml
 from ..intake.errors import IntakeError
@@ -83,8 +83,10 @@ def _info(root: etree._Element, alert: Alert, view: AlertView, hazard: Hazard, l
     for channel, given in (("headline", alert.headline), ("description", alert.description), ("instruction", None)):
         add_text(info, channel, (given or {}).get(language) or render_fitted(view, channel, language).text)
     for name, value in (alert.parameters or {}).items():
-        if name != LEVEL_PARAMETER:
+        if name not in (LEVEL_PARAMETER, ACTION_PARAMETER):
             add_pair(info, "parameter", name, value)
+    for code in view.actions:   # one <parameter> per chosen protective action
+        add_pair(info, "parameter", ACTION_PARAMETER, code)
     if level:
         add_pair(info, "parameter", LEVEL_PARAMETER, level)
     if alert.county_codes:

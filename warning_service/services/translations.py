@@ -9,6 +9,7 @@ and copies what sourced files hold. No Flask here; bad input raises TranslationR
 from __future__ import annotations
 
 import hashlib
+import io
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,12 +18,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from babel.messages.pofile import read_po
-from sqlalchemy import func, select
+from babel.messages.pofile import escape, read_po
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit.events import record
 from ..channels.catalog import budget_for
+from ..hazards import catalogue
 from ..models import (
     EntryStatus,
     NamedArea,
@@ -39,14 +41,18 @@ from ..rendering import export
 from ..rendering.budgets import Measure
 from ..rendering.export import Approved
 from ..rendering.formatting import beijing_time
-from ..rendering.overlay import Overlay
+from ..rendering.overlay import Overlay, chosen_action_key
 from ..rendering.render import default_templates
 from ..rendering.tibetan import is_han, is_tibetan, normalise
 from ..rendering.translatable import Item, items
 
 CATALOGS = Path(__file__).resolve().parent.parent / "translations"
+# The comment a bo catalog entry carries while its msgstr is Chinese standing in: missing on the desk.
+STAND_IN = "no sourced Tibetan; Chinese stand-in"
 # Kinds the renderer lays over its data (overlay.py); the others are exported or shown, not rendered here.
 RENDERED_KINDS = frozenset({"hazard", "action", "term"})
+# The console's own messages: laid over the bo .mo (web/i18n.py) and exported into the bo messages.po.
+CATALOG_KINDS = frozenset({"catalog"})
 # Kinds `export_hazards` writes back into templates_bo_zh/hazards.toml.
 EXPORTED_KINDS = frozenset({"hazard", "action"})
 STATUS_ORDER = {EntryStatus.MISSING: 0, EntryStatus.PROPOSED: 1, EntryStatus.APPROVED: 2}
@@ -106,7 +112,10 @@ def list_entries(session: Session, *, hazard: str | None = None, channel: str | 
     sync(session)
     query = select(TranslationEntry)
     if hazard:
-        query = query.where(TranslationEntry.hazard_code == hazard)
+        offered = catalogue().get(hazard)
+        codes = {code for codes in offered.choices.values() for code in codes} if offered else set()
+        query = query.where(or_(TranslationEntry.hazard_code == hazard,
+                                TranslationEntry.key.in_(sorted(map(chosen_action_key, codes)))))
     if status:
         query = query.where(TranslationEntry.status == EntryStatus(status))
     if kind:
@@ -232,7 +241,8 @@ def _decide(actor: User, proposal: TranslationProposal, state: ProposalState) ->
 
 
 def export_hazards(session: Session, text: str) -> tuple[str, list[str]]:
-    """hazards.toml's text with the desk's approved hazard names and actions written in, and their keys."""
+    """hazards.toml's text with the desk's approved hazard names, default and protective actions written in,
+    and their keys."""
     approved = list(session.scalars(select(TranslationEntry).where(
         TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(EXPORTED_KINDS),
         TranslationEntry.bo.is_not(None)).order_by(TranslationEntry.key)))
@@ -240,24 +250,38 @@ def export_hazards(session: Session, text: str) -> tuple[str, list[str]]:
              if entry.kind == "hazard" and entry.hazard_code and entry.bo}
     actions = {(entry.hazard_code, entry.key.rsplit(":", 1)[1]): Approved(entry.bo, entry.bo_source)
                for entry in approved if entry.kind == "action" and entry.hazard_code and entry.bo}
-    return export.export_hazards(text, names, actions), [entry.key for entry in approved]
+    protective = {entry.key.removeprefix(chosen_action_key("")): Approved(entry.bo, entry.bo_source)
+                  for entry in approved if entry.kind == "action" and not entry.hazard_code and entry.bo}
+    return export.export_hazards(text, names, actions, protective), [entry.key for entry in approved]
 
 
 # --- the overlay the renderer reads ----------------------------------------------------
 
-_OVERLAYS: dict[object, Overlay] = {}
+_OVERLAYS: dict[tuple[object, ...], Overlay] = {}
 
 
 def overlay(session: Session) -> Overlay:
-    """The desk's approved Tibetan, rebuilt only when an approval changed the version key (any process)."""
-    approved = (TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(RENDERED_KINDS))
-    version = tuple(session.execute(select(func.count(), func.max(TranslationEntry.approved_at))
-                                    .where(*approved)).one())
+    """The desk's approved Tibetan for the renderer (entry key -> Tibetan), rebuilt only when an approval changed
+    the version key (any process)."""
+    return _approved(session, RENDERED_KINDS, TranslationEntry.key)
+
+
+def catalog_overlay(session: Session) -> Overlay:
+    """The desk's approved catalog entries for the Tibetan console (msgid -> Tibetan), consulted before the bo
+    .mo; cached like `overlay`, so an approval changes the next page."""
+    return _approved(session, CATALOG_KINDS, TranslationEntry.en)
+
+
+def _approved(session: Session, kinds: frozenset[str], by: Any) -> Overlay:
+    approved = (TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(kinds))
+    version = (kinds, *session.execute(select(func.count(), func.max(TranslationEntry.approved_at))
+                                       .where(*approved)).one())
     cached = _OVERLAYS.get(version)
     if cached is None:
-        rows = session.execute(select(TranslationEntry.key, TranslationEntry.bo).where(*approved))
+        rows = session.execute(select(by, TranslationEntry.bo).where(*approved))
         cached = Overlay(version, MappingProxyType({key: bo for key, bo in rows if bo}))
-        _OVERLAYS.clear()
+        for stale in [key for key in _OVERLAYS if key[0] == kinds]:
+            del _OVERLAYS[stale]
         _OVERLAYS[version] = cached
     return cached
 
@@ -280,13 +304,41 @@ def catalog_items(catalogs: Path = CATALOGS) -> Sequence[Item]:
     for message in _catalog(catalogs, "bo"):
         if not message.id or not isinstance(message.id, str):
             continue
-        bo = message.string if isinstance(message.string, str) and any(map(is_tibetan, message.string)) else ""
+        stand_in = any(STAND_IN in comment for comment in message.auto_comments)
+        bo = (message.string if isinstance(message.string, str) and any(map(is_tibetan, message.string))
+              and not stand_in else "")
         zh = chinese.get(message.id)
         key = f"catalog:{message.id}" if len(message.id) <= 190 else f"catalog:#{hashlib.sha256(message.id.encode()).hexdigest()}"
         result.append(Item(key, "catalog", zh if isinstance(zh, str) else message.id,
                            message.id, "" if message.fuzzy else bo, "bo catalog" if bo else "", None, (),
                            "the console's Tibetan interface"))
     return result
+
+
+def export_catalog(session: Session, text: str) -> tuple[str, list[str]]:
+    """The bo messages.po's text with the desk's approved catalog entries as msgstr, each with its proposer,
+    reviewer and date as the comment in place of the stand-in's; edited line by line, so the rest stays as
+    people wrote it. Returns the text and the msgids written."""
+    approved = {entry.en: entry for entry in session.scalars(select(TranslationEntry).where(
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(CATALOG_KINDS)))
+        if entry.bo}
+    lines = text.split("\n")
+    found = [message for message in read_po(io.StringIO(text), locale="bo")
+             if isinstance(message.id, str) and message.id in approved]
+    for message in sorted(found, key=lambda message: message.lineno, reverse=True):
+        entry = approved[message.id]
+        start = message.lineno - 1                      # the msgid line
+        end = next(index for index in range(start, len(lines)) if lines[index].startswith("msgstr"))
+        after = end + 1
+        while after < len(lines) and lines[after].startswith('"'):
+            after += 1
+        lines[end:after] = [f"msgstr {escape(entry.bo)}"]
+        top = start
+        while top > 0 and lines[top - 1].startswith("#"):
+            top -= 1
+        kept = [line for line in lines[top:start] if not line.startswith("#.")]
+        lines[top:start] = [f"#. {entry.bo_source}", *kept]
+    return "\n".join(lines), [message.id for message in found]
 
 
 def _catalog(catalogs: Path, language: str) -> Any:
