@@ -3,7 +3,10 @@ export that `flask templates check` accepts. The Tibetan is a fixture typed as t
 (tests/support/text.py), never made up by the program."""
 from __future__ import annotations
 
+import difflib
+import re
 import shutil
+from gettext import GNUTranslations
 
 from sqlalchemy import select
 
@@ -14,6 +17,7 @@ from warning_service.extensions import db
 from warning_service.hazards import load_catalogue
 from warning_service.models import AuditEvent, Role
 from warning_service.rendering.render import TEMPLATES_ROOT
+from warning_service.services.translations import CATALOGS, catalog_items
 
 ACTION = "action:flash_flood:red"
 NAME = "ཆུ་ལོག"   # the glossary's candidate for 山洪 (row 山洪), as a translator would type it
@@ -76,3 +80,32 @@ def test_export_writes_what_templates_check_accepts(app, tmp_path):
     checked = app.test_cli_runner().invoke(args=["templates", "check", "--root", str(root)])
     assert checked.exit_code == 0, checked.output
     assert "problems 0" in checked.output
+
+
+def test_export_writes_approved_catalog_entries_into_the_bo_catalog_and_compiles_it(app, tmp_path):
+    make_user("tr-a", Role.TRANSLATOR), make_user("tr-b", Role.TRANSLATOR)
+    key = "catalog:Translation desk"
+    assert invoke(app, "propose", "--as", "tr-a", key, TIBETAN).exit_code == 0
+    assert invoke(app, "approve", "--as", "tr-b", key).exit_code == 0
+    catalogs = tmp_path / "translations"
+    shutil.copytree(CATALOGS, catalogs)
+    root = tmp_path / "templates_bo_zh"
+    shutil.copytree(TEMPLATES_ROOT, root)
+    exported = invoke(app, "export", "--root", str(root), "--catalogs", str(catalogs))
+    assert exported.exit_code == 0, exported.output
+    assert "1 approved catalog entries written, compiled to messages.mo" in exported.output
+    assert "kept in the database only" not in exported.output
+    po = catalogs / "bo" / "LC_MESSAGES" / "messages.po"
+    shipped = (CATALOGS / "bo" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8").split("\n")
+    written = po.read_text(encoding="utf-8").split("\n")
+    changed = [line for line in difflib.unified_diff(shipped, written, lineterm="", n=0)
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    removed = [line for line in changed if line.startswith("-")]
+    added = [line for line in changed if line.startswith("+")]
+    assert removed == ["-#. awaiting review: no sourced Tibetan; Chinese stand-in", '-msgstr "翻译审校台"']
+    assert re.fullmatch(r"\+#\. translation desk: proposed by tr-a, approved by tr-b on \d{4}-\d\d-\d\d", added[0])
+    assert added[1:] == [f'+msgstr "{TIBETAN}"']
+    with open(po.with_suffix(".mo"), "rb") as compiled:
+        assert GNUTranslations(compiled).gettext("Translation desk") == TIBETAN
+    [item] = [item for item in catalog_items(catalogs) if item.key == key]
+    assert (item.bo, item.source) == (TIBETAN, "bo catalog")   # no longer a stand-in: sourced by the desk

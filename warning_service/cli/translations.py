@@ -100,16 +100,28 @@ def return_proposal(username: str, comment: str, key: str) -> None:
 @translations_cli.command("export")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=TEMPLATES_ROOT,
               show_default=True, help="The template set whose hazards.toml takes the approved entries.")
-def export(root: Path) -> None:
-    """Write the desk's approved hazard names and protective actions into ROOT/hazards.toml, each with its
-    proposer, reviewer and date as the source; then run `flask templates check --root ROOT`."""
+@click.option("--catalogs", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=translations.CATALOGS, show_default=True,
+              help="The console's catalogs, whose bo/LC_MESSAGES/messages.po takes the approved catalog entries.")
+def export(root: Path, catalogs: Path) -> None:
+    """Write the desk's approved hazard names and actions into ROOT/hazards.toml and its approved catalog entries
+    into the bo messages.po (compiled to messages.mo), each with its proposer, reviewer and date as the source;
+    then run `flask templates check --root ROOT`."""
     path = root / "hazards.toml"
     text, written = translations.export_hazards(db.session, path.read_text(encoding="utf-8"))
     path.write_text(text, encoding="utf-8")
     click.echo(f"{path}: {len(written)} approved entries written")
     for key in written:
         click.echo(f"  {key}")
+    po = catalogs / "bo" / "LC_MESSAGES" / "messages.po"
+    text, msgids = translations.export_catalog(db.session, po.read_text(encoding="utf-8"))
+    po.write_text(text, encoding="utf-8")
+    translations.compile_catalog(po, po.with_suffix(".mo"))
+    click.echo(f"{po}: {len(msgids)} approved catalog entries written, compiled to {po.with_suffix('.mo').name}")
+    for msgid in msgids:
+        click.echo(f"  {msgid}")
+    exported = translations.EXPORTED_KINDS | translations.CATALOG_KINDS
     left = db.session.scalars(select(TranslationEntry.key).where(
-        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.not_in(translations.EXPORTED_KINDS)))
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.not_in(exported)))
     for key in left:
         click.echo(f"  {key}: kept in the database only (no file takes this kind yet)")

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import escape, read_po
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -339,6 +340,14 @@ def export_catalog(session: Session, text: str) -> tuple[str, list[str]]:
         kept = [line for line in lines[top:start] if not line.startswith("#.")]
         lines[top:start] = [f"#. {entry.bo_source}", *kept]
     return "\n".join(lines), [message.id for message in found]
+
+
+def compile_catalog(po: Path, mo: Path) -> None:
+    """The .mo gettext reads, from the .po (fuzzy entries left out, as pybabel compile does)."""
+    with open(po, "rb") as source:
+        catalog = read_po(source, locale="bo")
+    with open(mo, "wb") as target:
+        write_mo(target, catalog)
 
 
 def _catalog(catalogs: Path, language: str) -> Any:
