@@ -11,6 +11,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from tests.support.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.text import TIBETAN
 from warning_service.extensions import db
 from warning_service.models import Alert
 
@@ -83,3 +84,13 @@ def test_cap_action_code_parameters_are_kept_and_sent_back_in_our_cap(client, hy
              if parameter.findtext("cap:valueName", namespaces=CAP_NS) == "ACTION_CODE"]
     assert codes == CHOSEN
     assert all(action in zh_info.findtext("cap:instruction", namespaces=CAP_NS) for action in CHOSEN_ZH)
+
+
+def test_the_preview_marks_tibetan_free_text_as_the_senders_and_not_reviewed(client, hydrology):
+    typed = flash_flood(instruction={"zh": "请注意。", "bo": TIBETAN})
+    body = client.post("/api/v1/preview", json=typed, headers=hydrology[1]).get_json()
+    assert body["tibetan_free_text"] == {"fields": ["instruction"], "written_by": "四川省水文水资源勘测中心",
+                                         "reviewed": False, "label_zh": "由四川省水文水资源勘测中心撰写，未经审校"}
+    assert TIBETAN in body["texts"]["sms"]["bo"]["text"]
+    chinese_only = client.post("/api/v1/preview", json=flash_flood(), headers=hydrology[1]).get_json()
+    assert chinese_only["tibetan_free_text"] is None

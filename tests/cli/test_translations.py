@@ -3,6 +3,7 @@ export that `flask templates check` accepts. The Tibetan is a fixture typed as t
 (tests/support/text.py), never made up by the program."""
 from __future__ import annotations
 
+import csv
 import difflib
 import re
 import shutil
@@ -13,9 +14,11 @@ from sqlalchemy import select
 from tests.support.cli import assert_refused
 from tests.support.console import make_user
 from tests.support.text import TIBETAN
+from warning_service.audit.ledger import verify
 from warning_service.extensions import db
 from warning_service.hazards import load_catalogue
 from warning_service.models import AuditEvent, Role
+from warning_service.reference_data import REGIONS_DIR
 from warning_service.rendering.render import TEMPLATES_ROOT
 from warning_service.services.translations import CATALOGS, catalog_items
 
@@ -25,6 +28,17 @@ NAME = "ཆུ་ལོག"   # the glossary's candidate for 山洪 (row 山洪)
 
 def invoke(app, *args: str):
     return app.test_cli_runner().invoke(args=["translations", *args])
+
+
+def export_copies(app, tmp_path):
+    """`flask translations export` into copies of the template set, the catalogs and the regions (the shipped
+    files are never written by a test); the result and the copies' directories."""
+    copies = {name: tmp_path / name for name in ("templates_bo_zh", "translations", "regions")}
+    for shipped, name in ((TEMPLATES_ROOT, "templates_bo_zh"), (CATALOGS, "translations"), (REGIONS_DIR, "regions")):
+        shutil.copytree(shipped, copies[name])
+    result = invoke(app, "export", "--root", str(copies["templates_bo_zh"]), "--catalogs", str(copies["translations"]),
+                    "--regions", str(copies["regions"]))
+    return result, copies
 
 
 def test_propose_approve_list_and_the_ledger(app):
@@ -66,9 +80,8 @@ def test_export_writes_what_templates_check_accepts(app, tmp_path):
                     ("action:move_to_high_ground", TIBETAN)]:
         assert invoke(app, "propose", "--as", "tr-a", key, bo).exit_code == 0
         assert invoke(app, "approve", "--as", "tr-b", key).exit_code == 0
-    root = tmp_path / "templates_bo_zh"
-    shutil.copytree(TEMPLATES_ROOT, root)
-    exported = invoke(app, "export", "--root", str(root))
+    exported, copies = export_copies(app, tmp_path)
+    root = copies["templates_bo_zh"]
     assert exported.exit_code == 0, exported.output
     assert "3 approved entries written" in exported.output and "term:取消: kept in the database only" in exported.output
     flood = load_catalogue(root / "hazards.toml").get("flash_flood")
@@ -87,11 +100,8 @@ def test_export_writes_approved_catalog_entries_into_the_bo_catalog_and_compiles
     key = "catalog:Translation desk"
     assert invoke(app, "propose", "--as", "tr-a", key, TIBETAN).exit_code == 0
     assert invoke(app, "approve", "--as", "tr-b", key).exit_code == 0
-    catalogs = tmp_path / "translations"
-    shutil.copytree(CATALOGS, catalogs)
-    root = tmp_path / "templates_bo_zh"
-    shutil.copytree(TEMPLATES_ROOT, root)
-    exported = invoke(app, "export", "--root", str(root), "--catalogs", str(catalogs))
+    exported, copies = export_copies(app, tmp_path)
+    catalogs = copies["translations"]
     assert exported.exit_code == 0, exported.output
     assert "1 approved catalog entries written, compiled to messages.mo" in exported.output
     assert "kept in the database only" not in exported.output
@@ -109,3 +119,27 @@ def test_export_writes_approved_catalog_entries_into_the_bo_catalog_and_compiles
         assert GNUTranslations(compiled).gettext("Translation desk") == TIBETAN
     [item] = [item for item in catalog_items(catalogs) if item.key == key]
     assert (item.bo, item.source) == (TIBETAN, "bo catalog")   # no longer a stand-in: sourced by the desk
+
+
+def test_export_writes_approved_place_names_into_counties_csv_and_the_named_areas_rows(app, tmp_path, hailuogou):
+    make_user("tr-a", Role.TRANSLATOR), make_user("tr-b", Role.TRANSLATOR)
+    for key, bo in [("place:513301", "ས་ཡོམ"), ("place:area:hailuogou", "ཉེན་བརྡ")]:   # fixtures (text.py)
+        assert invoke(app, "propose", "--as", "tr-a", key, bo).exit_code == 0
+        assert invoke(app, "approve", "--as", "tr-b", key).exit_code == 0
+    exported, copies = export_copies(app, tmp_path)
+    regions = copies["regions"]
+    assert exported.exit_code == 0, exported.output
+    assert "1 approved place names written" in exported.output and "1 approved Tibetan names written" in exported.output
+    shipped = (REGIONS_DIR / "counties.csv").read_bytes()
+    written = (regions / "counties.csv").read_bytes()
+    assert written.count(b"\r\n") == shipped.count(b"\r\n")   # the file's own line endings kept
+    changed = [(a, b) for a, b in zip(shipped.split(b"\r\n"), written.split(b"\r\n"), strict=True) if a != b]
+    [(before, after)] = changed
+    [fields] = csv.reader([after.decode()])
+    assert fields[0] == "513301" and fields[2] == "ས་ཡོམ" and "approved by tr-b on" in fields[-1]
+    assert next(csv.reader([before.decode()]))[2] == "དར་མདོ"
+    db.session.refresh(hailuogou)
+    assert hailuogou.name_bo == "ཉེན་བརྡ"
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "named_area.name_bo"))
+    assert event.detail["name_bo"] == "ཉེན་བརྡ" and "approved by tr-b on" in event.detail["source"]
+    assert verify(db.session)[1] is None

@@ -16,7 +16,8 @@ from warning_service.audit.ledger import verify
 from warning_service.extensions import db
 from warning_service.hazards import catalogue
 from warning_service.models import AuditEvent, EntryStatus, ProposalState, Role, utcnow
-from warning_service.rendering.render import AlertView, render
+from warning_service.rendering.formatting import place_name
+from warning_service.rendering.render import AlertView, NamedPlace, render
 from warning_service.services import translations
 from warning_service.services.translations import TranslationRefused
 
@@ -136,3 +137,24 @@ def test_an_approved_protective_action_is_what_to_do_where_it_is_chosen(app, tra
     assert "立即向高处转移" not in rendered.missing_terms and "防御指引" not in rendered.missing_terms
     default = render(replace(view, actions=()), "sms", "bo")   # nothing chosen: the level's default action, in Chinese
     assert TIBETAN not in default.text and "防御指引" in default.missing_terms
+
+
+def test_approved_place_names_are_used_where_the_files_have_none_or_another(app, translators, hailuogou):
+    proposer, reviewer = translators
+    now = utcnow()
+    view = AlertView(hazard_code="gale", level="blue", status="Actual", msg_type="Alert",
+                     county_codes=("513301",), onset=now, expires=now + timedelta(hours=6), sent=now,
+                     named_places=(NamedPlace("海螺沟", None, "hailuogou"),))
+    before = render(view, "sms", "bo")
+    assert "海螺沟" in before.text and "海螺沟" in before.missing_terms and "དར་མདོ་གྲོང་ཁྱེར" in before.text
+    area, county = (translations.entry_by_key(db.session, key) for key in ("place:area:hailuogou", "place:513301"))
+    assert (area.status, county.status, county.bo) == (EntryStatus.MISSING, EntryStatus.APPROVED, "དར་མདོ")
+    for entry, bo in ((area, "ཉེན་བརྡ"), (county, "ས་ཡོམ")):   # fixtures (text.py), typed as a translator would
+        proposal, _ = translations.propose(db.session, proposer, "test", entry, bo)
+        translations.approve(db.session, reviewer, "test", proposal)
+    db.session.commit()
+    after = render(view, "sms", "bo")
+    assert "海螺沟" not in after.text and "海螺沟" not in after.missing_terms and "ཉེན་བརྡ" in after.text
+    assert "ས་ཡོམ་གྲོང་ཁྱེར" in after.text and "དར་མདོ" not in after.text   # the county's suffix stays the files'
+    assert "康定市" in render(view, "sms", "zh").text and "海螺沟" in render(view, "sms", "zh").text
+    assert place_name("513301", "bo") == "དར་མདོ་གྲོང་ཁྱེར"   # outside a text (console pages): the files' name

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..hazards import DEFAULT_ACTION
 from ..reference_data import county_rows
-from .overlay import action_key, chosen_action_key, hazard_key, term_key
+from .overlay import action_key, chosen_action_key, hazard_key, place_key, term_key
 from .render import ACTION_TERM, TemplateSet
 
 # The colour words of partials/level.bo.j2, sourced there (ཉེན་བརྡ TIBECO-2022; colours [high], ལི་ཁྲི [medium]).
@@ -66,7 +66,7 @@ def items(templates: TemplateSet) -> Iterator[Item]:
         used = tuple(text for text in texts if f'untranslated("{term}")' in sources[text])
         yield Item(term_key(term), "term", term, "", "", "", None, used, "template wording (untranslated)")
     for row in county_rows():
-        yield Item(f"place:{row['code']}", "place", row["name_zh"], row["name_en"], row["name_bo"],
+        yield Item(place_key(row["code"]), "place", row["name_zh"], row["name_en"], row["name_bo"],
                    row["source_bo"], None, texts, "place names")
 
 

@@ -32,7 +32,7 @@ def view_of(alert) -> AlertView:
         instruction=dict(alert.instruction or {}),
         sender_name=alert.agency.name if alert.agency else None,
         all_clear="AllClear" in (alert.response_types or []),
-        named_places=tuple(NamedPlace(place["zh"], place.get("bo"))
+        named_places=tuple(NamedPlace(place["zh"], place.get("bo"), place.get("code", ""))
                            for place in (alert.area or {}).get("named_places", [])),
         actions=action_codes(alert.parameters or {}),
     )

@@ -19,6 +19,7 @@ from ..intake.errors import IntakeError
 from ..models import Alert
 from ..rendering.cap_fields import CAP12, add_pair, add_text, cap_tag, cap_time, certainty, severity, urgency
 from ..rendering.formatting import places
+from ..rendering.overlay import current_overlay, rendering_with
 from ..rendering.render import AlertView, render_fitted
 from ..rendering.views import view_of
 
@@ -91,6 +92,7 @@ def _info(root: etree._Element, alert: Alert, view: AlertView, hazard: Hazard, l
         add_pair(info, "parameter", LEVEL_PARAMETER, level)
     if alert.county_codes:
         area = etree.SubElement(info, cap_tag("area"))
-        add_text(area, "areaDesc", places(alert.county_codes, language))
+        with rendering_with(current_overlay()):   # the desk's approved county names, as in the texts
+            add_text(area, "areaDesc", places(alert.county_codes, language))
         for code in alert.county_codes:
             add_pair(area, "geocode", GEOCODE_NAME, code)

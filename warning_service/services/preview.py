@@ -82,6 +82,7 @@ def preview(session: Session, message: AlertMessage, agency: Agency, hazards: Ha
             for channel in texts()
         },
         "reach": reach(session, alert),
+        "tibetan_free_text": _unreviewed(alert),
         "cell_broadcast": {"operators": [{"code": operator.code, "name": operator.name}
                                          for operator in cbc_operators(session, alert)]},
     }
@@ -140,6 +141,17 @@ def cbc_operators(session: Session, alert: Alert | DraftAlert) -> list[CbcOperat
     targets = target_select(session, alert, CELL_BROADCAST).subquery()
     return list(session.scalars(select(CbcOperator).where(CbcOperator.id.in_(select(targets.c.target_id)))
                                 .order_by(CbcOperator.code)))
+
+
+def _unreviewed(alert: DraftAlert) -> dict[str, Any] | None:
+    """The agency's own Tibetan free text, as the officer's is marked: whose it is, and that no translator
+    reviewed it (the texts carry it as written)."""
+    fields = [name for name in ("headline", "description", "instruction")
+              if any(language_key(tag) == "bo" and text for tag, text in getattr(alert, name).items())]
+    if not fields:
+        return None
+    return {"fields": fields, "written_by": alert.agency.name, "reviewed": False,
+            "label_zh": f"由{alert.agency.name}撰写，未经审校"}
 
 
 def tibetan_written_by(session: Session, alert: Alert) -> str | None:

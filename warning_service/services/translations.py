@@ -8,6 +8,7 @@ and copies what sourced files hold. No Flask here; bad input raises TranslationR
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import unicodedata
@@ -42,7 +43,7 @@ from ..rendering import export
 from ..rendering.budgets import Measure
 from ..rendering.export import Approved
 from ..rendering.formatting import beijing_time
-from ..rendering.overlay import Overlay, chosen_action_key
+from ..rendering.overlay import Overlay, area_key, chosen_action_key, place_key
 from ..rendering.render import default_templates
 from ..rendering.tibetan import is_han, is_tibetan, normalise
 from ..rendering.translatable import Item, items
@@ -51,11 +52,14 @@ CATALOGS = Path(__file__).resolve().parent.parent / "translations"
 # The comment a bo catalog entry carries while its msgstr is Chinese standing in: missing on the desk.
 STAND_IN = "no sourced Tibetan; Chinese stand-in"
 # Kinds the renderer lays over its data (overlay.py); the others are exported or shown, not rendered here.
-RENDERED_KINDS = frozenset({"hazard", "action", "term"})
+RENDERED_KINDS = frozenset({"hazard", "action", "term", "place"})
 # The console's own messages: laid over the bo .mo (web/i18n.py) and exported into the bo messages.po.
 CATALOG_KINDS = frozenset({"catalog"})
 # Kinds `export_hazards` writes back into templates_bo_zh/hazards.toml.
-EXPORTED_KINDS = frozenset({"hazard", "action"})
+HAZARD_KINDS = frozenset({"hazard", "action"})
+# Kinds `flask translations export` writes back: those, and places into counties.csv and the named areas' rows
+# (catalog entries: CATALOG_KINDS).
+EXPORTED_KINDS = HAZARD_KINDS | {"place"}
 STATUS_ORDER = {EntryStatus.MISSING: 0, EntryStatus.PROPOSED: 1, EntryStatus.APPROVED: 2}
 
 REFUSAL_TEXTS: Mapping[str, str] = {
@@ -245,7 +249,7 @@ def export_hazards(session: Session, text: str) -> tuple[str, list[str]]:
     """hazards.toml's text with the desk's approved hazard names, default and protective actions written in,
     and their keys."""
     approved = list(session.scalars(select(TranslationEntry).where(
-        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(EXPORTED_KINDS),
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(HAZARD_KINDS),
         TranslationEntry.bo.is_not(None)).order_by(TranslationEntry.key)))
     names = {entry.hazard_code: Approved(entry.bo, entry.bo_source) for entry in approved
              if entry.kind == "hazard" and entry.hazard_code and entry.bo}
@@ -293,7 +297,7 @@ def _all_items(session: Session) -> Iterable[Item]:
     yield from items(default_templates())
     texts = default_templates().texts
     for area in session.scalars(select(NamedArea).where(NamedArea.active)):
-        yield Item(f"place:area:{area.code}", "place", area.name_zh, area.name_en, area.name_bo or "",
+        yield Item(area_key(area.code), "place", area.name_zh, area.name_en, area.name_bo or "",
                    area.source if area.name_bo else "", None, texts, "named area (scenic area)")
     yield from catalog_items()
 
@@ -340,6 +344,43 @@ def export_catalog(session: Session, text: str) -> tuple[str, list[str]]:
         kept = [line for line in lines[top:start] if not line.startswith("#.")]
         lines[top:start] = [f"#. {entry.bo_source}", *kept]
     return "\n".join(lines), [message.id for message in found]
+
+
+def export_named_areas(session: Session) -> list[str]:
+    """The desk's approved named-area names written into each active area's row (`name_bo`), each change in the
+    ledger with its source (the row has no column for it); returns the keys written."""
+    written = []
+    for area in session.scalars(select(NamedArea).where(NamedArea.active).order_by(NamedArea.code)):
+        entry = session.scalar(select(TranslationEntry).where(TranslationEntry.key == area_key(area.code),
+                                                              TranslationEntry.approved_by_id.is_not(None)))
+        if entry is None or not entry.bo or entry.bo == area.name_bo:
+            continue
+        record(session, None, "named_area.name_bo", area, via="cli", code=area.code, before=area.name_bo,
+               name_bo=entry.bo, source=entry.bo_source)
+        area.name_bo = entry.bo
+        written.append(entry.key)
+    return written
+
+
+def export_counties(session: Session, text: str) -> tuple[str, list[str]]:
+    """counties.csv's text with the desk's approved county, city and prefecture names as `name_bo` and their
+    proposer, reviewer and date as `source_bo`; the keys written. `text` as read with newline="" (the file has
+    CRLF endings, kept). `flask seed regions` loads it."""
+    approved = {entry.key: entry for entry in session.scalars(select(TranslationEntry).where(
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind == "place",
+        TranslationEntry.key.not_like(area_key("%"))))}
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    code, name, source = (header.index(column) for column in ("code", "name_bo", "source_bo"))
+    written = []
+    for row in rows[1:]:
+        entry = approved.get(place_key(row[code]))
+        if entry is not None and entry.bo:
+            row[name], row[source] = entry.bo, entry.bo_source
+            written.append(entry.key)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(rows)   # the file's own endings
+    return out.getvalue(), written
 
 
 def compile_catalog(po: Path, mo: Path) -> None:

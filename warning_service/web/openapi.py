@@ -268,9 +268,18 @@ SCHEMAS: dict = {
     },
     "Preview": {
         "type": "object",
-        "required": ["hazard", "level", "status", "msg_type", "counties", "texts", "reach", "cell_broadcast"],
+        "required": ["hazard", "level", "status", "msg_type", "counties", "texts", "reach", "tibetan_free_text",
+                     "cell_broadcast"],
         "properties": {
             "hazard": {"$ref": "#/components/schemas/Hazard"},
+            "tibetan_free_text": {
+                "type": ["object", "null"],
+                "description": "Tibetan free text the message carries: no translator reviewed it, the texts carry it "
+                               "as written, and it is marked as the sender's (null when there is none)",
+                "required": ["fields", "written_by", "reviewed", "label_zh"],
+                "properties": {"fields": _strings(), "written_by": {"type": "string"},
+                               "reviewed": {"const": False}, "label_zh": {"type": "string"}},
+            },
             "level": {"enum": LEVELS + [None]},
             "status": {"enum": ["Actual", "Exercise", "Test"]},
             "msg_type": {"enum": ["Alert", "Update", "Cancel"]},

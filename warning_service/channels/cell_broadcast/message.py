@@ -32,6 +32,7 @@ from ...reference_data import boundaries
 from ...rendering.budgets import CellBroadcastBudget
 from ...rendering.cap_fields import CAP12, add_pair, add_text, cap_tag, cap_time, certainty, severity, urgency
 from ...rendering.formatting import join_list, place_name
+from ...rendering.overlay import area_key, current_overlay, rendering_with
 from ...rendering.render import RenderError, render_fitted
 from ...rendering.views import view_of
 from .cover import cap_polygon, cover
@@ -134,10 +135,13 @@ def version_of(alert: Alert, named_areas: Sequence[NamedArea], sender: str) -> V
 
 
 def area_description(county_codes: Sequence[str], named_areas: Sequence[NamedArea], language: str) -> str:
-    """The place names in the language: the named areas (their Chinese name while a Tibetan one is
-    missing), then the counties."""
-    names = [(area.name_bo if language == "bo" and area.name_bo else area.name_zh) for area in named_areas]
-    return join_list([*names, *(place_name(code, language) for code in county_codes)], language)
+    """The place names in the language: the named areas (their Chinese name while neither a registered nor a
+    desk-approved Tibetan one exists), then the counties (the desk's approved names laid over the files')."""
+    overlay = current_overlay()
+    names = [(area.name_bo or overlay.get(area_key(area.code)) or area.name_zh) if language == "bo" else area.name_zh
+             for area in named_areas]
+    with rendering_with(overlay):
+        return join_list([*names, *(place_name(code, language) for code in county_codes)], language)
 
 
 def warned_area(area: Mapping, county_codes: Sequence[str]) -> tuple[BaseGeometry, ...]:
