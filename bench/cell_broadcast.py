@@ -15,8 +15,9 @@ an orange scenic-area crowding warning from the demo tourism agency, as JSON thr
 neither agency publishes at once, so each warning waits for review. demo-officer signs in to the
 console once (password, then a TOTP code); for each warning it opens the alert's page, then sends
 its publish form (confirming Actual) as the browser does. A sample is the time from sending that
-request to the last of the three CBCs answering 202 with its cbc_message_id. The next warning is
-posted once the last one's deliveries are settled and the CBCs' callbacks made.
+request to the last of the three CBCs answering 202 with its cbc_message_id; where that time went
+is printed last (service.py, CBC_STAGES). The next warning is posted once the last one's deliveries
+are settled and the CBCs' callbacks made.
 """
 from __future__ import annotations
 
@@ -33,7 +34,20 @@ import pyotp
 import requests
 from earthquake import RECEIPT_TIMEOUT, SMALL_DATABASE, SMALL_RECIPIENTS, figures
 from fanout import REDIS_URL, environment, prepare
-from service import CbcPeers, agency_key, clean_slate, post_cap, settled, start_gunicorn, start_workers, stop, table
+from service import (
+    CBC_STAGES,
+    CbcPeers,
+    agency_key,
+    cbc_stages,
+    clean_slate,
+    post_cap,
+    settled,
+    stage_rows,
+    start_gunicorn,
+    start_workers,
+    stop,
+    table,
+)
 
 from peers.ports import free_ports
 from tests.support.console import CSRF
@@ -84,9 +98,9 @@ def sign_in(base: str) -> requests.Session:
 
 
 def publish_and_wait(api: http.client.HTTPConnection, browser: requests.Session, base: str, keys: dict[str, str],
-                     area: str, cbcs: CbcPeers) -> tuple[float, float]:
-    """Post a warning for review, publish it from the console; (ms to every CBC's acceptance, ms to the
-    publish request's answer), once it is all settled."""
+                     area: str, cbcs: CbcPeers) -> tuple[float, float, dict[str, float]]:
+    """Post a warning for review, publish it from the console; ms to every CBC's acceptance, ms to the
+    publish request's answer and the stages on the way to the CBCs, once it is all settled."""
     agency, body = warning(area)
     status, answer = post_cap(api, keys[agency], json.dumps(body).encode(), "application/json")
     if status != 201:
@@ -108,7 +122,7 @@ def publish_and_wait(api: http.client.HTTPConnection, browser: requests.Session,
         raise SystemExit(f"not every CBC accepted alert {alert_id} within {RECEIPT_TIMEOUT:g} s; refusals: {refusals}")
     while not (settled([alert_id]) and cbcs.called_back()):
         time.sleep(0.1)
-    return (accepted - sent) * 1000, (answered - sent) * 1000
+    return (accepted - sent) * 1000, (answered - sent) * 1000, cbc_stages(alert_id, sent, accepted)
 
 
 def one_run(env: dict[str, str], port: int, keys: dict[str, str], areas: list[str], cbcs: CbcPeers, posts: int,
@@ -118,15 +132,19 @@ def one_run(env: dict[str, str], port: int, keys: dict[str, str], areas: list[st
     base = f"http://127.0.0.1:{port}"
     samples: dict[str, list[float]] = {area: [] for area in areas}
     answers: list[float] = []
+    in_order: list[float] = []  # every sample, in the order of `stages`
+    stages: list[dict[str, float]] = []
     try:
         api = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         browser = sign_in(base)
         cold = publish_and_wait(api, browser, base, keys, areas[0], cbcs)[0]  # fresh workers: not counted
         for index in range(posts):
             area = areas[index % len(areas)]
-            to_operators, answered = publish_and_wait(api, browser, base, keys, area, cbcs)
+            to_operators, answered, stages_taken = publish_and_wait(api, browser, base, keys, area, cbcs)
             samples[area].append(to_operators)
+            in_order.append(to_operators)
             answers.append(answered)
+            stages.append(stages_taken)
             time.sleep(gap)
     finally:
         stop(*processes)
@@ -137,6 +155,8 @@ def one_run(env: dict[str, str], port: int, keys: dict[str, str], areas: list[st
         "publish_answer_p50_ms": round(statistics.median(answers), 1),
         "cold_first_publish_ms": round(cold, 1),
         "all_ms": {area: [round(sample, 1) for sample in taken] for area, taken in samples.items()},
+        "cbc_samples_ms": [round(sample, 1) for sample in in_order],
+        "cbc_stages": stages,
     }
 
 
@@ -189,6 +209,10 @@ def main() -> None:
           f"the CAP, quiet, {args.workers} workers, gunicorn -w {args.gunicorn_workers}; publish request answered, "
           f"median p50: {statistics.median(r['publish_answer_p50_ms'] for r in results)} ms")
     print(table(["area", "run", "samples", "p50 ms", "p99 ms", "max ms"], rows))
+    after_publish = CBC_STAGES[1:]  # the alert was stored before the officer published it
+    print("\nwhere the time to the CBCs went, ms after the publish request")
+    print(table(["", *after_publish], stage_rows([sample for r in results for sample in r["cbc_samples_ms"]],
+                                                 [stages for r in results for stages in r["cbc_stages"]], after_publish)))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ does. The seismic demo agency (auto-publish) posts distinct CAP 1.2 earthquake e
 Luding (513322), one at a time: the next only when the last one's deliveries are all settled and
 the CBCs' callbacks made, so each sample starts from the same state. A sample gives two figures,
 both from sending the POST: to the Luding platform accepting the EBM (ResultCode 1), and to the last
-of the three CBCs answering 202 with its cbc_message_id (every operator accepted).
+of the three CBCs answering 202 with its cbc_message_id (every operator accepted). Where the time to
+the CBCs went is printed last: when the alert was stored, its CBC deliveries planned, claimed by a
+worker, accepted and recorded (service.py, CBC_STAGES).
 
 With --under-fanout the database is bench/fanout.py's (1.78 M recipients by default) and a yellow
 rainstorm warning to all 31 counties, on the default queue, is published first, as the console does;
@@ -39,13 +41,16 @@ import time
 
 from fanout import DATABASE, REDIS_URL, environment, new_alert, prepare, publish_alert
 from service import (
+    CBC_STAGES,
     CbcPeers,
     agency_key,
+    cbc_stages,
     clean_slate,
     earthquake_cap,
     percentile,
     post_cap,
     settled,
+    stage_rows,
     start_gunicorn,
     start_workers,
     stop,
@@ -108,9 +113,9 @@ def withdraw(alert_id: int) -> None:
 
 
 def post_and_wait(connection: http.client.HTTPConnection, key: str, sender: str, peer: TimedPeer,
-                  cbcs: CbcPeers) -> tuple[float, float, float]:
-    """Post one warning; ms to the Luding platform's receipt, ms to the last CBC's acceptance and ms to the
-    POST's answer, once it is all settled."""
+                  cbcs: CbcPeers) -> tuple[float, float, float, dict[str, float]]:
+    """Post one warning; ms to the Luding platform's receipt, ms to the last CBC's acceptance, ms to the
+    POST's answer and the stages on the way to the CBCs, once it is all settled."""
     sent = time.time()
     status, answer = post_cap(connection, key, earthquake_cap(sender, (LUDING,)))
     answered = time.time()
@@ -126,7 +131,8 @@ def post_and_wait(connection: http.client.HTTPConnection, key: str, sender: str,
         raise SystemExit(f"not every CBC accepted alert {alert_id} within {RECEIPT_TIMEOUT:g} s; refusals: {refusals}")
     while not (settled([alert_id]) and cbcs.called_back()):
         time.sleep(0.1)
-    return (received - sent) * 1000, (accepted - sent) * 1000, (answered - sent) * 1000
+    return (received - sent) * 1000, (accepted - sent) * 1000, (answered - sent) * 1000, \
+        cbc_stages(alert_id, sent, accepted)
 
 
 def figures(samples: list[float]) -> dict:
@@ -144,6 +150,7 @@ def one_run(env: dict[str, str], port: int, key: str, sender: str, peer: TimedPe
     platform: list[float] = []
     operators: list[float] = []
     answers: list[float] = []
+    stages: list[dict[str, float]] = []
     late = 0
     bulk = None
     try:
@@ -158,10 +165,11 @@ def one_run(env: dict[str, str], port: int, key: str, sender: str, peer: TimedPe
             if bulk is not None and settled([bulk]):
                 late += 1
                 break
-            to_platform, to_operators, answered = post_and_wait(connection, key, sender, peer, cbcs)
+            to_platform, to_operators, answered, stages_taken = post_and_wait(connection, key, sender, peer, cbcs)
             platform.append(to_platform)
             operators.append(to_operators)
             answers.append(answered)
+            stages.append(stages_taken)
             time.sleep(gap)
         bulk_running = bulk is not None and not settled([bulk])
     finally:
@@ -180,6 +188,7 @@ def one_run(env: dict[str, str], port: int, key: str, sender: str, peer: TimedPe
         "fanout_ended_early": late > 0,
         "all_ms": [round(sample, 1) for sample in platform],
         "all_cbc_ms": [round(sample, 1) for sample in operators],
+        "cbc_stages": stages,
     }
 
 
@@ -264,6 +273,9 @@ def main() -> None:
     verdict = "met" if max(median_p99, pooled_p99) <= TARGET_MS else "NOT met"
     print(f"target, every CBC accepted within {TARGET_MS:g} ms p99: {verdict} "
           f"(median of the runs' p99 {median_p99} ms, all samples pooled {pooled_p99} ms)")
+    print("\nwhere the time to the CBCs went, ms after the POST")
+    print(table(["", *CBC_STAGES], stage_rows([sample for r in results for sample in r["all_cbc_ms"]],
+                                              [stages for r in results for stages in r["cbc_stages"]])))
     if any(r["fanout_ended_early"] for r in results):
         print("note: the big fan-out ended before the last post of a run; lower --posts")
 

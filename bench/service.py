@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from peers.cbc_peer import CbcPeer  # noqa: E402
@@ -137,6 +137,32 @@ def settled(alert_ids: list[int]) -> bool:
     ).exists()))
     db.session.commit()
     return planned and not busy
+
+
+# The moments of one alert's way to the CBCs, in order: the alert stored (its row written by the intake), its
+# first cell broadcast delivery planned, the last one claimed by a worker, the last CBC's 202 sent back,
+# the last acceptance recorded.
+CBC_STAGES = ("stored", "planned", "claimed", "accepted", "recorded")
+
+
+def cbc_stages(alert_id: int, start: float, accepted: float) -> dict[str, float]:
+    """Each of CBC_STAGES in ms after `start` (a time.time()): where the time to every CBC went."""
+    stored = db.session.scalar(select(Alert.received_at).where(Alert.id == alert_id))
+    planned, claimed, recorded = db.session.execute(
+        select(func.min(Delivery.created_at), func.max(Delivery.claimed_at), func.max(Delivery.sent_at))
+        .where(Delivery.alert_id == alert_id, Delivery.channel == "cell_broadcast")).one()
+    db.session.commit()
+    moments = {"stored": stored.timestamp(), "planned": planned.timestamp(), "claimed": claimed.timestamp(),
+               "accepted": accepted, "recorded": recorded.timestamp()}
+    return {stage: round((moments[stage] - start) * 1000, 1) for stage in CBC_STAGES}
+
+
+def stage_rows(samples: list[float], stages: list[dict[str, float]],
+               names: tuple[str, ...] = CBC_STAGES) -> list[list[object]]:
+    """The median moment of each of the stages `names` over all samples, and the stages of the slowest sample."""
+    slowest = stages[max(range(len(samples)), key=samples.__getitem__)]
+    return [["median of all samples", *(round(median([s[stage] for s in stages]), 1) for stage in names)],
+            ["slowest sample", *(slowest[stage] for stage in names)]]
 
 
 class TimedCbc(CbcPeer):
