@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from rq.job import Job  # noqa: E402
+from rq.registry import FinishedJobRegistry  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from peers.cbc_peer import CbcPeer  # noqa: E402
@@ -29,7 +32,8 @@ from peers.ports import free_ports  # noqa: E402
 from tests.support.cap_builder import cap_xml, info_xml  # noqa: E402
 from warning_service.channels.cell_broadcast.message import identifier  # noqa: E402
 from warning_service.demo_data import DEMO_CBC_OPERATORS, point_demo_cbc  # noqa: E402
-from warning_service.extensions import db  # noqa: E402
+from warning_service.dispatch.queueing import queue_name  # noqa: E402
+from warning_service.extensions import db, redis_client  # noqa: E402
 from warning_service.models import Agency, Alert, AlertState, Delivery, DeliveryStatus  # noqa: E402
 from warning_service.security.api_keys import issue_agency_key  # noqa: E402
 
@@ -140,21 +144,35 @@ def settled(alert_ids: list[int]) -> bool:
 
 
 # The moments of one alert's way to the CBCs, in order: the alert stored (its row written by the intake), its
-# first cell broadcast delivery planned, the last one claimed by a worker, the last CBC's 202 sent back,
-# the last acceptance recorded.
-CBC_STAGES = ("stored", "planned", "claimed", "accepted", "recorded")
+# plan's first job queued and taken by a worker (RQ's times), its first cell broadcast delivery planned, the
+# batch job of those deliveries taken by a worker, the last one claimed, the last CBC's 202 sent back, the
+# last acceptance recorded.
+CBC_STAGES = ("stored", "plan queued", "plan started", "planned", "batch started", "claimed", "accepted", "recorded")
 
 
 def cbc_stages(alert_id: int, start: float, accepted: float) -> dict[str, float]:
-    """Each of CBC_STAGES in ms after `start` (a time.time()): where the time to every CBC went."""
-    stored = db.session.scalar(select(Alert.received_at).where(Alert.id == alert_id))
-    planned, claimed, recorded = db.session.execute(
-        select(func.min(Delivery.created_at), func.max(Delivery.claimed_at), func.max(Delivery.sent_at))
-        .where(Delivery.alert_id == alert_id, Delivery.channel == "cell_broadcast")).one()
+    """Each of CBC_STAGES in ms after `start` (a time.time()): where the time to every CBC went. Read once the
+    alert has settled, within RQ's result TTL (the jobs' times are kept with their results)."""
+    alert = db.session.get(Alert, alert_id)
+    rows = db.session.execute(select(Delivery.id, Delivery.created_at, Delivery.claimed_at, Delivery.sent_at)
+                              .where(Delivery.alert_id == alert_id, Delivery.channel == "cell_broadcast")).all()
+    moments = {"stored": alert.received_at, "planned": min(row.created_at for row in rows),
+               "claimed": max(row.claimed_at for row in rows), "recorded": max(row.sent_at for row in rows)}
+    queue = queue_name(alert)
     db.session.commit()
-    moments = {"stored": stored.timestamp(), "planned": planned.timestamp(), "claimed": claimed.timestamp(),
-               "accepted": accepted, "recorded": recorded.timestamp()}
-    return {stage: round((moments[stage] - start) * 1000, 1) for stage in CBC_STAGES}
+    cbc_ids = {row.id for row in rows}
+    connection = redis_client()
+    registry = FinishedJobRegistry(queue, connection=connection)
+    for job in Job.fetch_many(registry.get_job_ids(), connection=connection):
+        if job is None:
+            continue
+        if job.func_name.endswith("plan_alert") and list(job.args) == [alert_id, None]:
+            moments["plan queued"], moments["plan started"] = job.enqueued_at, job.started_at
+        elif job.func_name.endswith("send_batch") and cbc_ids <= set(job.args[0]):
+            moments["batch started"] = job.started_at
+    seconds = {stage: moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() for stage, moment in moments.items()}
+    seconds["accepted"] = accepted
+    return {stage: round((seconds[stage] - start) * 1000, 1) for stage in CBC_STAGES}
 
 
 def stage_rows(samples: list[float], stages: list[dict[str, float]],
