@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 from .channels.catalog import settings_schema
 from .config import Settings, normalise_database_url
 from .extensions import db, init_redis, migrate
 from .logs import configure_logging
+from .rendering.overlay import EMPTY, Overlay, use_overlay
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -33,4 +34,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_blueprints(app)
     register_commands(app)
+    use_overlay(_desk_overlay)
     return app
+
+
+def _desk_overlay() -> Overlay:
+    """The translation desk's approved Tibetan, for whichever app is rendering (none outside one)."""
+    from .services.translations import overlay
+
+    return overlay(db.session) if has_app_context() else EMPTY

@@ -23,6 +23,7 @@ HAILUOGOU = {"code": "hailuogou", "name_zh": "海螺沟", "name_en": "Hailuogou 
              "source": "test: the glacier and Moxi", "accuracy": "approximate: circle of 11 km", "centre": (29.617, 102.0335),
              "radius_km": 11}
 # A small square around Luding's seat, as an uploaded GeoJSON Feature.
+TIBETAN_NAME = "ལྕགས་ཟམ"
 SQUARE = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
     [[102.21, 29.90], [102.25, 29.90], [102.25, 29.94], [102.21, 29.94], [102.21, 29.90]]]}}
 
@@ -220,3 +221,37 @@ def test_the_preview_resolves_named_areas_as_intake_does(app, client, tourism):
     assert [county["code"] for county in response.get_json()["counties"]] == area.county_codes
     unknown = client.post("/api/v1/preview", json=crowding({"named_areas": ["nowhere"]}), headers=tourism[1])
     assert unknown.status_code == 422 and alert_count() == 0
+
+
+# --- the texts name the place ---------------------------------------------------------------------------------
+
+def test_the_texts_name_the_named_area_before_its_county_and_the_tibetan_says_its_name_is_chinese(app, client, tourism):
+    """A tourist at Hailuogou must read Hailuogou, not only Luding county. The area has no sourced Tibetan
+    name, so the Chinese stands in and the preview lists it as a missing term."""
+    register()
+    response = client.post("/api/v1/alerts", json=crowding({"named_areas": ["hailuogou"]}), headers=tourism[1])
+    assert response.status_code == 201, response.get_json()
+    alert = db.session.get(Alert, response.get_json()["id"])
+    assert alert.area["named_places"] == [{"code": "hailuogou", "zh": "海螺沟", "bo": None}]
+
+    texts = client.post("/api/v1/preview", json=crowding({"named_areas": ["hailuogou"]}),
+                        headers=tourism[1]).get_json()["texts"]
+    for channel in ("sms", "cell_broadcast"):
+        assert "海螺沟（泸定县）" in texts[channel]["zh"]["text"]
+        assert "海螺沟 (ལྕགས་ཟམ་རྫོང)" in texts[channel]["bo"]["text"]
+        assert "海螺沟" in texts[channel]["bo"]["missing_terms"]
+        assert "海螺沟" not in texts[channel]["zh"]["missing_terms"]
+
+
+def test_a_registered_tibetan_name_is_used_and_not_missing(app, client, tourism):
+    # A sourced name stands in here: Luding's toponym from the regions data (data/regions/SOURCES.md).
+    register(name_bo=TIBETAN_NAME)
+    texts = client.post("/api/v1/preview", json=crowding({"named_areas": ["hailuogou"]}),
+                        headers=tourism[1]).get_json()["texts"]
+    assert f"{TIBETAN_NAME} (ལྕགས་ཟམ་རྫོང)" in texts["sms"]["bo"]["text"]
+    assert "海螺沟" not in texts["sms"]["bo"]["text"] and "海螺沟" not in texts["sms"]["bo"]["missing_terms"]
+
+
+def test_an_alert_without_named_areas_names_its_counties_only(app, client, tourism):
+    texts = client.post("/api/v1/preview", json=crowding({"counties": [LUDING]}), headers=tourism[1]).get_json()["texts"]
+    assert "泸定县" in texts["sms"]["zh"]["text"] and "（泸定县）" not in texts["sms"]["zh"]["text"]

@@ -7,17 +7,12 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import func, select
 
-from tests.support.browser import shot, sign_in
+from tests.support.browser import in_language, shot, sign_in
 from tests.support.console import waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, Delivery, DeliveryStatus, MsgType
 
 COUNTIES = {"zh": ("康定市", "泸定县"), "bo": ("དར་མདོ་གྲོང་ཁྱེར", "ལྕགས་ཟམ་རྫོང")}
-
-
-def in_language(page: Page, language: str) -> None:
-    page.click(f"#language-form button[value={language}]")
-    expect(page.locator("html")).to_have_attribute("lang", language)
 
 
 def published(app, page: Page) -> int:

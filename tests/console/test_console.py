@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.support.console import PASSWORD, expiry_in, post_form, sign_in, state_of, waiting_alert, work
+from tests.support.console import PASSWORD, compose, expiry_in, post_form, sign_in, state_of, waiting_alert, work
 from warning_service.extensions import db
 from warning_service.models import (
     Alert,
@@ -211,13 +211,6 @@ def test_the_inbox_lists_waiting_alerts_newest_first(client, people):
     rows = client.get("/inbox/rows").get_data(as_text=True)
     assert rows.index(f"/alerts/{newer}") < rows.index(f"/alerts/{older}")
     assert "EXERCISE" in rows and "ACTUAL" in rows
-
-
-def compose(client, **fields):
-    form = {"status": "Actual", "hazard": "rainstorm", "level": "yellow", "counties": ["513301", "513322"],
-            "expires": expiry_in()[0], "headline": "康定市、泸定县暴雨黄色预警"}
-    form.update(fields)
-    return post_form(client, "/compose", "/compose", **{k: v for k, v in form.items() if v is not None})
 
 
 def test_composing_a_yellow_rainstorm_for_two_counties_waits_for_review(client, people):

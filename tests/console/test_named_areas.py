@@ -10,28 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from tests.console.test_all_chinese import ENGLISH_WORD, assert_in_language, english_words, place_names, speak
-from tests.console.test_console import compose
-from tests.support.console import csrf_token, post_form, sign_in
+from tests.support.console import compose, csrf_token, post_form, sign_in
 from warning_service.extensions import db
-from warning_service.intake.limits import DEFAULT_LIMITS
 from warning_service.models import Alert, AuditEvent, NamedArea, User
-from warning_service.services.named_areas import add_named_area
 
 SQUARE = {"type": "Polygon", "coordinates": [
     [[102.21, 29.90], [102.25, 29.90], [102.25, 29.94], [102.21, 29.94], [102.21, 29.90]]]}
 CIRCLE = {"code": "mugecuo", "name_zh": "木格措", "name_en": "Mugecuo Lake", "centre_lat": "30.15278",
           "centre_lon": "101.85472", "radius_km": "10", "source": "湖的公开坐标",
           "accuracy": "近似：以湖为中心、半径 10 公里的圆"}
-
-
-@pytest.fixture
-def hailuogou(app) -> NamedArea:
-    area = add_named_area(db.session, None, "test", code="hailuogou", name_zh="海螺沟",
-                          name_en="Hailuogou Glacier Forest Park", name_bo=None, source="test",
-                          accuracy="approximate: circle of 11 km", limits=DEFAULT_LIMITS, centre=(29.617, 102.0335),
-                          radius_km=11)
-    db.session.commit()
-    return area
 
 
 def add_area(client, **fields):

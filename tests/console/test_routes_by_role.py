@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.support.console import console_routes, post_form, sign_in, waiting_alert
+from tests.support.console import console_routes, make_user, post_form, sign_in, waiting_alert
 from warning_service.extensions import db
 from warning_service.models import (
     Agency,
@@ -21,8 +21,9 @@ from warning_service.models import (
     Role,
     User,
 )
+from warning_service.services.translations import entry_by_key
 
-ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR)
+ROLES = (None, Role.ADMIN, Role.DUTY_OFFICER, Role.AUDITOR, Role.TRANSLATOR)
 # Reached before signing in fully (between the password and the second factor): they check that state
 # themselves, and are walked by tests/abuse/test_sessions.py instead.
 SIGN_IN_STEPS = {"auth.logout", "auth.second_factor", "auth.enrol"}
@@ -32,7 +33,8 @@ def test_every_console_route_declares_its_roles(app):
     routes = console_routes(app)
     assert {endpoint for endpoint, _, _ in routes} >= {"console.inbox", "console.alert_page", "console.publish_alert",
                                                        "console.cancel_alert", "auth.logout", "reports.alert_report",
-                                                       "reports.alert_report_pdf", "reports.period"}
+                                                       "reports.alert_report_pdf", "reports.period", "desk.queue",
+                                                       "desk.entry", "desk.propose", "desk.approve"}
     for endpoint, _, _ in routes:
         if endpoint not in SIGN_IN_STEPS:  # any signed-in user may sign out
             assert getattr(app.view_functions[endpoint], "roles", None), f"{endpoint} declares no roles"
@@ -53,9 +55,14 @@ def test_each_role_gets_what_the_route_allows(app, client, people, role):
     db.session.commit()
     ids = {"alert_id": alert_id, "user_id": db.session.scalar(select(User.id).where(User.username == "officer2")),
            "agency_id": agency.id, "endpoint_id": endpoint.id, "terminal_id": terminal.id,
-           "area_id": area.id, "operator_id": operator.id, "key_id": 999999, "delivery_id": 999999}
+           "area_id": area.id, "operator_id": operator.id, "key_id": 999999, "delivery_id": 999999,
+           "entry_id": entry_by_key(db.session, "action:rainstorm:yellow").id}
+    db.session.commit()
     if role is not None:
-        name = {Role.ADMIN: "admin", Role.DUTY_OFFICER: "officer", Role.AUDITOR: "auditor"}[role]
+        if role == Role.TRANSLATOR:
+            make_user("translator", role)
+        name = {Role.ADMIN: "admin", Role.DUTY_OFFICER: "officer", Role.AUDITOR: "auditor",
+                Role.TRANSLATOR: "translator"}[role]
         assert sign_in(client, name).status_code == 302
     # A registrable target kind is one route for every kind (/admin/<kind>/<id>): walk each kind with its row.
     target_of_kind = {"broadcast": endpoint.id, "beidou": terminal.id}
@@ -82,7 +89,8 @@ def _check(app, client, role, alert_id: int, endpoint: str, method: str, path: s
     if method == "GET":
         status = client.get(path).status_code
     else:
-        form_page = "/login" if role is None else f"/alerts/{alert_id}"  # a page that carries a CSRF token
+        # a page that carries a CSRF token
+        form_page = "/login" if role is None else "/translations/" if role == Role.TRANSLATOR else f"/alerts/{alert_id}"
         status = post_form(client, path, form_page, confirm_status="Other").status_code
     if role is None:
         assert status == 302, (endpoint, method, status)  # to the login page

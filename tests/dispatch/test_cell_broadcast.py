@@ -4,12 +4,12 @@ status callbacks back through the webhook into progress. On SQLite and PostgreSQ
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import event, select
 
 from peers.cbc_peer import CbcPeer
+from tests.support.cbc import SECRET, TOKEN, register_cbc
 from tests.support.console import make_user
 from tests.support.dispatch import new_alert, publish_now, statuses, work
 from warning_service.audit.report import operator_progress
@@ -29,37 +29,6 @@ from warning_service.models import (
     MsgType,
     Role,
 )
-
-TOKEN = "dispatch-cbc-token"
-SECRET = "dispatch-cbc-secret"
-OPERATORS = ("cmcc", "cucc", "ctcc")
-
-
-@pytest.fixture
-def cbcs(app, served_app, monkeypatch) -> Iterator[dict[str, CbcPeer]]:
-    """Three operators' CBCs on loopback calling back the served app, and the CAP gateway aimed at them."""
-    monkeypatch.setitem(app.config, "CELL_BROADCAST_GATEWAY", "cap")
-    monkeypatch.setitem(app.config, "CELL_BROADCAST_TIMEOUT_SECONDS", 1.0)
-    app.extensions.pop("sender", None)
-    peers = {code: CbcPeer(code, TOKEN, SECRET, callback_url=f"{served_app}/webhooks/cbc/{code}/status",
-                           callback_delay=0.05, max_vertices=60, hold_seconds=3)
-             for code in OPERATORS}
-    for peer in peers.values():
-        peer.__enter__()
-    try:
-        for code, peer in peers.items():
-            add_operator(code, peer)
-        yield peers
-    finally:
-        for peer in peers.values():
-            peer.__exit__(None, None, None)
-        app.extensions.pop("sender", None)
-
-
-def add_operator(code: str, peer: CbcPeer, exercise: bool = False) -> None:
-    db.session.add(CbcOperator(code=code, name=code.upper(), url=peer.url(), failover_url=peer.url("failover"),
-                               token=TOKEN, callback_secret=SECRET, max_vertices=60, exercise=exercise))
-    db.session.commit()
 
 
 def cbc_deliveries(alert_id: int) -> list[Delivery]:
@@ -91,7 +60,7 @@ def test_a_published_alert_reaches_every_operator_once_and_its_cells_come_back(a
         assert sum(map(len, received.extra["polygons"])) <= 60
     assert {row.gateway_id for row in rows} == {peer.received()[0].extra["cbc_message_id"] for peer in cbcs.values()}
     progress = settled_callbacks(alert.id, 3)
-    assert [(row.code, row.cells, row.failed_cells) for row in progress] == [(code, 80, 0) for code in sorted(OPERATORS)]
+    assert [(row.code, row.cells, row.failed_cells) for row in progress] == [(code, 80, 0) for code in sorted(cbcs)]
     assert all(row.accepted_at is not None for row in progress)
     assert {row.status for row in cbc_deliveries(alert.id)} == {DeliveryStatus.DELIVERED}
     assert statuses(alert.id)["delivered"] == 3
@@ -102,7 +71,7 @@ def test_an_update_and_a_cancel_name_what_each_operator_got(app, cbcs):
     work(app)
     late = CbcPeer("ctcc2", TOKEN, SECRET)  # registered after the original went out
     with late:
-        add_operator("ctcc2", late)
+        register_cbc("ctcc2", late)
         update = publish_now(new_alert(msg_type=MsgType.UPDATE, references=(original.cap_reference,)))
         work(app)
         for code, peer in cbcs.items():
@@ -150,7 +119,7 @@ def test_both_urls_down_is_retried_then_refusals_are_final(app, cbcs):
 
 def test_exercises_go_to_exercise_cbcs_only(app, cbcs):
     with CbcPeer("drill", TOKEN, SECRET, exercise=True) as drill:
-        add_operator("drill", drill, exercise=True)
+        register_cbc("drill", drill, exercise=True)
         alert = publish_now(new_alert(status=CapStatus.EXERCISE))
         work(app)
         [received] = drill.received()

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from tests.support.text import TIBETAN
 from warning_service.app import create_app
 from warning_service.channels.catalog import budget_for, texts
 from warning_service.hazards import catalogue
 from warning_service.rendering.check import check_templates, sample_views, text_problems
+from warning_service.rendering.export import Approved, export_hazards
 from warning_service.rendering.render import LANGUAGES, TEMPLATES_ROOT
 
 
@@ -94,3 +96,23 @@ def test_text_problems_name_each_rule() -> None:
     # U+0F73 decomposes and NFC does not put it back, so text holding it is not NFC either
     assert text_problems("ཀ\u0f73", True, "Actual", "bo") == ["text is not NFC", "discouraged Tibetan vowel signs U+0F73"]
     assert text_problems("ཀ\u0f74\u0f71", True, "Actual", "bo") == ["text is not NFC"]
+
+
+def test_strict_counts_tibetan_sections_carrying_chinese_per_hazard(cli_app, tmp_path) -> None:
+    result = cli_app.test_cli_runner().invoke(args=["templates", "check", "--strict"])
+    assert result.exit_code == 1, result.output   # Chinese still stands in: the figure is not zero yet
+    lines = result.output.strip().splitlines()
+    per_hazard = {line.split(":")[0]: int(line.split()[1]) for line in lines if "Tibetan sections carry Chinese" in line}
+    assert set(per_hazard) == {hazard.code for hazard in catalogue()}
+    assert lines[-1] == f"Tibetan sections carrying Chinese: {sum(per_hazard.values())}"
+    # a translator's Tibetan for the red flash-flood action (a fixture, tests/support/text.py) lowers its count only
+    root = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_ROOT, root)
+    path = root / "hazards.toml"
+    path.write_text(export_hazards(path.read_text(encoding="utf-8"), {},
+                                   {("flash_flood", "red"): Approved(TIBETAN, "test fixture")}), encoding="utf-8")
+    report = check_templates(root, {text: budget_for(text) for text in texts()})
+    assert report.ok, report.problems
+    assert report.chinese["flash_flood"] < per_hazard["flash_flood"]
+    assert {code: count for code, count in report.chinese.items() if code != "flash_flood"} == {
+        code: count for code, count in per_hazard.items() if code != "flash_flood"}

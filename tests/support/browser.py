@@ -27,6 +27,12 @@ def sign_in(page: Page, name: str) -> None:
     expect(page.locator(".who")).to_contain_text(name)
 
 
+def in_language(page: Page, language: str) -> None:
+    """The signed-in user switches the console to `language` (zh, bo or en)."""
+    page.click(f"#language-form button[value={language}]")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+
 def pick_county(page: Page, search: str) -> None:
     page.fill("#county-search", search)
     page.locator("#county-list li:visible input").first.check()

@@ -89,6 +89,15 @@ def post_form(client, path: str, page: str, **fields):
     return client.post(path, data={"csrf_token": csrf_token(client, page), **fields})
 
 
+def compose(client, **fields):
+    """Post the compose form as a signed-in officer would: a yellow rainstorm for Kangding and Luding unless
+    `fields` say otherwise (None leaves a field out)."""
+    form = {"status": "Actual", "hazard": "rainstorm", "level": "yellow", "counties": ["513301", "513322"],
+            "expires": expiry_in()[0], "headline": "康定市、泸定县暴雨黄色预警"}
+    form.update(fields)
+    return post_form(client, "/compose", "/compose", **{k: v for k, v in form.items() if v is not None})
+
+
 def waiting_alert(status=CapStatus.ACTUAL, level=Level.YELLOW, hazard="rainstorm") -> int:
     alert = Alert(identifier=f"C-{uuid.uuid4().hex[:8]}", sender="weather.demo@ews.example", sent=utcnow(),
                   status=status, msg_type=MsgType.ALERT, hazard_code=hazard, level=level,
@@ -132,7 +141,8 @@ def console_routes(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) of the console's and sign-in's routes, a rule with <any(...)> once per word."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "admin_areas", "admin_cbc", "reports") \
+        if rule.endpoint.split(".")[0] in ("console", "auth", "admin", "admin_areas", "admin_cbc", "reports",
+                                                 "desk") \
                 and rule.endpoint not in PUBLIC:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 routes.extend((rule.endpoint, method, concrete) for concrete in each_choice(rule.rule))

@@ -1,15 +1,25 @@
 """The fixtures more than one test directory uses, loaded as a pytest plugin by tests/conftest.py:
 console users of each role (`people`), agencies with API keys (`make_agency`, `weather`, `seismic`),
-the demo's targets (`demo_targets`) and the app set up for Twilio's callbacks (`twilio_app`)."""
+the demo's targets (`demo_targets`), the app set up for Twilio's callbacks (`twilio_app`), the three
+operators' CBCs on loopback (`cbcs`) and the named area Hailuogou as the demo has it (`hailuogou`)."""
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
+from peers.cbc_peer import CbcPeer
+from tests.support import cbc
 from tests.support.console import make_user
 from tests.support.twilio_callbacks import PUBLIC_BASE_URL, TOKEN
+from warning_service.demo_data import scenic_areas
 from warning_service.extensions import db
-from warning_service.models import Agency, AgencyKind, Recipient, Role
+from warning_service.intake.limits import DEFAULT_LIMITS
+from warning_service.models import Agency, AgencyKind, NamedArea, Recipient, Role
 from warning_service.security.api_keys import add_key
+from warning_service.services.named_areas import add_named_area
+
+CBC_OPERATORS = ("cmcc", "cucc", "ctcc")
 
 
 @pytest.fixture
@@ -62,3 +72,35 @@ def twilio_app(app, monkeypatch):
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", TOKEN)
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     return app
+
+
+@pytest.fixture
+def cbcs(app, served_app, monkeypatch) -> Iterator[dict[str, CbcPeer]]:
+    """Three operators' CBCs on loopback calling back the served app, and the CAP gateway aimed at them."""
+    monkeypatch.setitem(app.config, "CELL_BROADCAST_GATEWAY", "cap")
+    monkeypatch.setitem(app.config, "CELL_BROADCAST_TIMEOUT_SECONDS", 1.0)
+    app.extensions.pop("sender", None)
+    peers = {code: CbcPeer(code, cbc.TOKEN, cbc.SECRET, callback_url=f"{served_app}/webhooks/cbc/{code}/status",
+                           callback_delay=0.05, max_vertices=cbc.MAX_VERTICES, hold_seconds=3)
+             for code in CBC_OPERATORS}
+    for peer in peers.values():
+        peer.__enter__()
+    try:
+        for code, peer in peers.items():
+            cbc.register_cbc(code, peer)
+        yield peers
+    finally:
+        for peer in peers.values():
+            peer.__exit__(None, None, None)
+        app.extensions.pop("sender", None)
+
+
+@pytest.fixture
+def hailuogou(app) -> NamedArea:
+    """Hailuogou registered as the demo registers it (data/scenic_areas.toml): a circle of 11 km."""
+    [spec] = [spec for spec in scenic_areas() if spec["code"] == "hailuogou"]
+    area = add_named_area(db.session, None, "test", code=spec["code"], name_zh=spec["name_zh"], name_en=spec["name_en"],
+                          name_bo=spec.get("name_bo"), source=spec["source"], accuracy=spec["accuracy"],
+                          limits=DEFAULT_LIMITS, centre=(spec["lat"], spec["lon"]), radius_km=spec["radius_km"])
+    db.session.commit()
+    return area

@@ -15,8 +15,9 @@ def register_commands(app: Flask) -> None:
     from .endpoints import endpoints_cli
     from .seed import seed_cli
     from .templates import templates_cli
+    from .translations import translations_cli
     from .user import user_cli
 
     for group in (agency_cli, alert_cli, areas_cli, audit_cli, channels_cli, demo_cli, dispatch_cli, endpoints_cli, seed_cli, templates_cli,
-                  user_cli):
+                  translations_cli, user_cli):
         app.cli.add_command(group)

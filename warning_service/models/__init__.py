@@ -19,6 +19,7 @@ from .delivery import SETTLED, Delivery, DeliveryAttempt, DeliveryStatus, EarlyR
 from .named_area import NamedArea
 from .region import County, Prefecture
 from .target import LANGUAGE_CHOICES, BeidouTerminal, BroadcastEndpoint, Language, Recipient
+from .translation import EntryStatus, ProposalState, TranslationEntry, TranslationProposal
 from .types import utcnow
 from .user import RecoveryCode, Role, User
 
@@ -27,5 +28,6 @@ __all__ = [
     "CapStatus", "InvalidTransition", "Level", "MsgType", "alert_counties", "referenced_alerts", "without_bulky_columns",
     "AuditEvent", "DeliverySeal", "SignedHead", "CbcBroadcast", "CbcOperator", "CbcState",
     "SETTLED", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EarlyReceipt", "NamedArea", "County", "Prefecture", "LANGUAGE_CHOICES",
-    "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "utcnow", "RecoveryCode", "Role", "User",
+    "BeidouTerminal", "BroadcastEndpoint", "Language", "Recipient", "EntryStatus", "ProposalState",
+    "TranslationEntry", "TranslationProposal", "utcnow", "RecoveryCode", "Role", "User",
 ]

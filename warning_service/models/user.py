@@ -18,6 +18,7 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
     DUTY_OFFICER = "duty_officer"
     AUDITOR = "auditor"
+    TRANSLATOR = "translator"   # proposes and reviews the Tibetan the public receives (the translation desk)
 
 
 class User(Base):

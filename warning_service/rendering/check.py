@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..hazards import DISCOURAGED_TIBETAN, HazardCatalogue, catalogue
+from ..hazards import DISCOURAGED_TIBETAN, CatalogueError, HazardCatalogue, catalogue, load_catalogue
 from .budgets import Budget
 from .render import LANGUAGES, MSG_TYPES, AlertView, RenderError, TemplateSet, fit_rendered
 from .tibetan import is_tibetan
@@ -37,6 +37,8 @@ class CheckReport:
     rendered: int = 0
     problems: list[str] = field(default_factory=list)
     awaiting_review: int = 0
+    # hazard -> the Tibetan sections (of Actual messages, every level, message type and text) that carry Chinese
+    chinese: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -46,14 +48,19 @@ class CheckReport:
         return (f"rendered {self.rendered}, problems {len(self.problems)}, "
                 f"templates awaiting review {self.awaiting_review}")
 
+    def chinese_summary(self) -> list[str]:
+        """Per hazard, then in all: the figure the translation desk drives to zero."""
+        lines = [f"{code}: {count} Tibetan sections carry Chinese" for code, count in self.chinese.items() if count]
+        return [*lines, f"Tibetan sections carrying Chinese: {sum(self.chinese.values())}"]
+
 
 def check_templates(root: Path, budgets: Mapping[str, Budget]) -> CheckReport:
     """Check the template set under root (templates_bo_zh/ or a copy): every text `budgets` names, fitted
     to its budget (each channel's and CAP field's: channels/catalog.py budget_for)."""
     report = CheckReport()
     try:
-        templates = TemplateSet(root)
-    except RenderError as exc:
+        templates = TemplateSet(root, load_catalogue(root / "hazards.toml"))
+    except (RenderError, CatalogueError) as exc:
         report.problems.append(f"the template set does not load: {exc}")
         return report
     report.awaiting_review = sum(not review.reviewed for review in templates.reviews.values())
@@ -67,6 +74,9 @@ def check_templates(root: Path, budgets: Mapping[str, Budget]) -> CheckReport:
                     report.problems.append(f"{where}: {exc}")
                     continue
                 report.rendered += 1
+                if view.status == "Actual":
+                    count = report.chinese.get(view.hazard_code, 0) + len(rendered.chinese_sections)
+                    report.chinese[view.hazard_code] = count
                 fitted = fit_rendered(rendered, budgets[channel])
                 report.problems.extend(f"{where} ({rendered.template}): {problem}"
                                        for problem in text_problems(fitted.text, fitted.fit.measure.fits,

@@ -30,7 +30,8 @@ from ..hazards import DEFAULT_ACTION, LEVELS, PARAMETER_RULES, Hazard, HazardCat
 from . import formatting
 from .budgets import Budget, Measure
 from .fit import FitResult, Section, fit
-from .tibetan import normalise, to_tibetan_digits
+from .overlay import EMPTY, Overlay, action_key, current_overlay, hazard_key, term_key
+from .tibetan import is_han, normalise, to_tibetan_digits
 
 TEMPLATES_ROOT = Path(__file__).resolve().parent.parent.parent / "templates_bo_zh"
 # The CAP fields rendered from templates like the channels' texts (each channel names its own template,
@@ -48,6 +49,9 @@ COMBINED_SEPARATOR = "\n"
 # CAP parameters the templates get as numbers (unparsable values are left out).
 NUMERIC_PARAMETERS: tuple[str, ...] = tuple(PARAMETER_RULES)
 LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({"bo": "Tibetan", "zh": "Chinese"})
+# The review.toml term a Tibetan template lists while its protective action has no Tibetan: met in a
+# rendering whose action has sourced or approved Tibetan.
+ACTION_TERM = "防御指引"
 
 # The CAP headline's budget, unless CAP_HEADLINE_MAX_CHARS says otherwise.
 CAP_HEADLINE_CHARS = 160
@@ -83,6 +87,16 @@ class AlertView:
     instruction: Mapping[str, str] = field(default_factory=dict)
     sender_name: str | None = None
     all_clear: bool = False
+    named_places: tuple[NamedPlace, ...] = ()  # the named areas targeted (a scenic area), in order
+
+
+@dataclass(frozen=True)
+class NamedPlace:
+    """A named area as its texts name it: bo is None until a sourced Tibetan name is registered, and the
+    Chinese then stands in, recorded as a missing term."""
+
+    zh: str
+    bo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,13 @@ class RenderedText:
     template: str                     # the template file used, relative to messages/
     reviewed: bool                    # every template involved is reviewed and no term was missing
     missing_terms: tuple[str, ...]    # terms without a sourced Tibetan word (static and from this render)
+
+    @property
+    def chinese_sections(self) -> tuple[str, ...]:
+        """The sections of a Tibetan text that still carry Chinese: never silent about what a reader misses."""
+        if self.language != "bo":
+            return ()
+        return tuple(section.text for section in self.sections if any(map(is_han, section.text)))
 
     @property
     def text(self) -> str:
@@ -225,6 +246,13 @@ class TemplateSet:
             pending.extend(named)
         return tuple(seen)
 
+    def chain(self, name: str) -> tuple[str, ...]:
+        """A template and every template it uses."""
+        return self._chains[name]
+
+    def source(self, name: str) -> str:
+        return self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]  # built with one
+
     def template_for(self, hazard_code: str, channel: str, language: str) -> str:
         """The first of hazards/<code>/, families/<family>/, default/ that has <channel>.<language>.j2."""
         filename = f"{channel}.{language}.j2"
@@ -232,18 +260,22 @@ class TemplateSet:
         candidates = (f"hazards/{hazard_code}/{filename}", f"families/{family}/{filename}", f"default/{filename}")
         return next(name for name in candidates if name in self._chains)
 
-    def render(self, view: AlertView, channel: str, language: str) -> RenderedText:
+    def render(self, view: AlertView, channel: str, language: str, overlay: Overlay = EMPTY) -> RenderedText:
+        """`overlay`: Tibetan approved on the translation desk, used where the files have none."""
         hazard = _check_view(view, channel, language, self.hazards, self.texts)
         name = self.template_for(hazard.code, channel, language)
         untranslated: list[str] = []
-        context = _context(view, hazard, self.families[hazard.code], channel, language, untranslated.append)
+        met: set[str] = set()
+        context = _context(view, hazard, self.families[hazard.code], channel, language, untranslated.append,
+                           overlay, met.add)
         try:
             output = self.env.get_template(name).render(context)
         except (TemplateError, ValueError, TypeError, ArithmeticError) as exc:
             raise RenderError(f"template {name} ({view.hazard_code}, {channel}, {language}): "
                               f"{type(exc).__name__}: {exc}") from exc
         reviews = [self.reviews[part] for part in self._chains[name]]
-        missing = tuple(dict.fromkeys([term for review in reviews for term in review.missing_terms] + untranslated))
+        static = [term for review in reviews for term in review.missing_terms if term not in met]
+        missing = tuple(dict.fromkeys(static + untranslated))
         return RenderedText(
             channel=channel,
             language=language,
@@ -352,10 +384,19 @@ def free_text(texts: Mapping[str, str], language: str) -> str:
 
 
 def _context(view: AlertView, hazard: Hazard, family: str, channel: str, language: str,
-             record_missing: Callable[[str], None]) -> dict[str, Any]:
-    """The variables a template sees (documented in templates_bo_zh/README.md)."""
-    action_key = view.level if view.level is not None and view.level in hazard.actions else DEFAULT_ACTION
-    actions = hazard.actions[action_key]
+             record_missing: Callable[[str], None], overlay: Overlay = EMPTY,
+             record_met: Callable[[str], None] = lambda term: None) -> dict[str, Any]:
+    """The variables a template sees (documented in templates_bo_zh/README.md); in Tibetan, the hazard's
+    name, its action and the terms untranslated() stands in for come from `overlay` where the files have none."""
+    level_key = view.level if view.level is not None and view.level in hazard.actions else DEFAULT_ACTION
+    actions = hazard.actions[level_key]
+    name = hazard.names[language]
+    action = actions.get(language, "")
+    if language == "bo":
+        name = name or overlay.get(hazard_key(hazard.code))
+        action = action or overlay.get(action_key(hazard.code, level_key))
+        if action:
+            record_met(ACTION_TERM)
     parameters = {name.strip(): clean_text(value) for name, value in view.parameters.items()}
     numbers: dict[str, Decimal] = {
         name: number for name in NUMERIC_PARAMETERS
@@ -363,7 +404,11 @@ def _context(view: AlertView, hazard: Hazard, family: str, channel: str, languag
     }
 
     def untranslated(text: str, term: str | None = None) -> str:
-        """Chinese standing in for a Tibetan term that has no source yet; recorded as missing."""
+        """Chinese standing in for a Tibetan term that has no source yet; recorded as missing. A term
+        (a call without `term`) approved on the desk is used instead, and met."""
+        if term is None and language == "bo" and (approved := overlay.get(term_key(text))):
+            record_met(text)
+            return approved
         record_missing(term or text)
         return text
 
@@ -374,9 +419,11 @@ def _context(view: AlertView, hazard: Hazard, family: str, channel: str, languag
         "msg_type": view.msg_type,
         "all_clear": view.all_clear,
         "ended": view.all_clear or view.msg_type == "Cancel",
-        "hazard": {"code": hazard.code, "family": family, "name": hazard.names[language], "name_zh": hazard.names["zh"]},
+        "hazard": {"code": hazard.code, "family": family, "name": name, "name_zh": hazard.names["zh"]},
         "level": view.level,
         "areas": tuple(view.county_codes),
+        "named_places": tuple(place.zh if language == "zh" else place.bo or untranslated(place.zh)
+                              for place in view.named_places),
         "onset": view.onset,
         "expires": view.expires,
         "sent": view.sent,
@@ -385,7 +432,7 @@ def _context(view: AlertView, hazard: Hazard, family: str, channel: str, languag
         "headline": free_text(view.headline, language),
         "description": free_text(view.description, language),
         "instruction": free_text(view.instruction, language),
-        "action": actions.get(language, ""),
+        "action": action,
         "action_zh": actions["zh"],
         "sender_name": clean_text(view.sender_name or ""),
         "untranslated": untranslated,
@@ -416,7 +463,7 @@ def default_templates() -> TemplateSet:
 
 def render(view: AlertView, channel: str, language: str) -> RenderedText:
     """The text of one channel in one language, as ordered sections; raises RenderError."""
-    return default_templates().render(view, channel, language)
+    return default_templates().render(view, channel, language, current_overlay())
 
 
 def cap_text_budget(text: str, settings: Mapping[str, Any] | None = None) -> Budget:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .render import AlertView
+from .render import AlertView, NamedPlace
 
 
 def _value(member) -> str | None:
@@ -31,6 +31,8 @@ def view_of(alert) -> AlertView:
         instruction=dict(alert.instruction or {}),
         sender_name=alert.agency.name if alert.agency else None,
         all_clear="AllClear" in (alert.response_types or []),
+        named_places=tuple(NamedPlace(place["zh"], place.get("bo"))
+                           for place in (alert.area or {}).get("named_places", [])),
     )
 
 

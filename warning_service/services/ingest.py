@@ -48,8 +48,10 @@ def ingest(
     if existing is not None:
         return IngestResult(existing, created=False)
 
-    resolve_named_areas(session, message)
+    named_places = resolve_named_areas(session, message)
     draft = interpret(message, catalogue)
+    if named_places:
+        draft.area["named_places"] = named_places
     referenced = _referenced(session, message, agency)
     if draft.hazard is None and referenced:  # a Cancel with no <info> inherits what it cancels
         draft.county_codes = referenced[0].county_codes

@@ -128,16 +128,18 @@ def named_in(session: Session, area: Mapping[str, Any]) -> list[NamedArea]:
     return [found[code] for code in codes if code in found]
 
 
-def resolve_named_areas(session: Session, message: AlertMessage) -> None:
+def resolve_named_areas(session: Session, message: AlertMessage) -> list[dict[str, str | None]]:
     """Put each named area's registered polygon beside the geocode naming it, in the same <area>: the
     region's rules then find the counties it touches, and the alert carries its shape (cell broadcast).
-    Raises a 422 naming every code that is unknown or no longer active; changes nothing then."""
+    Returns the areas' names ({"code", "zh", "bo"}, bo None until a sourced one is registered), in the
+    message's order, which the alert keeps as `area["named_places"]` so its texts name the place, not only
+    its county. Raises a 422 naming every code that is unknown or no longer active; changes nothing then."""
     named = list(_named_geocodes(message))
     if not named:
-        return
+        return []
     codes = {code for _, _, code in named}
-    found = {area.code: cap_polygons(area.geometry_geojson) for area in
-             session.scalars(select(NamedArea).where(NamedArea.code.in_(codes), NamedArea.active))}
+    rows = {area.code: area for area in session.scalars(select(NamedArea).where(NamedArea.code.in_(codes), NamedArea.active))}
+    found = {code: cap_polygons(area.geometry_geojson) for code, area in rows.items()}
     unknown = {location: FieldError(location, f"no active named area {code!r} is registered here")
                for location, _, code in named if code not in found}
     if unknown:
@@ -147,6 +149,8 @@ def resolve_named_areas(session: Session, message: AlertMessage) -> None:
         if (id(area), code) not in done:
             done.add((id(area), code))
             area.polygons.extend(found[code])
+    in_order = dict.fromkeys(code for _, _, code in named)
+    return [{"code": code, "zh": rows[code].name_zh, "bo": rows[code].name_bo} for code in in_order]
 
 
 def _named_geocodes(message: AlertMessage) -> Iterator[tuple[str, AreaBlock, str]]:

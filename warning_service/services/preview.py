@@ -56,6 +56,7 @@ class DraftAlert:
     headline: dict[str, str]
     description: dict[str, str]
     instruction: dict[str, str]
+    area: dict[str, Any]              # only "named_places", the names the texts give (view_of)
 
 
 def preview(session: Session, message: AlertMessage, agency: Agency, hazards: HazardCatalogue,
@@ -90,7 +91,7 @@ def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards
     """The message as intake would store it: interpreted, authorised, a Cancel without <info> taking
     hazard, level and counties from the first alert it references."""
     check_sender(agency, message)
-    resolve_named_areas(session, message)
+    named_places = resolve_named_areas(session, message)
     draft = interpret(message, hazards)
     alert = DraftAlert(
         hazard_code=draft.hazard.code if draft.hazard else None,
@@ -100,6 +101,7 @@ def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards
         sent=message.sent,
         agency=agency,
         references=[f"{r.sender},{r.identifier},{r.sent}" for r in message.references],
+        area={"named_places": named_places} if named_places else {},
         **{name: getattr(draft, name) for name in _SHARED_WITH_DRAFT},
     )
     referenced = referenced_alerts(session, alert)
@@ -175,5 +177,6 @@ def fitted_json(fitted: FittedText) -> dict[str, Any]:
         "warnings": list(fitted.warnings),
         "reviewed": all(rendered.reviewed for rendered in fitted.rendered),
         "missing_terms": list(dict.fromkeys(term for rendered in fitted.rendered for term in rendered.missing_terms)),
+        "chinese_sections": [section for rendered in fitted.rendered for section in rendered.chinese_sections],
         "templates": [rendered.template for rendered in fitted.rendered],
     }

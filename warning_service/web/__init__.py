@@ -39,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import auth, init_login
     from .cbc_operators import admin_cbc
     from .console import console
+    from .desk import desk
     from .errors import register_error_handlers
     from .health import health
     from .i18n import init_i18n
@@ -61,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_areas, url_prefix="/admin/areas")
     app.register_blueprint(admin_cbc, url_prefix="/admin/cbc")
     app.register_blueprint(reports, url_prefix="/reports")
+    app.register_blueprint(desk, url_prefix="/translations")
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(webhooks)
     register_error_handlers(app)

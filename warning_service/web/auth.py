@@ -111,6 +111,11 @@ def pending_user() -> User | None:
     return _user_for_id(user_id) if isinstance(user_id, str) else None
 
 
+def home_url(user: User) -> str:
+    """Where a user lands after signing in: translators at their desk, everyone else at the inbox."""
+    return url_for("desk.queue") if user.role == Role.TRANSLATOR else url_for("console.inbox")
+
+
 def roles_required(*roles: Role) -> Callable:
     """Signed in, and with one of `roles`: otherwise to the login page, or 403."""
 
@@ -195,7 +200,7 @@ def login():
             session[PENDING] = user.get_id()
             return redirect(url_for("auth.second_factor" if user.mfa_enrolled else "auth.enrol"))
         _complete_sign_in(user)
-        return redirect(url_for("console.inbox"))
+        return redirect(home_url(user))
     status = 400 if request.method == "POST" else 200
     return render_template("console/login.html", form=form, error=None if status == 200 else _("Fill in both fields.")), status
 
@@ -226,7 +231,7 @@ def second_factor():
         db.session.commit()
         return render_template("console/second_factor.html", form=form,
                                error=_("Wrong or already used code.")), 401
-    return redirect(url_for("console.inbox"))
+    return redirect(home_url(user))
 
 
 @auth.route("/mfa/enrol", methods=["GET", "POST"])

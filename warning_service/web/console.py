@@ -53,9 +53,10 @@ from ..models import (
 from ..rendering.formatting import place_name
 from ..rendering.render import LANGUAGES, FittedText, free_text, render_fitted
 from ..rendering.views import cancellation_view, view_of
+from ..services.alert_map import alert_map
 from ..services.ingest import ingest
 from ..services.named_areas import named_areas, named_in
-from ..services.preview import cbc_operators, reach
+from ..services.preview import reach
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, area_name, beijing, console_locale, counties_named, county_name, county_name_attribute
@@ -229,13 +230,15 @@ def alert_page(alert_id: int):
     table = counts(db.session, alert.id)
     reached = reached_so_far(table)
     cancellable = alert.state in (AlertState.PUBLISHING, AlertState.PUBLISHED) and alert.msg_type != MsgType.CANCEL
+    area_map = alert_map(db.session, alert, str(current_app.config["CONSOLE_CAP_SENDER"]))
     return render_template(
         "console/alert.html", alert=alert, hazard=catalogue().get(alert.hazard_code), texts=texts, reach=targets,
+        area_map=area_map,
         places=places, named_areas=named, channels=catalog.county_channels(), reach_sentence=reach_sentence(targets),
         approvals=approvals(db.session, alert),
         needs_second=needs_second_officer(alert, current_app.config),
         progress=progress_rows(table), reason_limit=REJECT_REASON_MAX_CHARS, operators=operator_rows(operators),
-        cbc_targets=[operator.name for operator in cbc_operators(db.session, alert)],
+        cbc_targets=[operator.name for operator in area_map.operators],
         cancelled_by=db.session.get(Alert, alert.superseded_by_id) if alert.state == AlertState.CANCELLED
         and alert.superseded_by_id else None,
         withdraws=referenced_alerts(db.session, alert) if alert.msg_type == MsgType.CANCEL else [],
@@ -243,7 +246,15 @@ def alert_page(alert_id: int):
         cancel_dialog=cancel_question(alert, texts["headline"], delivered="{delivered}", sent="{sent}")
         if cancellable else "", reached=reached,
         cancel_preview=cancel_preview(alert) if cancellable else {},
+        untranslated=untranslated(texts),
     )
+
+
+def untranslated(texts: dict[str, dict[str, FittedText]]) -> dict[str, object]:
+    """Never silent: how many Tibetan sections still carry Chinese, over every text, and the terms missing."""
+    rendered = [each for by_language in texts.values() for each in by_language["bo"].rendered if each.language == "bo"]
+    return {"sections": sum(len(each.chinese_sections) for each in rendered),
+            "terms": list(dict.fromkeys(term for each in rendered for term in each.missing_terms))}
 
 
 def reach_sentence(reach: dict[str, dict[str, int]]) -> str:

@@ -94,6 +94,7 @@ def init_i18n(app: Flask) -> None:
     app.context_processor(lambda: {
         "console_languages": CONSOLE_LANGUAGES, "console_locale": console_locale,
         "hazard_name": hazard_name, "county_name_attribute": county_name_attribute, "county_name": county_name,
+        "area_name": area_name,
     })
     app.add_template_filter(beijing)
     register_labels(app)

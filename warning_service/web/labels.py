@@ -17,7 +17,7 @@ from flask_babel.speaklater import LazyString
 
 from ..channels.catalog import UnknownChannel, channel
 from ..models import AgencyKind, AlertState, CapStatus, CbcState, DeliveryStatus, Level, MsgType, Role
-from ..rendering.budgets import Measure
+from ..rendering.budgets import CBS_MAX_PAGES, Measure
 
 LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
     AlertState: {
@@ -36,7 +36,8 @@ LABELS: Mapping[type[enum.Enum], Mapping[enum.Enum, LazyString]] = {
     },
     CbcState: {CbcState.BROADCASTING: _l("On the air"), CbcState.COMPLETED: _l("Completed"),
                CbcState.FAILED: _l("Failed in every cell"), CbcState.CANCELLED: _l("Stopped by the cancellation")},
-    Role: {Role.ADMIN: _l("Administrator"), Role.DUTY_OFFICER: _l("Duty officer"), Role.AUDITOR: _l("Auditor")},
+    Role: {Role.ADMIN: _l("Administrator"), Role.DUTY_OFFICER: _l("Duty officer"), Role.AUDITOR: _l("Auditor"),
+           Role.TRANSLATOR: _l("Translator")},
     CapStatus: {CapStatus.ACTUAL: _l("Actual"), CapStatus.EXERCISE: _l("Exercise"), CapStatus.SYSTEM: _l("System"),
                 CapStatus.TEST: _l("Test"), CapStatus.DRAFT: _l("Draft")},
     AgencyKind: {
@@ -81,9 +82,10 @@ def measure_label(measure: Measure) -> str:
         return _("%(seconds)s s read aloud", seconds=seconds)
     if measure.encoding == "characters":
         return _("%(units)s characters", units=units)
-    if measure.encoding == "CBS":
-        return ngettext("%(num)d cell broadcast page (%(units)s units)",
-                        "%(num)d cell broadcast pages (%(units)s units)", measure.parts, units=units)
+    if measure.encoding == "CBS":  # the pages of the most a CBS message holds (3GPP TS 23.041)
+        return ngettext("%(num)d of %(max)d cell broadcast page (%(units)s units)",
+                        "%(num)d of %(max)d cell broadcast pages (%(units)s units)", measure.parts,
+                        max=CBS_MAX_PAGES, units=units)
     mode = str(BIT_CODINGS.get(measure.encoding, measure.encoding))
     if measure.parts > 1:
         return _("%(units)s bits (%(mode)s) in %(parts)d messages", units=units, mode=mode, parts=measure.parts)

@@ -217,7 +217,8 @@ SCHEMAS: dict = {
     "PreviewText": {
         "type": "object",
         "description": "One channel in one language, fitted to the channel's budget, as it would be sent.",
-        "required": ["text", "measure", "shortened", "cut", "warnings", "reviewed", "missing_terms", "templates"],
+        "required": ["text", "measure", "shortened", "cut", "warnings", "reviewed", "missing_terms", "chinese_sections",
+                     "templates"],
         "properties": {
             "text": {"type": "string"},
             "measure": {
@@ -239,6 +240,8 @@ SCHEMAS: dict = {
                 "enum": ["unreviewed Tibetan", "unreviewed Chinese", "shortened", "cut", "over budget"]}},
             "reviewed": {"type": "boolean", "description": "every template involved is reviewed and no term was missing"},
             "missing_terms": {**_strings(), "description": "terms without a sourced Tibetan word (Chinese stands in)"},
+            "chinese_sections": {**_strings(), "description": "the sections of a Tibetan text that still carry Chinese "
+                                                              "(empty for Chinese texts)"},
             "templates": {**_strings(), "description": "the template files used, under templates_bo_zh/messages/"},
         },
     },

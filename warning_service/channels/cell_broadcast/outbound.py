@@ -80,7 +80,7 @@ def messages(session: Session, alert: Alert, content: AlertContent, rows: Sequen
         select(CbcOperator).where(ids_in(session, CbcOperator.id, [row.target_id for row in rows])))}
     sender = str(settings["CONSOLE_CAP_SENDER"])
     try:
-        version = _version(session, alert, sender, content)
+        version = alert_version(session, alert, sender, content)
     except RenderError as error:
         return [], [SendResult(row.id, Outcome.PERMANENT, code="unrenderable", text=str(error)[:300]) for row in rows]
     earlier = accepted_before(session, alert, list(operators), sender)
@@ -102,9 +102,10 @@ def messages(session: Session, alert: Alert, content: AlertContent, rows: Sequen
     return ready, refused
 
 
-def _version(session: Session, alert: Alert, sender: str, content: AlertContent) -> Version:
-    """Cached per alert and state change, like the other channels' texts (`content`: those texts, rendered
-    once); the polygons are covered once per area and vertex limit (message.covered)."""
+def alert_version(session: Session, alert: Alert, sender: str, content: AlertContent | None = None) -> Version:
+    """The alert's Version, cached per alert and state change like the other channels' texts (`content`: those
+    texts when the dispatch has rendered them already); the polygons are covered once per area and vertex limit
+    (message.covered). The console's map of what each CBC gets draws these same polygons."""
     key = (alert.id, alert.state_changed_at, sender)
     if key not in _VERSIONS:
         if len(_VERSIONS) >= _VERSIONS_SIZE:
