@@ -12,7 +12,7 @@ BROWSER_PACKAGES := chromium fonts-noto-core fonts-wqy-microhei libpango-1.0-0 l
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q --no-install-recommends
 
-.PHONY: install translations browser faketime setup run lint test test-future bench chaos
+.PHONY: install translations browser faketime sentinel setup run lint test test-future bench chaos
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,14 @@ lint: install
 	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/mypy
 
+# Debian's redis-sentinel, for the tests of Redis failover (tests/ha: they start their own master, replica and
+# three sentinels on free ports; the package's own service is left alone).
+sentinel:
+	@command -v redis-sentinel >/dev/null || { echo "installing redis-sentinel for the failover tests"; \
+	  $(APT_GET) install redis-sentinel >/dev/null || { $(APT_GET) update >/dev/null && $(APT_GET) install redis-sentinel >/dev/null; }; }
+
 # lint first: a broken layer fails in seconds, before the browser install and the suite.
-test: install lint browser
+test: install lint browser sentinel
 	$(PY) -m pytest
 
 # Debian's libfaketime, for the time-shifted run below.

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 
-import psycopg
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
@@ -20,7 +18,7 @@ from redis import Redis
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from tests.support.backends import POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY, REDIS_SERVER
+from tests.support.backends import REDIS_CLAIM_KEY, REDIS_SERVER, empty_redis, scratch_database
 from warning_service.app import create_app
 from warning_service.extensions import db
 from warning_service.reference_data import load_regions
@@ -33,13 +31,8 @@ KEEP_TABLES = {"prefectures", "counties", "alembic_version"}
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    name = f"ews_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("ews_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -105,20 +98,12 @@ def _empty_tables(app: Flask) -> None:
         db.session.remove()
 
 
-def _empty_redis(app: Flask) -> None:
-    """Everything but this session's claim on the database."""
-    connection = Redis.from_url(app.config["REDIS_URL"])
-    keys = [key for key in connection.scan_iter() if key != REDIS_CLAIM_KEY.encode()]
-    if keys:
-        connection.delete(*keys)
-
-
 @pytest.fixture
 def app(backend_app: Flask, tmp_path_factory, monkeypatch) -> Iterator[Flask]:
     """The app on each backend, with empty tables and queues but the reference data loaded, and a
     signing key path and signed-heads directory of the test's own (no key there unless it makes one)."""
     _empty_tables(backend_app)
-    _empty_redis(backend_app)
+    empty_redis(backend_app.config["REDIS_URL"])
     ledger = tmp_path_factory.mktemp("ledger")
     monkeypatch.setitem(backend_app.config, "AUDIT_SIGNING_KEY", str(ledger / "audit-signing-key.pem"))
     monkeypatch.setitem(backend_app.config, "LEDGER_HEADS_DIR", str(ledger / "heads"))

@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from warning_service.app import create_app
 from warning_service.extensions import db
@@ -35,6 +36,29 @@ def test_database_url_from_the_environment_uses_psycopg3(monkeypatch):
     assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://ews@db.example/ews"
 
 
+@pytest.mark.parametrize("written", [
+    "postgresql://ews@db-a:5432,db-b:5433/ews?target_session_attrs=read-write",       # libpq's URI
+    "postgresql://ews@/ews?host=db-a:5432,db-b:5433&target_session_attrs=read-write",  # one host= with a list
+    "postgresql+psycopg://ews@/ews?host=db-a:5432&host=db-b:5433&target_session_attrs=read-write",
+    "postgresql://ews@/ews?host=db-a,db-b&port=5432,5433&target_session_attrs=read-write",          # libpq's keywords
+])
+def test_multi_host_database_urls_reach_libpq_as_a_host_list_tried_in_order(monkeypatch, written):
+    monkeypatch.setenv("DATABASE_URL", written)
+    url = make_url(create_app().config["SQLALCHEMY_DATABASE_URI"])
+    arguments = url.get_dialect()().create_connect_args(url)[1]
+    assert (arguments["host"], arguments["port"]) == ("db-a,db-b", "5432,5433")
+    assert (arguments["target_session_attrs"], arguments["connect_timeout"]) == ("read-write", "5")
+
+
+def test_sentinel_settings_are_checked_before_the_app_starts(monkeypatch):
+    monkeypatch.setenv("REDIS_SENTINELS", "10.0.0.1:26379,10.0.0.2")
+    with pytest.raises(RuntimeError, match="'10.0.0.2' is not host:port"):
+        create_app()
+    monkeypatch.setenv("REDIS_SENTINELS", "10.0.0.1:26379,10.0.0.2:26379")
+    with pytest.raises(RuntimeError, match="REDIS_SENTINEL_MASTER"):
+        create_app()
+
+
 def test_default_database_is_sqlite_in_the_instance_folder(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app()
@@ -62,5 +86,5 @@ def test_healthz_is_503_when_redis_is_unreachable(tmp_path):
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "degraded"
-    assert body["checks"]["database"] == {"ok": True}
+    assert body["checks"]["database"] == {"ok": True, "node": "sqlite"}
     assert body["checks"]["redis"]["ok"] is False

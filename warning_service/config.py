@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+MULTI_HOST_CONNECT_TIMEOUT_SECONDS = 5  # per host of a multi-host DATABASE_URL that sets none
 
 
 # Settings whose environment variable has another name than the setting.
@@ -47,6 +49,15 @@ class Settings:
     SECRET_KEY: str = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str = ""
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    # Redis behind Sentinel (docs/OPERATIONS.md): `host:port,host:port,...` of the sentinels and the name they
+    # monitor the master by. Set, they replace REDIS_URL: every process asks the sentinels where the master is,
+    # and asks again after a failover. The password is the master's and the sentinels' (the same).
+    REDIS_SENTINELS: str = ""
+    REDIS_SENTINEL_MASTER: str = ""
+    REDIS_SENTINEL_PASSWORD: str = ""
+    # How long a Redis command is retried while the sentinels promote a replica; above their
+    # down-after-milliseconds plus the election, so a command during a switch lands on the new master.
+    REDIS_FAILOVER_SECONDS: float = 10.0
     # Agency API bodies: real messages with embedded audio or detailed polygons
     # run to about 1 MiB, so 10 MiB leaves room without inviting abuse.
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
@@ -159,8 +170,28 @@ def _environment(name: str) -> str | None:
 
 
 def normalise_database_url(url: str) -> str:
-    """Route PostgreSQL URLs to psycopg 3, whatever scheme the operator wrote."""
-    for prefix in ("postgres://", "postgresql://"):
+    """Route PostgreSQL URLs to psycopg 3, whatever scheme the operator wrote, with libpq's multi-host forms
+    (`postgresql://u@a:5432,b:5432/db`, `?host=a:5432,b:5432`) written as SQLAlchemy reads them (`?host=a:5432&host=b:5432`)."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return _multi_host("postgresql+psycopg://" + url[len(prefix):])
     return url
+
+
+def _multi_host(url: str) -> str:
+    """SQLAlchemy cannot parse a host list in the authority and hands `host=a:p,b:p` to libpq, which takes
+    `a:p` for a host name: each host becomes its own `host=` parameter, its port with it."""
+    parts = urlsplit(url)
+    userinfo, at, hostlist = parts.netloc.rpartition("@")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    hosts, netloc = ([host for host in hostlist.split(",") if host], userinfo + at) if "," in hostlist else ([], parts.netloc)
+    named = [value for key, value in query if key == "host"]
+    if len(named) == 1 and "," in named[0] and ":" in named[0] and not any(key == "port" for key, _ in query):
+        hosts += [host for host in named[0].split(",") if host]
+        query = [(key, value) for key, value in query if key != "host"]
+    query = [("host", host) for host in hosts] + query
+    if sum(len(value.split(",")) for key, value in query if key == "host") < 2:
+        return url
+    if not any(key == "connect_timeout" for key, _ in query):  # libpq waits on a dead host for minutes, not trying the next
+        query.append(("connect_timeout", str(MULTI_HOST_CONNECT_TIMEOUT_SECONDS)))
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe=":,/")))

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from tests.support.api import LUDING_SEAT, post_xml
 from tests.support.cap_builder import cap_time, cap_xml, info_xml
@@ -171,9 +173,12 @@ def test_openapi_names_exactly_the_api_routes(app, client):
     json.dumps(document)  # serialisable as is
 
 
-def test_healthz_reports_database_and_redis(client):
+def test_healthz_reports_database_and_redis_and_which_server_of_each(app, client):
     body = client.get("/healthz").get_json()
-    assert body == {"status": "ok", "checks": {"database": {"ok": True}, "redis": {"ok": True}}}
+    database, redis = make_url(app.config["SQLALCHEMY_DATABASE_URI"]), urlsplit(app.config["REDIS_URL"])
+    database_node = f"{database.host}:{database.port or 5432}" if database.host else "sqlite"
+    assert body == {"status": "ok", "checks": {"database": {"ok": True, "node": database_node},
+                                               "redis": {"ok": True, "node": f"{redis.hostname}:{redis.port}"}}}
 
 
 def test_actual_alert_without_expires_gets_the_hazards_default_and_says_so(client, weather):

@@ -232,7 +232,7 @@ def test_the_texts_name_the_named_area_before_its_county_and_the_tibetan_says_it
     response = client.post("/api/v1/alerts", json=crowding({"named_areas": ["hailuogou"]}), headers=tourism[1])
     assert response.status_code == 201, response.get_json()
     alert = db.session.get(Alert, response.get_json()["id"])
-    assert alert.area["named_places"] == [{"code": "hailuogou", "zh": "海螺沟", "bo": None}]
+    assert alert.named_places == [{"code": "hailuogou", "zh": "海螺沟", "bo": None}]
 
     texts = client.post("/api/v1/preview", json=crowding({"named_areas": ["hailuogou"]}),
                         headers=tourism[1]).get_json()["texts"]

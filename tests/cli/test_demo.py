@@ -61,6 +61,17 @@ def test_serve_says_what_to_install_without_redis(app, monkeypatch, tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_serve_says_the_sentinels_do_not_answer_and_starts_no_redis(app, monkeypatch):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in (("REDIS_SENTINELS", f"127.0.0.1:{port}"), ("REDIS_SENTINEL_MASTER", "ews"), ("REDIS_FAILOVER_SECONDS", 0.2)):
+        monkeypatch.setitem(app.config, name, value)
+    result = app.test_cli_runner().invoke(args=["demo", "serve", "--port", "5999"])
+    assert result.exit_code != 0 and f"through the sentinels 127.0.0.1:{port}" in result.output
+    assert "started redis-server" not in result.output and "Traceback" not in result.output
+
+
 def test_example_alert_is_accepted_with_the_demo_key(app, client):
     assert app.test_cli_runner().invoke(args=["seed", "demo", "--recipients", "50"]).exit_code == 0
     key = next(key.key for key in issue_demo_keys() if key.variable == "SEISMIC_KEY")

@@ -21,6 +21,8 @@ from worker import DispatchWorker
 
 RUN_WORKER = Path(__file__).with_name("run_worker.py")
 WORKER_BATCH = 25  # the batch size of a worker start_worker starts
+# Where the worker finds Redis: the app's own server, or its sentinels (an empty one is unset).
+REDIS_SETTINGS = ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD", "REDIS_FAILOVER_SECONDS")
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def start_worker(app: Flask, *args: str, delay: float) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
+        **{name: str(app.config[name]) for name in REDIS_SETTINGS},
         "SMS_GATEWAY": "counting", "BROADCAST_GATEWAY": "counting", "BEIDOU_GATEWAY": "counting",
         "CELL_BROADCAST_GATEWAY": "counting",
         "FANOUT_BATCH_SIZE": str(WORKER_BATCH),

@@ -1,7 +1,8 @@
 """The fixtures more than one test directory uses, loaded as a pytest plugin by tests/conftest.py:
 console users of each role (`people`), agencies with API keys (`make_agency`, `weather`, `seismic`),
 the demo's targets (`demo_targets`), the app set up for Twilio's callbacks (`twilio_app`), the three
-operators' CBCs on loopback (`cbcs`) and the named area Hailuogou as the demo has it (`hailuogou`)."""
+operators' CBCs on loopback (`cbcs`), the named area Hailuogou as the demo has it (`hailuogou`) and every
+channel through the counting gateway (`counting`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,9 +12,10 @@ import pytest
 from peers.cbc_peer import CbcPeer
 from tests.support import cbc
 from tests.support.console import make_user
+from tests.support.gateways import register
 from tests.support.twilio_callbacks import PUBLIC_BASE_URL, TOKEN
 from warning_service.demo_data import scenic_areas
-from warning_service.extensions import db
+from warning_service.extensions import db, redis_client
 from warning_service.intake.limits import DEFAULT_LIMITS
 from warning_service.models import Agency, AgencyKind, NamedArea, Recipient, Role
 from warning_service.security.api_keys import add_key
@@ -72,6 +74,17 @@ def twilio_app(app, monkeypatch):
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", TOKEN)
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     return app
+
+
+@pytest.fixture
+def counting(app, monkeypatch):
+    """Every channel through the counting gateway; yields the app's Redis, where the gateway counts."""
+    register()
+    for setting in ("SMS_GATEWAY", "BROADCAST_GATEWAY", "BEIDOU_GATEWAY", "CELL_BROADCAST_GATEWAY"):
+        monkeypatch.setitem(app.config, setting, "counting")
+    app.extensions.pop("sender", None)
+    yield redis_client()
+    app.extensions.pop("sender", None)
 
 
 @pytest.fixture

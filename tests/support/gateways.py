@@ -10,6 +10,7 @@ from redis import Redis
 
 from warning_service.channels.base import Capabilities, ChannelAdapter, OutboundMessage, Outcome, SendResult
 from warning_service.channels.gateways import ADAPTERS
+from warning_service.extensions import connect_redis
 
 SENT_KEY = "ews:test:sent"      # hash: delivery id -> times the gateway received it
 ORDER_KEY = "ews:test:order"    # list: alert id of each message, in the order received
@@ -23,7 +24,7 @@ class CountingAdapter(ChannelAdapter):
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.redis = Redis.from_url(str(settings["REDIS_URL"]))
+        self.redis = connect_redis(settings)
 
     def capabilities(self) -> Capabilities:
         return Capabilities(max_batch=100, rate_per_second=None, rate_key="counting")

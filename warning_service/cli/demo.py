@@ -22,20 +22,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from ..demo_data import DEMO_CBC_OPERATORS, DEMO_KEY_AGENCIES, DEMO_USERS, DemoAgency, point_demo_cbc, point_demo_endpoints
-from ..extensions import db
+from ..extensions import connect_redis, db
 from ..models import Agency, utcnow
 from ..security.api_keys import issue_agency_key
 
@@ -63,21 +64,27 @@ def _redacted(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
-def redis_answers(url: str) -> bool:
+def redis_answers(settings: Mapping[str, Any]) -> bool:
     try:
-        with Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1) as client:
+        with connect_redis(settings) as client:
             return bool(client.ping())
     except (RedisError, OSError, ValueError):
         return False
 
 
-def ensure_redis(url: str) -> str | None:
-    """Make Redis answer at `url`, starting a local redis-server if need be.
+def ensure_redis(settings: Mapping[str, Any]) -> str | None:
+    """Make Redis answer where the settings say, starting a local redis-server if need be (never behind
+    Sentinel: the sentinels' master is the operator's to run).
 
     Returns a note when it started one, None when Redis already answered.
     """
-    if redis_answers(url):
+    if redis_answers(settings):
         return None
+    if settings.get("REDIS_SENTINELS"):
+        raise click.ClickException(f"Redis does not answer through the sentinels {settings['REDIS_SENTINELS']} "
+                                   f"(master {settings.get('REDIS_SENTINEL_MASTER')!r}); start them, or unset "
+                                   "REDIS_SENTINELS to use REDIS_URL")
+    url = str(settings["REDIS_URL"])
     parts = urlsplit(url)
     if parts.scheme != "redis" or parts.hostname not in LOCAL_HOSTS:
         raise click.ClickException(f"Redis does not answer at {_redacted(url)}; start it, or set REDIS_URL "
@@ -94,7 +101,7 @@ def ensure_redis(url: str) -> str | None:
     if started.returncode != 0:
         raise click.ClickException(f"redis-server failed to start: {started.stderr.strip() or started.stdout.strip()}")
     deadline = time.monotonic() + REDIS_START_SECONDS
-    while not redis_answers(url):
+    while not redis_answers(settings):
         if time.monotonic() > deadline:
             raise click.ClickException(f"started redis-server on port {port}, but it does not answer at {_redacted(url)}")
         time.sleep(0.2)
@@ -255,7 +262,7 @@ def run_until_stopped(commands: dict[str, list[str]], env: dict[str, str] | None
                    "(primary and failover).")
 def serve(host: str, port: int, peers: bool, peers_port: int) -> None:
     """Check Redis, print a fresh demo key and how to use it, run the gateway peers, a worker and the web server."""
-    note = ensure_redis(current_app.config["REDIS_URL"])
+    note = ensure_redis(current_app.config)
     if note:
         click.echo(note)
     keys = issue_demo_keys()

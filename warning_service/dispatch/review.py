@@ -136,7 +136,7 @@ def cancel(session: Session, alert: Alert, officer: User, settings: Mapping[str,
         identifier=str(uuid.uuid4()), sender=str(settings["CONSOLE_CAP_SENDER"]), sent=now.replace(microsecond=0),
         status=alert.status, msg_type=MsgType.CANCEL, references=[alert.cap_reference],
         hazard_code=alert.hazard_code, level=alert.level, event=alert.event, expires=alert.expires,
-        area=alert.area, original=json.dumps({"cancel": alert.cap_reference, "by": officer.username}).encode(),
+        area=alert.area, named_places=alert.named_places, original=json.dumps({"cancel": alert.cap_reference, "by": officer.username}).encode(),
         original_format="console", state=AlertState.RECEIVED, agency_id=alert.agency_id, created_by_id=officer.id,
     )
     cancellation.counties = list(alert.counties)

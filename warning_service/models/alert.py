@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint, case, select
+from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint, case, select, text
 from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -124,6 +124,9 @@ class Alert(Base):
     parameters: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # The area as sent (county/township codes, polygons, circles) …
     area: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The named areas targeted, as the texts name them ({"code", "zh", "bo"}); apart from `area`, whose
+    # polygons list pages never load.
+    named_places: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     # … and every <info> block as parsed, so nothing of a multilingual message is lost.
     infos: Mapped[list[dict]] = mapped_column(JSON, default=list)
     # The message exactly as received (bytes: its encoding is the sender's), and in which form.

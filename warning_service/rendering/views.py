@@ -32,7 +32,7 @@ def view_of(alert) -> AlertView:
         sender_name=alert.agency.name if alert.agency else None,
         all_clear="AllClear" in (alert.response_types or []),
         named_places=tuple(NamedPlace(place["zh"], place.get("bo"))
-                           for place in (alert.area or {}).get("named_places", [])),
+                           for place in alert.named_places or ()),
     )
 
 

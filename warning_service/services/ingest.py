@@ -50,15 +50,15 @@ def ingest(
 
     named_places = resolve_named_areas(session, message)
     draft = interpret(message, catalogue)
-    if named_places:
-        draft.area["named_places"] = named_places
     referenced = _referenced(session, message, agency)
     if draft.hazard is None and referenced:  # a Cancel with no <info> inherits what it cancels
         draft.county_codes = referenced[0].county_codes
+        named_places = referenced[0].named_places
     if agency is not None and draft.hazard is not None and not agency.may_issue(draft.hazard.code):
         raise forbidden(f"agency {agency.name!r} may not issue {draft.hazard.code!r} alerts")
 
     alert = _new_alert(session, draft, referenced, original, author)
+    alert.named_places = named_places
     publishes_at_once = agency is not None and agency.auto_publish
     if not publishes_at_once:
         # Before the INSERT, so no UPDATE follows it while this request holds the ledger's turn.

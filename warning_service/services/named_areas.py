@@ -132,8 +132,8 @@ def resolve_named_areas(session: Session, message: AlertMessage) -> list[dict[st
     """Put each named area's registered polygon beside the geocode naming it, in the same <area>: the
     region's rules then find the counties it touches, and the alert carries its shape (cell broadcast).
     Returns the areas' names ({"code", "zh", "bo"}, bo None until a sourced one is registered), in the
-    message's order, which the alert keeps as `area["named_places"]` so its texts name the place, not only
-    its county. Raises a 422 naming every code that is unknown or no longer active; changes nothing then."""
+    message's order, which the alert keeps as `named_places` so its texts name the place, not only its
+    county. Raises a 422 naming every code that is unknown or no longer active; changes nothing then."""
     named = list(_named_geocodes(message))
     if not named:
         return []

@@ -56,7 +56,7 @@ class DraftAlert:
     headline: dict[str, str]
     description: dict[str, str]
     instruction: dict[str, str]
-    area: dict[str, Any]              # only "named_places", the names the texts give (view_of)
+    named_places: list[dict[str, Any]]
 
 
 def preview(session: Session, message: AlertMessage, agency: Agency, hazards: HazardCatalogue,
@@ -101,7 +101,7 @@ def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards
         sent=message.sent,
         agency=agency,
         references=[f"{r.sender},{r.identifier},{r.sent}" for r in message.references],
-        area={"named_places": named_places} if named_places else {},
+        named_places=named_places,
         **{name: getattr(draft, name) for name in _SHARED_WITH_DRAFT},
     )
     referenced = referenced_alerts(session, alert)
@@ -112,7 +112,8 @@ def draft_alert(session: Session, message: AlertMessage, agency: Agency, hazards
     if alert.hazard_code is None:
         if not referenced:
             raise invalid("the message names no hazard and references no alert this service holds")
-        alert = replace(alert, hazard_code=referenced[0].hazard_code, county_codes=referenced[0].county_codes)
+        alert = replace(alert, hazard_code=referenced[0].hazard_code, county_codes=referenced[0].county_codes,
+                        named_places=referenced[0].named_places)
     if referenced and alert.level is None:
         alert = replace(alert, level=referenced[0].level)
     return alert
