@@ -24,13 +24,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from redis import Redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service import start_workers, stop  # noqa: E402
+from service import clean_slate, start_workers, stop  # noqa: E402
 
 from warning_service.app import create_app  # noqa: E402
 from warning_service.dispatch.publish import publish  # noqa: E402
@@ -115,9 +114,7 @@ def rss_kib(pid: int) -> int:
 def one_run(env: dict[str, str], workers: int, recipients_total: int, critical_after: float | None,
             only_counties: list[str] | None) -> dict:
     """One fan-out; with `critical_after` set, a critical alert is published that many seconds into it."""
-    db.session.execute(text("TRUNCATE deliveries, delivery_attempts RESTART IDENTITY CASCADE"))
-    db.session.commit()
-    Redis.from_url(env["REDIS_URL"]).flushdb()
+    clean_slate(env["REDIS_URL"])
     counties = only_counties or list(db.session.scalars(select(County.code)))
     big = new_alert(counties, "rainstorm", Level.YELLOW)          # default queue
     critical = new_alert(["513322", "513301"], "earthquake_early_warning", None) if critical_after is not None else None

@@ -1,6 +1,7 @@
 """What the load benchmarks share: the service as it runs in production (gunicorn serving
 `wsgi:app`, `python worker.py` workers) on loopback, API keys issued the project's way,
-distinct CAP 1.2 messages, and percentiles.
+distinct CAP 1.2 messages, the operators' CBCs as peers that note when they accepted what,
+and percentiles.
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from contextlib import ExitStack
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,11 +22,19 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from rq.job import Job  # noqa: E402
+from rq.registry import FinishedJobRegistry  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
+from peers.cbc_peer import CbcPeer  # noqa: E402
+from peers.ports import free_ports  # noqa: E402
 from tests.support.cap_builder import cap_xml, info_xml  # noqa: E402
-from warning_service.extensions import db  # noqa: E402
-from warning_service.models import Agency  # noqa: E402
+from warning_service.channels.cell_broadcast.message import identifier  # noqa: E402
+from warning_service.demo_data import DEMO_CBC_OPERATORS, point_demo_cbc  # noqa: E402
+from warning_service.dispatch.queueing import queue_name  # noqa: E402
+from warning_service.extensions import db, redis_client  # noqa: E402
+from warning_service.models import Agency, Alert, AlertState, Delivery, DeliveryStatus  # noqa: E402
 from warning_service.security.api_keys import issue_agency_key  # noqa: E402
 
 STARTUP_SECONDS = 60.0
@@ -106,11 +118,140 @@ def earthquake_cap(sender: str, counties: tuple[str, ...] = ("513322",)) -> byte
                    sender=sender)
 
 
-def post_cap(connection: http.client.HTTPConnection, key: str, body: bytes) -> tuple[int, bytes]:
+def post_cap(connection: http.client.HTTPConnection, key: str, body: bytes,
+             content_type: str = "application/cap+xml") -> tuple[int, bytes]:
     connection.request("POST", "/api/v1/alerts", body=body,
-                       headers={"Authorization": f"Bearer {key}", "Content-Type": "application/cap+xml"})
+                       headers={"Authorization": f"Bearer {key}", "Content-Type": content_type})
     response = connection.getresponse()
     return response.status, response.read()
+
+
+def clean_slate(redis_url: str) -> None:
+    """No deliveries and empty queues, so a run starts where the last one did (the alerts stay)."""
+    db.session.execute(text("TRUNCATE deliveries, delivery_attempts RESTART IDENTITY CASCADE"))
+    db.session.commit()
+    Redis.from_url(redis_url).flushdb()
+
+
+def settled(alert_ids: list[int]) -> bool:
+    """Every alert planned to the end and none of its deliveries waiting or being sent."""
+    planned = set(db.session.scalars(select(Alert.state).where(Alert.id.in_(alert_ids)))) == {AlertState.PUBLISHED}
+    busy = db.session.scalar(select(select(Delivery.id).where(
+        Delivery.alert_id.in_(alert_ids), Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+    ).exists()))
+    db.session.commit()
+    return planned and not busy
+
+
+# The moments of one alert's way to the CBCs, in order: the alert stored (its row written by the intake), its
+# plan's first job queued and taken by a worker (RQ's times), its first cell broadcast delivery planned, the
+# batch job of those deliveries taken by a worker, the last one claimed, the last CBC's 202 sent back, the
+# last acceptance recorded.
+CBC_STAGES = ("stored", "plan queued", "plan started", "planned", "batch started", "claimed", "accepted", "recorded")
+
+
+def cbc_stages(alert_id: int, start: float, accepted: float) -> dict[str, float]:
+    """Each of CBC_STAGES in ms after `start` (a time.time()): where the time to every CBC went. Read once the
+    alert has settled, within RQ's result TTL (the jobs' times are kept with their results)."""
+    alert = db.session.get(Alert, alert_id)
+    rows = db.session.execute(select(Delivery.id, Delivery.created_at, Delivery.claimed_at, Delivery.sent_at)
+                              .where(Delivery.alert_id == alert_id, Delivery.channel == "cell_broadcast")).all()
+    moments = {"stored": alert.received_at, "planned": min(row.created_at for row in rows),
+               "claimed": max(row.claimed_at for row in rows), "recorded": max(row.sent_at for row in rows)}
+    queue = queue_name(alert)
+    db.session.commit()
+    cbc_ids = {row.id for row in rows}
+    connection = redis_client()
+    registry = FinishedJobRegistry(queue, connection=connection)
+    for job in Job.fetch_many(registry.get_job_ids(), connection=connection):
+        if job is None:
+            continue
+        if job.func_name.endswith("plan_alert") and list(job.args) == [alert_id, None]:
+            moments["plan queued"], moments["plan started"] = job.enqueued_at, job.started_at
+        elif job.func_name.endswith("send_batch") and cbc_ids <= set(job.args[0]):
+            moments["batch started"] = job.started_at
+    seconds = {stage: moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() for stage, moment in moments.items()}
+    seconds["accepted"] = accepted
+    return {stage: round((seconds[stage] - start) * 1000, 1) for stage in CBC_STAGES}
+
+
+def stage_rows(samples: list[float], stages: list[dict[str, float]],
+               names: tuple[str, ...] = CBC_STAGES) -> list[list[object]]:
+    """The median moment of each of the stages `names` over all samples, and the stages of the slowest sample."""
+    slowest = stages[max(range(len(samples)), key=samples.__getitem__)]
+    return [["median of all samples", *(round(median([s[stage] for s in stages]), 1) for stage in names)],
+            ["slowest sample", *(slowest[stage] for stage in names)]]
+
+
+class TimedCbc(CbcPeer):
+    """One operator's CBC (peers/cbc_peer.py: the CAP checked against the schema and the contract), telling
+    `note` when it first accepted each message: the moment its 202 with the cbc_message_id goes back."""
+
+    def __init__(self, *args, note, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._note = note
+
+    def answer(self, front, headers, body):
+        status, reply = super().answer(front, headers, body)
+        if status == 202:
+            at = time.time()
+            taken = next((message for message in reversed(self.received())
+                          if message.extra["cbc_message_id"] == reply["cbc_message_id"]), None)
+            if taken is not None:  # None: a link test, never broadcast
+                self._note(taken.extra["identifier"], at)
+        return status, reply
+
+
+class CbcPeers:
+    """The demo operators' CBCs (cmcc, cucc, ctcc), each a peer on two free ports (primary, failover) that
+    their rows are aimed at, calling back to the service at `callback_base` with signed status callbacks.
+    Use as a context manager."""
+
+    CALLBACKS_PER_MESSAGE = 2  # broadcasting, then completed
+
+    def __init__(self, session: Session, callback_base: str):
+        self.session, self.callback_base = session, callback_base
+        self.peers: list[TimedCbc] = []
+        self._accepted: dict[str, float] = {}  # CAP identifier -> time.time() of the first 202
+        self._new = threading.Condition()
+        self._stack = ExitStack()
+
+    def __enter__(self) -> CbcPeers:
+        config = point_demo_cbc(self.session, free_ports(2 * len(DEMO_CBC_OPERATORS)))
+        self.session.commit()
+        missing = {code for code, _ in DEMO_CBC_OPERATORS} - set(config)
+        if missing:
+            raise SystemExit(f"the demo CBCs {sorted(missing)} are missing: the benchmark database was not seeded")
+        for code, peer in config.items():
+            self.peers.append(self._stack.enter_context(TimedCbc(
+                code, peer["token"], peer["callback_secret"], ports=peer["ports"], max_vertices=peer["max_vertices"],
+                exercise=peer["exercise"], callback_url=f"{self.callback_base}/webhooks/cbc/{code}/status",
+                note=self._note)))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stack.close()
+
+    def _note(self, cap_identifier: str, at: float) -> None:
+        with self._new:
+            self._accepted.setdefault(cap_identifier, at)
+            self._new.notify_all()
+
+    def all_accepted(self, alert_id: int, timeout: float) -> float | None:
+        """When the last of the CBCs accepted the alert (time.time()); None if one had not within `timeout`."""
+        wanted = [identifier(alert_id, peer.operator) for peer in self.peers]
+        deadline = time.monotonic() + timeout
+        with self._new:
+            while not all(name in self._accepted for name in wanted):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._new.wait(remaining)
+            return max(self._accepted[name] for name in wanted)
+
+    def called_back(self) -> bool:
+        """Every message taken has had its status callbacks made (and answered or not)."""
+        return all(len(peer.callbacks()) >= self.CALLBACKS_PER_MESSAGE * len(peer.received()) for peer in self.peers)
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -74,6 +74,7 @@ class _Printer:
 def main() -> None:
     config = json.load(sys.stdin)
     ports = config["ports"]
+    operators = config.get("cbc", {}).get("operators", {})  # a benchmark may run without cell broadcast
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with ExitStack() as running:
         try:
@@ -87,9 +88,9 @@ def main() -> None:
                 code, operator["token"], operator["callback_secret"], ports=operator["ports"],
                 callback_url=f"{config['cbc']['callback_base']}/webhooks/cbc/{code}/status",
                 max_vertices=operator["max_vertices"], exercise=operator["exercise"], callback_delay=1.0))
-                for code, operator in config["cbc"]["operators"].items()]
+                for code, operator in operators.items()]
         except OSError as error:
-            wanted = sorted([*ports.values(), *(port for operator in config["cbc"]["operators"].values()
+            wanted = sorted([*ports.values(), *(port for operator in operators.values()
                                                 for port in operator["ports"].values())])
             sys.exit(f"gateway peers: cannot listen on 127.0.0.1 ports {wanted}: {error.strerror}")
         printers = [

@@ -1,7 +1,7 @@
 """Each benchmark in bench/ runs end to end in its --quick mode, so the scripts cannot rot.
 
 The figures are not checked here (docs/BENCHMARKS.md holds them); only that each script runs
-the service as it runs in production, measures, and prints its summary. All five share one
+the service as it runs in production, measures, and prints its summary. All six share one
 PostgreSQL database of their own (seeded with a few hundred recipients by the first) and
 this session's Redis database.
 """
@@ -38,6 +38,7 @@ def bench_database() -> Iterator[str]:
     ("fanout.py", '"median_of": 1'),
     ("intake.py", "| 2 | 1 |"),
     ("earthquake.py", "**all runs pooled** | 3 |"),
+    ("cell_broadcast.py", "| hailuogou | **all runs pooled** | 2 |"),
     ("fanout_peers.py", "fan-out with the real adapters"),
     ("smpp.py", "SMS over SMPP against peers/smpp_peer.py"),
 ])

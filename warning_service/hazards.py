@@ -17,6 +17,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +40,9 @@ DEFAULT_VALIDITY_HOURS = 24
 MAX_VALIDITY_HOURS = 24 * 30
 # Key of the action used for alerts without a level.
 DEFAULT_ACTION = "default"
+# The CAP <parameter> valueName naming a chosen protective action by its code (repeated, or codes separated
+# by spaces or commas); an alert keeps its codes in its parameters under this name, separated by spaces.
+ACTION_PARAMETER = "ACTION_CODE"
 
 CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "templates_bo_zh" / "hazards.toml"
 
@@ -77,7 +81,8 @@ PARAMETER_RULES: Mapping[str, ParameterRule] = MappingProxyType({
     "longitude": ParameterRule(Decimal(-180), Decimal(180), "°"),
     "rain_mm": ParameterRule(Decimal(0), Decimal(2000), "mm"),
 })
-_ACTION_KEYS = frozenset({"zh", "en", "bo", "bo_source"})
+_ACTION_KEYS = frozenset({"zh", "en", "bo", "bo_source", "choices"})
+_PROTECTIVE_KEYS = frozenset({"zh", "en", "bo", "bo_source"})
 
 
 class CatalogueError(ValueError):
@@ -103,6 +108,11 @@ class Hazard:
     actions: Mapping[str, Mapping[str, str]]   # level or "default" -> lang -> text
     parameters: tuple[str, ...] = ()           # keys of PARAMETER_RULES its alerts carry (magnitude, rain_mm, ...)
     validity_hours: int = DEFAULT_VALIDITY_HOURS  # an Actual alert sent without `expires` ends this long after onset
+    choices: Mapping[str, tuple[str, ...]] = dataclass_field(default_factory=dict)  # level or "default" -> protective action codes
+
+    def choices_for(self, level: str | None) -> tuple[str, ...]:
+        """The protective actions an officer may tick (an agency may name) at this level."""
+        return self.choices.get(level if level in self.levels else DEFAULT_ACTION, ())
 
     def queue_for(self, level: str | None) -> str:
         """The RQ queue for an alert of this hazard at this level.
@@ -114,10 +124,23 @@ class Hazard:
         return self.priority.get(level, self.priority_default) if level else self.priority_default
 
 
-class HazardCatalogue:
-    """The hazards in file order, with look-ups by code, event code and event name."""
+@dataclass(frozen=True)
+class ProtectiveAction:
+    """One protective action, chosen by code (ACTION_CODE) rather than typed: zh and en, bo only with its source."""
 
-    def __init__(self, hazards: list[Hazard]) -> None:
+    code: str
+    zh: str
+    en: str
+    bo: str = ""
+    bo_source: str = ""
+
+
+class HazardCatalogue:
+    """The hazards in file order, with look-ups by code, event code and event name, and the protective
+    actions their levels offer (`protective_actions`, by code)."""
+
+    def __init__(self, hazards: list[Hazard], protective_actions: Mapping[str, ProtectiveAction] | None = None) -> None:
+        self.protective_actions: Mapping[str, ProtectiveAction] = MappingProxyType(dict(protective_actions or {}))
         self._hazards = tuple(hazards)
         self._by_code = {hazard.code: hazard for hazard in hazards}
         self._by_oasis = {code: hazard for hazard in hazards for code in hazard.oasis_event_codes}
@@ -166,6 +189,11 @@ class HazardCatalogue:
         hazard = max(found, key=lambda match: match[:2])[2]
         level = level_from_text(text)
         return hazard, level if level in hazard.levels else None
+
+
+def action_codes(parameters: Mapping[str, str]) -> tuple[str, ...]:
+    """The protective action codes an alert's parameters carry, in order."""
+    return tuple(parameters.get(ACTION_PARAMETER, "").split())
 
 
 def normalise(text: str) -> str:
@@ -266,7 +294,37 @@ def load_catalogue(path: Path) -> HazardCatalogue:
         raise CatalogueError(f"{path}: no [[hazard]] entries")
     hazards = [_hazard(entry, index) for index, entry in enumerate(entries)]
     _check_unique(hazards)
-    return HazardCatalogue(hazards)
+    protective = _protective_actions(data.get("protective_actions", {}))
+    for hazard in hazards:
+        for level, codes in hazard.choices.items():
+            if unknown := [code for code in codes if code not in protective]:
+                raise CatalogueError(f"hazard {hazard.code!r}, field 'actions.{level}.choices': "
+                                     f"unknown protective action {unknown[0]!r} (see [protective_actions])")
+    return HazardCatalogue(hazards, protective)
+
+
+def _protective_actions(table: Any) -> dict[str, ProtectiveAction]:
+    """[protective_actions.<code>]: zh and en; bo only beside a bo_source (sourced, or exported from the desk)."""
+    if not isinstance(table, dict):
+        raise CatalogueError("protective_actions must be a table of [protective_actions.<code>]")
+    result = {}
+    for code, texts in table.items():
+        where = f"protective action {code!r}"
+        if not _CODE_RE.fullmatch(code):
+            raise CatalogueError(f"{where}: a code is lower-case letters, digits and underscores")
+        if not isinstance(texts, dict) or set(texts) - _PROTECTIVE_KEYS:
+            raise CatalogueError(f"{where}: expected zh, en and optionally bo with bo_source")
+        values = {key: texts.get(key, "") for key in _PROTECTIVE_KEYS}
+        if not all(isinstance(value, str) for value in values.values()) or not (values["zh"].strip()
+                                                                                and values["en"].strip()):
+            raise CatalogueError(f"{where}: zh and en are required strings")
+        if bool(values["bo"].strip()) != bool(values["bo_source"].strip()):
+            raise CatalogueError(f"{where}: bo and bo_source go together")
+        if values["bo"] and not (_TIBETAN_RE.search(values["bo"]) and unicodedata.is_normalized("NFC", values["bo"])
+                                 and not DISCOURAGED_TIBETAN & set(values["bo"])):
+            raise CatalogueError(f"{where}: bo {values['bo']!r} is not NFC Tibetan with the vowel signs as parts")
+        result[code] = ProtectiveAction(code, values["zh"], values["en"], values["bo"], values["bo_source"])
+    return result
 
 
 @lru_cache(maxsize=1)
@@ -374,6 +432,7 @@ def _hazard(entry: Any, index: int) -> Hazard:
         priority=MappingProxyType(priority),
         priority_default=priority_default,
         actions=_actions(f, levels),
+        choices=_choices(f),
         parameters=f.choices("parameters", tuple(PARAMETER_RULES)),
         validity_hours=_validity_hours(f),
     )
@@ -437,12 +496,25 @@ def _actions(f: _Fields, levels: tuple[str, ...]) -> Mapping[str, Mapping[str, s
         if unknown := sorted(set(texts) - _ACTION_KEYS):
             raise f.error(f"{field}.{unknown[0]}", "is not an action field; expected zh, en, bo (+ bo_source)")
         action = {lang: f.text(f"{field}.{lang}", texts, lang) for lang in ("zh", "en")}
+        if not isinstance(texts.get("choices", []), list):
+            raise f.error(f"{field}.choices", "must be a list of protective action codes")
         if "bo" in texts or "bo_source" in texts:
             action["bo"] = f.text(f"{field}.bo", texts, "bo")
             f.text(f"{field}.bo_source", texts, "bo_source")
             f.tibetan(f"{field}.bo", action["bo"])
         actions[key] = MappingProxyType(action)
     return MappingProxyType(actions)
+
+
+def _choices(f: _Fields) -> Mapping[str, tuple[str, ...]]:
+    """Per level, the protective action codes offered (checked against [protective_actions] by the loader)."""
+    choices = {}
+    for key, texts in f.table("actions").items():
+        codes = texts.get("choices", [])
+        if not all(isinstance(code, str) for code in codes) or len(set(codes)) < len(codes):
+            raise f.error(f"actions.{key}.choices", "must list distinct protective action codes")
+        choices[key] = tuple(codes)
+    return MappingProxyType(choices)
 
 
 def _check_unique(hazards: list[Hazard]) -> None:

@@ -13,7 +13,8 @@ from shapely.geometry import shape
 
 from peers.cbc_peer import CbcPeer
 from tests.support.text import TIBETAN
-from warning_service.channels.catalog import settings_schema
+from warning_service.channels.catalog import channel, settings_schema
+from warning_service.channels.cell_broadcast import message
 from warning_service.channels.cell_broadcast.cover import vertex_count
 from warning_service.channels.cell_broadcast.message import (
     NothingToCancel,
@@ -24,6 +25,7 @@ from warning_service.channels.cell_broadcast.message import (
     version_of,
 )
 from warning_service.config import Settings
+from warning_service.dispatch.content import channel_texts
 from warning_service.models import Alert, CapStatus, CbcOperator, County, Level, MsgType, NamedArea
 from warning_service.reference_data import boundaries
 from warning_service.rendering.budgets import CellBroadcastBudget, utf16_units
@@ -136,6 +138,37 @@ def test_each_operator_gets_its_own_identifier_and_vertex_limit_and_the_same_byt
         assert root.findtext("cap:identifier", namespaces=NS) == identifier(42, code) == f"EWS-42-{code}"
         assert vertex_count(version.polygons(limit)) <= limit
         assert sum(len(text.split()) for text in texts(root, "cap:info[1]//cap:polygon")) <= limit
+
+
+def test_an_area_is_covered_once_per_vertex_limit_whatever_the_alert(monkeypatch):
+    """Every earthquake early warning for a county is the same area: covering it again would only delay
+    the next warning on its way to the CBCs."""
+    covers = []
+
+    def counting(shapes, max_vertices):
+        covers.append(max_vertices)
+        return real_cover(shapes, max_vertices)
+
+    real_cover = message.cover
+    monkeypatch.setattr(message, "_COVERS", {})
+    monkeypatch.setattr(message, "cover", counting)
+    luding = [version_of(alert(alert_id, hazard="earthquake_early_warning", level=None, counties=(LUDING,)), [], SENDER)
+              for alert_id in (50, 51)]
+    documents = [cap_message(version, operator(), [], SETTINGS) for version in luding]
+    assert covers == [100]
+    assert texts(parse(documents[0]), "cap:info[1]//cap:polygon") == texts(parse(documents[1]), "cap:info[1]//cap:polygon")
+    cap_message(luding[1], operator("cucc", max_vertices=12), [], SETTINGS)
+    cap_message(version_of(alert(52, counties=(KANGDING,)), [], SENDER), operator(), [], SETTINGS)
+    assert covers == [100, 12, 100]
+    assert vertex_count(luding[0].polygons(12)) <= 12 and luding[0].polygons(100) == luding[1].polygons(100)
+
+
+def test_the_cap_carries_the_texts_the_dispatch_rendered():
+    """The dispatch hands its rendering over rather than rendering twice: the texts must be the same."""
+    row = alert(77, instruction={"bo": TIBETAN, "zh": "立即转移到安全地带。"})
+    rendered = channel_texts(row, channel("cell_broadcast"), SETTINGS).content
+    assert version_of(row, [], SENDER, rendered).texts == version_of(row, [], SENDER).texts
+    assert [text.description for text in version_of(row, [], SENDER).texts] == [rendered.bodies["zh"], rendered.bodies["bo"]]
 
 
 def test_update_and_cancel_name_what_this_operator_got():

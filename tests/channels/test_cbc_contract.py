@@ -3,9 +3,12 @@ the failover URL tried at once, refusals with the CBC's reason, and the token ke
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -129,3 +132,43 @@ class TestCbcContract(AdapterContract):
         assert {r.outcome for r in results} == {Outcome.ACCEPTED, Outcome.PERMANENT}
         assert "cell broadcast alert=42 delivery=1 failover: accepted" in caplog.text
         assert TOKEN not in caplog.text and all(TOKEN not in repr(result) for result in results)
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """A CBC front that keeps connections open (HTTP/1.1), as the peer (HTTP/1.0) does not: it notes each
+    connection's client port."""
+
+    protocol_version = "HTTP/1.1"
+    connections: set[int]
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.connections.add(self.client_address[1])
+        body = json.dumps({"cbc_message_id": f"keep-{len(self.connections)}"}).encode()
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:
+        """Quiet."""
+
+
+def test_a_cbc_that_keeps_connections_open_is_sent_to_over_the_same_one():
+    """No TCP (or TLS) handshake per message on the way to a CBC that keeps its connections: the adapter keeps
+    its sending threads and each thread its connections, from one batch to the next."""
+    handler = type("Handler", (_KeepAlive,), {"connections": set()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/cap"
+        adapter = CbcAdapter(settings())
+        for delivery_id in (1, 2, 3):
+            [result] = adapter.send_batch([OutboundMessage(delivery_id=delivery_id, address=url, texts=(document(delivery_id),),
+                                                           content=contract_content(), secret=TOKEN)])
+            assert result.outcome == Outcome.ACCEPTED
+        assert len(handler.connections) == 1
+    finally:
+        server.shutdown()
+        server.server_close()

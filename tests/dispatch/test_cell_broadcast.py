@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from peers.cbc_peer import CbcPeer
 from tests.support.cbc import SECRET, TOKEN, register_cbc
@@ -14,6 +14,7 @@ from tests.support.console import make_user
 from tests.support.dispatch import new_alert, publish_now, statuses, work
 from warning_service.audit.report import operator_progress
 from warning_service.channels.catalog import plan_order
+from warning_service.channels.cell_broadcast.cap import CbcAdapter
 from warning_service.dispatch.queueing import enqueue_plan, queue_name
 from warning_service.dispatch.review import cancel
 from warning_service.extensions import db, redis_client
@@ -135,3 +136,32 @@ def test_earthquake_early_warning_goes_first_on_the_critical_queue(app, cbcs):
     work(app)
     assert all(peer.received()[0].extra["message_identifiers"] == {"zh-CN": 4352, "bo-CN": 4352}
                for peer in cbcs.values())
+
+
+def test_nothing_is_read_back_between_the_last_commit_and_the_posts_to_the_cbcs(app, cbcs, monkeypatch):
+    """Seconds matter on the earthquake path: the alert committed before sending is not loaded again
+    before the CBCs are posted to (docs/BENCHMARKS.md, issue 16)."""
+    seen: list[str] = []
+    send_batch = CbcAdapter.send_batch
+
+    def sending(self, messages):
+        seen.append("SEND")
+        return send_batch(self, messages)
+
+    def statement(connection, cursor, text, *args) -> None:
+        seen.append(text.split()[0].upper())
+
+    def committed(connection) -> None:
+        seen.append("COMMIT")
+
+    monkeypatch.setattr(CbcAdapter, "send_batch", sending)
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", committed)
+    try:
+        publish_now(new_alert(hazard="earthquake_early_warning", level=None))
+        work(app)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", committed)
+    assert seen.count("SEND") == 1 and seen[seen.index("SEND") - 1] == "COMMIT", seen
+    assert all(len(peer.received()) == 1 for peer in cbcs.values())

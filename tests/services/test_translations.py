@@ -4,6 +4,7 @@ an approved entry at once. The Tibetan proposed here is a fixture typed as "the 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,10 @@ from tests.support.console import make_user
 from tests.support.text import CHINESE, TIBETAN
 from warning_service.audit.ledger import verify
 from warning_service.extensions import db
+from warning_service.hazards import catalogue
 from warning_service.models import AuditEvent, EntryStatus, ProposalState, Role, utcnow
-from warning_service.rendering.render import AlertView, render
+from warning_service.rendering.formatting import place_name
+from warning_service.rendering.render import AlertView, NamedPlace, render
 from warning_service.services import translations
 from warning_service.services.translations import TranslationRefused
 
@@ -42,8 +45,10 @@ def test_missing_entries_come_first_and_filter_by_hazard_and_channel(app):
     kinds = {entry.kind for entry in entries}
     assert {"hazard", "action", "level", "term", "place", "catalog"} <= kinds
     flood = translations.list_entries(db.session, hazard="flash_flood")
-    assert {entry.key for entry in flood} == {"hazard:flash_flood", *(f"action:flash_flood:{level}" for level in
-                                                                     ("red", "orange", "yellow", "blue", "default"))}
+    offered = {f"action:{code}" for codes in catalogue().get("flash_flood").choices.values() for code in codes}
+    assert "action:move_to_high_ground" in offered and "action:report_fire" not in offered
+    assert {entry.key for entry in flood} == {"hazard:flash_flood", *offered, *(
+        f"action:flash_flood:{level}" for level in ("red", "orange", "yellow", "blue", "default"))}
     action = next(entry for entry in flood if entry.key == ACTION)
     assert (action.zh, action.bo, action.status) == ("立即向高处转移，不要涉水过河。", None, EntryStatus.MISSING)
     assert all("sms" in entry.channels for entry in translations.list_entries(db.session, channel="sms"))
@@ -112,3 +117,44 @@ def test_a_returned_proposal_needs_a_comment_and_is_not_used(app, translators):
     assert translations.pending(entry) is None
     [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "translation.return"))
     assert event.detail["comment"] == "语序不对" and event.actor_id == reviewer.id
+
+
+def test_an_approved_protective_action_is_what_to_do_where_it_is_chosen(app, translators):
+    proposer, reviewer = translators
+    entry = translations.entry_by_key(db.session, "action:move_to_high_ground")
+    assert (entry.kind, entry.zh, entry.status) == ("action", "立即向高处转移", EntryStatus.MISSING)
+    assert "move_to_high_ground for" in entry.used_in and "flash_flood" in entry.used_in
+    proposal, _ = translations.propose(db.session, proposer, "test", entry, TIBETAN)
+    translations.approve(db.session, reviewer, "test", proposal)
+    db.session.commit()
+    now = utcnow()
+    view = AlertView(hazard_code="flash_flood", level="red", status="Actual", msg_type="Alert",
+                     county_codes=("513301",), onset=now, expires=now + timedelta(hours=6), sent=now,
+                     actions=("move_to_high_ground", "do_not_wade"))
+    rendered = render(view, "sms", "bo")
+    assert TIBETAN in rendered.text and "立即向高处转移" not in rendered.text
+    assert "不要涉水过河" in rendered.text and "不要涉水过河" in rendered.missing_terms   # not approved: Chinese stands in
+    assert "立即向高处转移" not in rendered.missing_terms and "防御指引" not in rendered.missing_terms
+    default = render(replace(view, actions=()), "sms", "bo")   # nothing chosen: the level's default action, in Chinese
+    assert TIBETAN not in default.text and "防御指引" in default.missing_terms
+
+
+def test_approved_place_names_are_used_where_the_files_have_none_or_another(app, translators, hailuogou):
+    proposer, reviewer = translators
+    now = utcnow()
+    view = AlertView(hazard_code="gale", level="blue", status="Actual", msg_type="Alert",
+                     county_codes=("513301",), onset=now, expires=now + timedelta(hours=6), sent=now,
+                     named_places=(NamedPlace("海螺沟", None, "hailuogou"),))
+    before = render(view, "sms", "bo")
+    assert "海螺沟" in before.text and "海螺沟" in before.missing_terms and "དར་མདོ་གྲོང་ཁྱེར" in before.text
+    area, county = (translations.entry_by_key(db.session, key) for key in ("place:area:hailuogou", "place:513301"))
+    assert (area.status, county.status, county.bo) == (EntryStatus.MISSING, EntryStatus.APPROVED, "དར་མདོ")
+    for entry, bo in ((area, "ཉེན་བརྡ"), (county, "ས་ཡོམ")):   # fixtures (text.py), typed as a translator would
+        proposal, _ = translations.propose(db.session, proposer, "test", entry, bo)
+        translations.approve(db.session, reviewer, "test", proposal)
+    db.session.commit()
+    after = render(view, "sms", "bo")
+    assert "海螺沟" not in after.text and "海螺沟" not in after.missing_terms and "ཉེན་བརྡ" in after.text
+    assert "ས་ཡོམ་གྲོང་ཁྱེར" in after.text and "དར་མདོ" not in after.text   # the county's suffix stays the files'
+    assert "康定市" in render(view, "sms", "zh").text and "海螺沟" in render(view, "sms", "zh").text
+    assert place_name("513301", "bo") == "དར་མདོ་གྲོང་ཁྱེར"   # outside a text (console pages): the files' name

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 from flask import g
+from flask_babel import refresh
 from sqlalchemy import select
 
 from tests.support import dispatch
@@ -63,9 +64,12 @@ def work(app) -> None:
 
 
 def fresh_request() -> None:
-    """The test's app context outlives requests: forget the user and token Flask-Login and Flask-WTF cached."""
+    """The test's app context outlives requests: forget the user and token Flask-Login and Flask-WTF cached,
+    the locale Flask-Babel chose and the desk's catalog entries the Tibetan interface read."""
     g.pop("_login_user", None)
     g.pop("csrf_token", None)
+    g.pop("desk_catalog", None)
+    refresh()
 
 
 def csrf_token(client, path: str) -> str:

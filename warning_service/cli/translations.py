@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import EntryStatus, TranslationEntry, User
+from ..reference_data import REGIONS_DIR
 from ..rendering.render import TEMPLATES_ROOT
 from ..services import translations
 from .agency import refused
@@ -100,16 +101,42 @@ def return_proposal(username: str, comment: str, key: str) -> None:
 @translations_cli.command("export")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=TEMPLATES_ROOT,
               show_default=True, help="The template set whose hazards.toml takes the approved entries.")
-def export(root: Path) -> None:
-    """Write the desk's approved hazard names and protective actions into ROOT/hazards.toml, each with its
-    proposer, reviewer and date as the source; then run `flask templates check --root ROOT`."""
+@click.option("--catalogs", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=translations.CATALOGS, show_default=True,
+              help="The console's catalogs, whose bo/LC_MESSAGES/messages.po takes the approved catalog entries.")
+@click.option("--regions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=REGIONS_DIR,
+              show_default=True, help="The reference data whose counties.csv takes the approved county names.")
+def export(root: Path, catalogs: Path, regions: Path) -> None:
+    """Write the desk's approved hazard names and actions into ROOT/hazards.toml, its approved catalog entries
+    into the bo messages.po (compiled to messages.mo), county names into counties.csv and named areas' names into
+    their rows, each with its proposer, reviewer and date as the source; then run `flask templates check --root
+    ROOT` and `flask seed regions`."""
     path = root / "hazards.toml"
     text, written = translations.export_hazards(db.session, path.read_text(encoding="utf-8"))
     path.write_text(text, encoding="utf-8")
     click.echo(f"{path}: {len(written)} approved entries written")
     for key in written:
         click.echo(f"  {key}")
+    po = catalogs / "bo" / "LC_MESSAGES" / "messages.po"
+    text, msgids = translations.export_catalog(db.session, po.read_text(encoding="utf-8"))
+    po.write_text(text, encoding="utf-8")
+    translations.compile_catalog(po, po.with_suffix(".mo"))
+    click.echo(f"{po}: {len(msgids)} approved catalog entries written, compiled to {po.with_suffix('.mo').name}")
+    for msgid in msgids:
+        click.echo(f"  {msgid}")
+    counties = regions / "counties.csv"
+    with open(counties, encoding="utf-8", newline="") as handle:
+        text, keys = translations.export_counties(db.session, handle.read())
+    with open(counties, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    click.echo(f"{counties}: {len(keys)} approved place names written (`flask seed regions` loads them)")
+    keys = translations.export_named_areas(db.session)
+    db.session.commit()
+    click.echo(f"named areas: {len(keys)} approved Tibetan names written into their rows (the ledger has each source)")
+    for key in keys:
+        click.echo(f"  {key}")
+    exported = translations.EXPORTED_KINDS | translations.CATALOG_KINDS
     left = db.session.scalars(select(TranslationEntry.key).where(
-        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.not_in(translations.EXPORTED_KINDS)))
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.not_in(exported)))
     for key in left:
         click.echo(f"  {key}: kept in the database only (no file takes this kind yet)")

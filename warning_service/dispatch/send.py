@@ -119,10 +119,11 @@ class Sender:
             _defer(session, [row for row, _ in candidates[allowed:]], self._wait)
             report.outcomes["deferred"] += len(candidates) - allowed
             metrics.count_send_results(channel.name, {"deferred": len(candidates) - allowed})
+        alert_id = alert.id  # read before the commit expires the row: reloading it would delay the first message
         session.commit()  # what was decided before sending stands, whatever happens to the database meanwhile
         messages = [message for _, message in candidates[:allowed]]
         for start in range(0, len(messages), capabilities.max_batch):
-            results += self._call(adapter, channel, messages[start:start + capabilities.max_batch], alert.id)
+            results += self._call(adapter, channel, messages[start:start + capabilities.max_batch], alert_id)
         outcomes = _count(results)
         for outcome, count in outcomes.items():
             report.outcomes[outcome] += count

@@ -17,13 +17,14 @@ from typing import Any
 
 from ..cap.errors import FieldError
 from ..cap.message import AlertMessage, AreaBlock, Circle, InfoBlock, Reference
+from ..hazards import ACTION_PARAMETER
 from .cap_xml import MAX_REPORTED, aware_datetime, invalid_fields, quoted, reference_from_text
 from .errors import malformed
 from .limits import DEFAULT_LIMITS, IntakeLimits
 
 _FIELDS = frozenset({
     "identifier", "sender", "sent", "status", "msg_type", "scope", "references", "note",
-    "hazard", "level", "area", "onset", "expires", "parameters",
+    "hazard", "level", "area", "onset", "expires", "parameters", "actions",
     "headline", "description", "instruction",
 })
 _STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
@@ -205,7 +206,7 @@ class _Form:
                 area=self.area(required=not cancel),
                 onset=self.time("onset"),
                 expires=self.time("expires"),
-                parameters=self.parameters(),
+                parameters=self.parameters() + self.actions(),
                 texts=texts,
             ),
             format="json",
@@ -283,8 +284,9 @@ class _Form:
         parameters = []
         for name, item in value.items():
             location = f"parameters.{name}"
-            if not name.strip() or name == LEVEL_PARAMETER:
-                self.problem(location, f"the name must be non-empty and not {LEVEL_PARAMETER} (use level)")
+            if not name.strip() or name in (LEVEL_PARAMETER, ACTION_PARAMETER):
+                self.problem(location, f"the name must be non-empty and not {LEVEL_PARAMETER} (use level) "
+                                       f"or {ACTION_PARAMETER} (use actions)")
             elif isinstance(item, bool):
                 parameters.append((name, "true" if item else "false"))  # JSON's spelling, not Python's
             elif isinstance(item, str) or _number(item) is not None:
@@ -292,6 +294,16 @@ class _Form:
             else:
                 self.problem(location, f"must be a string, a number or a boolean, not {_json_type(item)}")
         return parameters
+
+    def actions(self) -> list[tuple[str, str]]:
+        """Protective action codes (hazards.toml), as CAP's ACTION_CODE parameters; interpret checks them."""
+        value = self.body.get("actions")
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(code, str) and code.strip() for code in value):
+            self.problem("actions", "must be a list of protective action codes (GET /api/v1/hazards lists them)")
+            return []
+        return [(ACTION_PARAMETER, code.strip()) for code in value]
 
     def texts(self, name: str) -> dict[str, str]:
         """A free text by language code (zh, bo)."""

@@ -12,7 +12,14 @@ from datetime import UTC, datetime, timedelta
 from ..cap.errors import FieldError
 from ..cap.message import AlertMessage, AreaBlock, InfoBlock, parse_number
 from ..geography.areas import resolve_areas
-from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue, level_from_severity, level_from_text
+from ..hazards import (
+    ACTION_PARAMETER,
+    PARAMETER_RULES,
+    Hazard,
+    HazardCatalogue,
+    level_from_severity,
+    level_from_text,
+)
 from .errors import invalid
 
 ACCEPTED_STATUSES = ("Actual", "Exercise", "Test")
@@ -72,6 +79,7 @@ def interpret(message: AlertMessage, catalogue: HazardCatalogue, now: datetime |
     draft = AlertDraft(message=message, hazard=hazard, level=level)
     _fill_from_infos(draft, message.infos)
     _check_parameters(draft, errors)
+    _chosen_actions(draft, message.infos, catalogue, errors)
     _default_expiry(draft, now)
     _check_times(draft, now, errors)
     _resolve_area(draft, message.infos, errors, required=not is_cancel)
@@ -167,6 +175,25 @@ def _check_parameters(draft: AlertDraft, errors: list[FieldError]) -> None:
         elif not rule.minimum <= number <= rule.maximum:
             errors.append(FieldError(f"parameters.{name}",
                                      f"{name} {value} is outside {rule.minimum} to {rule.maximum} {rule.unit}".rstrip()))
+
+
+def _chosen_actions(draft: AlertDraft, infos: list[InfoBlock], catalogue: HazardCatalogue,
+                    errors: list[FieldError]) -> None:
+    """Every ACTION_CODE of every <info> (the languages repeat them), each one the hazard offers at the level
+    (hazards.toml `choices`); kept in the parameters, separated by spaces. A Cancel carries none."""
+    codes = list(dict.fromkeys(code for info in infos for name, value in info.parameters
+                               if name.strip() == ACTION_PARAMETER for code in value.replace(",", " ").split()))
+    draft.parameters.pop(ACTION_PARAMETER, None)
+    if not codes or draft.hazard is None or draft.message.msg_type == "Cancel":
+        return
+    offered = draft.hazard.choices_for(draft.level)
+    for code in codes:
+        if code not in offered:
+            known = "" if code in catalogue.protective_actions else "unknown "
+            errors.append(FieldError("actions", f"{known}protective action {code!r} is not one of the "
+                                                f"{draft.hazard.code} {draft.level or 'default'} actions: "
+                                                f"{', '.join(offered) or '(none)'}"))
+    draft.parameters[ACTION_PARAMETER] = " ".join(codes)
 
 
 def _default_expiry(draft: AlertDraft, now: datetime) -> None:

@@ -1,8 +1,9 @@
 """Write Tibetan approved on the translation desk back into templates_bo_zh/hazards.toml.
 
 The file is edited as text, line by line, so its comments and layout stay as people wrote them: a hazard's
-name becomes `names.bo` with `bo_status = "sourced"` and the desk as `bo_source`; a protective action gains
-`bo` and `bo_source` under its `[hazard.actions.<level>]`. `flask templates check` then reads the result.
+name becomes `names.bo` with `bo_status = "sourced"` and the desk as `bo_source`; a level's default action gains
+`bo` and `bo_source` under its `[hazard.actions.<level>]`, and a protective action chosen by code under its
+`[protective_actions.<code>]`. `flask templates check` then reads the result.
 """
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ def _string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)   # a TOML basic string for any text
 
 
-def export_hazards(text: str, names: Mapping[str, Approved], actions: Mapping[tuple[str, str], Approved]) -> str:
-    """hazards.toml with the approved names (by hazard code) and actions (by code and level) written in."""
+def export_hazards(text: str, names: Mapping[str, Approved], actions: Mapping[tuple[str, str], Approved],
+                   protective: Mapping[str, Approved] | None = None) -> str:
+    """hazards.toml with the approved names (by hazard code), default actions (by code and level) and protective
+    actions (by their own code) written in."""
     blocks = re.split(r"(?m)^(?=\[\[hazard\]\]\s*$)", text)
     out = []
     for block in blocks:
@@ -37,7 +40,9 @@ def export_hazards(text: str, names: Mapping[str, Approved], actions: Mapping[tu
                 block = _name(block, names[code])
             for (action_code, level), approved in actions.items():
                 if action_code == code:
-                    block = _action(block, level, approved)
+                    block = _action(block, f"hazard.actions.{level}", approved)
+        for action_code, approved in (protective or {}).items():
+            block = _action(block, f"protective_actions.{action_code}", approved)
         out.append(block)
     return "".join(out)
 
@@ -65,14 +70,15 @@ def _name(block: str, approved: Approved) -> str:
     return "\n".join(result)
 
 
-def _action(block: str, level: str, approved: Approved) -> str:
+def _action(block: str, name: str, approved: Approved) -> str:
+    """`bo` and `bo_source` after the `en` line of the table [name], wherever it is in the block."""
     lines = block.split("\n")
     table = None
     result = []
     for line in lines:
         if header := _TABLE.match(line):
             table = header.group(1)
-        inside = table == f"hazard.actions.{level}"
+        inside = table == name
         if inside and re.match(r"bo(_source)?\s*=", line):
             continue   # replaced below
         result.append(line)

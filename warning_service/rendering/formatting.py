@@ -19,6 +19,7 @@ from babel.dates import format_datetime, format_skeleton, get_time_format
 from babel.numbers import format_decimal
 
 from ..reference_data import county_rows
+from .overlay import in_rendering, place_key
 from .tibetan import to_tibetan_digits
 
 LANGUAGES: tuple[str, ...] = ("bo", "zh")
@@ -134,10 +135,11 @@ def place_name(code: str, language: str) -> str:
         raise ValueError(f"unknown county or prefecture code {code!r}")
     if check_language(language) == "zh":
         return row["name_zh"]
+    name = in_rendering().get(place_key(code)) or row["name_bo"]   # a warning text: the desk's approved name first
     if code == row["prefecture_code"]:
-        return row["name_bo"]
+        return name
     suffix = "གྲོང་ཁྱེར" if row["name_zh"].endswith("市") else "རྫོང"
-    return f"{row['name_bo']}་{suffix}"
+    return f"{name}་{suffix}"
 
 
 def place_codes(codes: Iterable[str]) -> list[str]:

@@ -8,7 +8,9 @@ The program never composes Tibetan: every value here was typed by a translator a
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -20,6 +22,21 @@ def hazard_key(code: str) -> str:
 def action_key(code: str, level: str) -> str:
     """A protective action of a hazard at a level (or "default"), as hazards.toml keys them."""
     return f"action:{code}:{level}"
+
+
+def chosen_action_key(code: str) -> str:
+    """A protective action an officer ticks or an agency names by its code (hazards.toml [protective_actions])."""
+    return f"action:{code}"
+
+
+def place_key(code: str) -> str:
+    """A county, city or prefecture by its GB/T 2260 code: its bare Tibetan toponym (counties.csv name_bo)."""
+    return f"place:{code}"
+
+
+def area_key(code: str) -> str:
+    """A registered named area (a scenic area) by its code: its Tibetan name (named_areas.name_bo)."""
+    return f"place:area:{code}"
 
 
 def term_key(zh: str) -> str:
@@ -38,6 +55,9 @@ class Overlay:
 
 EMPTY = Overlay()
 _source: Callable[[], Overlay] | None = None
+# The overlay of the rendering under way, for the template filters (formatting.place_name) that have no
+# argument for it: a county's approved Tibetan name is laid over counties.csv only in the texts rendered.
+_rendering: ContextVar[Overlay] = ContextVar("rendering_overlay", default=EMPTY)
 
 
 def use_overlay(source: Callable[[], Overlay] | None) -> None:
@@ -48,3 +68,17 @@ def use_overlay(source: Callable[[], Overlay] | None) -> None:
 
 def current_overlay() -> Overlay:
     return _source() if _source is not None else EMPTY
+
+
+@contextmanager
+def rendering_with(overlay: Overlay) -> Iterator[None]:
+    """While a text renders: `in_rendering()` is its overlay."""
+    token = _rendering.set(overlay)
+    try:
+        yield
+    finally:
+        _rendering.reset(token)
+
+
+def in_rendering() -> Overlay:
+    return _rendering.get()

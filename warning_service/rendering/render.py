@@ -30,7 +30,17 @@ from ..hazards import DEFAULT_ACTION, LEVELS, PARAMETER_RULES, Hazard, HazardCat
 from . import formatting
 from .budgets import Budget, Measure
 from .fit import FitResult, Section, fit
-from .overlay import EMPTY, Overlay, action_key, current_overlay, hazard_key, term_key
+from .overlay import (
+    EMPTY,
+    Overlay,
+    action_key,
+    area_key,
+    chosen_action_key,
+    current_overlay,
+    hazard_key,
+    rendering_with,
+    term_key,
+)
 from .tibetan import is_han, normalise, to_tibetan_digits
 
 TEMPLATES_ROOT = Path(__file__).resolve().parent.parent.parent / "templates_bo_zh"
@@ -88,15 +98,17 @@ class AlertView:
     sender_name: str | None = None
     all_clear: bool = False
     named_places: tuple[NamedPlace, ...] = ()  # the named areas targeted (a scenic area), in order
+    actions: tuple[str, ...] = ()  # protective action codes chosen (hazards.toml [protective_actions]), in order
 
 
 @dataclass(frozen=True)
 class NamedPlace:
-    """A named area as its texts name it: bo is None until a sourced Tibetan name is registered, and the
-    Chinese then stands in, recorded as a missing term."""
+    """A named area as its texts name it: bo is None until a sourced Tibetan name is registered; the desk's
+    approved name is used then, else the Chinese stands in, recorded as a missing term."""
 
     zh: str
     bo: str | None = None
+    code: str = ""            # the registered code, by which the desk's approved Tibetan name is found
 
 
 @dataclass(frozen=True)
@@ -268,8 +280,12 @@ class TemplateSet:
         met: set[str] = set()
         context = _context(view, hazard, self.families[hazard.code], channel, language, untranslated.append,
                            overlay, met.add)
+        context["chosen_actions"] = _chosen_actions(view, self.hazards, language, untranslated.append, overlay)
+        if context["chosen_actions"]:
+            met.add(ACTION_TERM)   # the level's default action is not used
         try:
-            output = self.env.get_template(name).render(context)
+            with rendering_with(overlay):
+                output = self.env.get_template(name).render(context)
         except (TemplateError, ValueError, TypeError, ArithmeticError) as exc:
             raise RenderError(f"template {name} ({view.hazard_code}, {channel}, {language}): "
                               f"{type(exc).__name__}: {exc}") from exc
@@ -422,7 +438,8 @@ def _context(view: AlertView, hazard: Hazard, family: str, channel: str, languag
         "hazard": {"code": hazard.code, "family": family, "name": name, "name_zh": hazard.names["zh"]},
         "level": view.level,
         "areas": tuple(view.county_codes),
-        "named_places": tuple(place.zh if language == "zh" else place.bo or untranslated(place.zh)
+        "named_places": tuple(place.zh if language == "zh"
+                              else place.bo or overlay.get(area_key(place.code)) or untranslated(place.zh)
                               for place in view.named_places),
         "onset": view.onset,
         "expires": view.expires,
@@ -437,6 +454,25 @@ def _context(view: AlertView, hazard: Hazard, family: str, channel: str, languag
         "sender_name": clean_text(view.sender_name or ""),
         "untranslated": untranslated,
     }
+
+
+def _chosen_actions(view: AlertView, hazards: HazardCatalogue, language: str,
+                    record_missing: Callable[[str], None], overlay: Overlay) -> str:
+    """The protective actions chosen, each a sentence; in Tibetan each one's sourced or approved Tibetan, else
+    its Chinese stands in and is recorded as missing (intake refuses unknown codes: a stale one is skipped)."""
+    sentences = []
+    for code in view.actions:
+        action = hazards.protective_actions.get(code)
+        if action is None:
+            continue
+        text = action.zh
+        if language == "bo":
+            text = action.bo or overlay.get(chosen_action_key(code))
+            if not text:
+                record_missing(action.zh)
+                text = action.zh
+        sentences.append(formatting.end_sentence(text, "zh" if any(map(is_han, text)) else language))
+    return SEPARATORS[language].join(sentences)
 
 
 def _sections(output: str, language: str, name: str) -> tuple[Section, ...]:

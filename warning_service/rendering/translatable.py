@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..hazards import DEFAULT_ACTION
 from ..reference_data import county_rows
-from .overlay import action_key, hazard_key, term_key
+from .overlay import action_key, chosen_action_key, hazard_key, place_key, term_key
 from .render import ACTION_TERM, TemplateSet
 
 # The colour words of partials/level.bo.j2, sourced there (ཉེན་བརྡ TIBECO-2022; colours [high], ལི་ཁྲི [medium]).
@@ -41,7 +41,7 @@ class Item:
 
 
 def items(templates: TemplateSet) -> Iterator[Item]:
-    """Hazard names, protective actions per level, level names, template terms, counties."""
+    """Hazard names, default actions per level, protective actions by code, level names, template terms, counties."""
     texts = templates.texts
     sources = {text: _source(templates, text) for text in texts}
     acting = tuple(text for text in texts if "what_to_do" in sources[text] or "action" in sources[text])
@@ -54,6 +54,11 @@ def items(templates: TemplateSet) -> Iterator[Item]:
             yield Item(action_key(hazard.code, level), "action", action["zh"], action["en"], action.get("bo", ""),
                        "hazards.toml" if action.get("bo") else "", hazard.code, acting,
                        f"what to do ({ACTION_TERM}), {level}")
+    for code, chosen in templates.hazards.protective_actions.items():
+        offered = sorted({hazard.code for hazard in templates.hazards if any(code in codes for codes in
+                                                                             hazard.choices.values())})
+        yield Item(chosen_action_key(code), "action", chosen.zh, chosen.en, chosen.bo, chosen.bo_source, None, acting,
+                   f"what to do ({ACTION_TERM}), chosen as {code} for {', '.join(offered) or 'no hazard'}")
     for level, (zh, en, bo) in LEVEL_NAMES.items():
         yield Item(f"level:{level}", "level", zh, en, bo, LEVEL_SOURCE, None, texts, "the level after the hazard")
     literal = {term for text in texts for term in _LITERAL_TERM.findall(sources[text])}
@@ -61,7 +66,7 @@ def items(templates: TemplateSet) -> Iterator[Item]:
         used = tuple(text for text in texts if f'untranslated("{term}")' in sources[text])
         yield Item(term_key(term), "term", term, "", "", "", None, used, "template wording (untranslated)")
     for row in county_rows():
-        yield Item(f"place:{row['code']}", "place", row["name_zh"], row["name_en"], row["name_bo"],
+        yield Item(place_key(row["code"]), "place", row["name_zh"], row["name_en"], row["name_bo"],
                    row["source_bo"], None, texts, "place names")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..hazards import action_codes
 from .render import AlertView, NamedPlace
 
 
@@ -31,8 +32,9 @@ def view_of(alert) -> AlertView:
         instruction=dict(alert.instruction or {}),
         sender_name=alert.agency.name if alert.agency else None,
         all_clear="AllClear" in (alert.response_types or []),
-        named_places=tuple(NamedPlace(place["zh"], place.get("bo"))
+        named_places=tuple(NamedPlace(place["zh"], place.get("bo"), place.get("code", ""))
                            for place in alert.named_places or ()),
+        actions=action_codes(alert.parameters or {}),
     )
 
 
@@ -40,4 +42,4 @@ def cancellation_view(view: AlertView) -> AlertView:
     """What a Cancel of the alert says (dispatch/review.py `cancel` makes it): the same hazard, level,
     area and expiry, none of the agency's texts or parameters."""
     return replace(view, msg_type="Cancel", onset=None, parameters={}, headline={}, description={},
-                   instruction={}, all_clear=False)
+                   instruction={}, all_clear=False, actions=())

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..hazards import Hazard, catalogue
+from ..hazards import ACTION_PARAMETER, Hazard, catalogue
 from ..intake.cap_json import GEOCODE_NAME, HAZARD_CODE, LEVEL_PARAMETER
 from ..intake.cap_xml import parse_cap_xml
 from ..intake.errors import IntakeError
 from ..models import Alert
 from ..rendering.cap_fields import CAP12, add_pair, add_text, cap_tag, cap_time, certainty, severity, urgency
 from ..rendering.formatting import places
+from ..rendering.overlay import current_overlay, rendering_with
 from ..rendering.render import AlertView, render_fitted
 from ..rendering.views import view_of
 
@@ -83,12 +84,15 @@ def _info(root: etree._Element, alert: Alert, view: AlertView, hazard: Hazard, l
     for channel, given in (("headline", alert.headline), ("description", alert.description), ("instruction", None)):
         add_text(info, channel, (given or {}).get(language) or render_fitted(view, channel, language).text)
     for name, value in (alert.parameters or {}).items():
-        if name != LEVEL_PARAMETER:
+        if name not in (LEVEL_PARAMETER, ACTION_PARAMETER):
             add_pair(info, "parameter", name, value)
+    for code in view.actions:   # one <parameter> per chosen protective action
+        add_pair(info, "parameter", ACTION_PARAMETER, code)
     if level:
         add_pair(info, "parameter", LEVEL_PARAMETER, level)
     if alert.county_codes:
         area = etree.SubElement(info, cap_tag("area"))
-        add_text(area, "areaDesc", places(alert.county_codes, language))
+        with rendering_with(current_overlay()):   # the desk's approved county names, as in the texts
+            add_text(area, "areaDesc", places(alert.county_codes, language))
         for code in alert.county_codes:
             add_pair(area, "geocode", GEOCODE_NAME, code)

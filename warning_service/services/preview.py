@@ -22,10 +22,10 @@ from ..cap.message import AlertMessage
 from ..channels.catalog import budget_for, county_channels, texts
 from ..channels.cell_broadcast import CHANNEL as CELL_BROADCAST
 from ..dispatch.targets import target_select
-from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue
+from ..hazards import PARAMETER_RULES, Hazard, HazardCatalogue, ProtectiveAction
 from ..intake.errors import forbidden, invalid
-from ..intake.interpret import interpret
-from ..models import Agency, Alert, CapStatus, CbcOperator, Level, MsgType, referenced_alerts
+from ..intake.interpret import interpret, language_key
+from ..models import Agency, Alert, CapStatus, CbcOperator, Level, MsgType, User, referenced_alerts
 from ..rendering.formatting import place_name
 from ..rendering.render import LANGUAGES, FittedText, render_fitted
 from ..rendering.views import view_of
@@ -66,7 +66,7 @@ def preview(session: Session, message: AlertMessage, agency: Agency, hazards: Ha
     hazard = hazards.get(alert.hazard_code)
     view = view_of(alert)
     return {
-        "hazard": hazard_json(hazard),
+        "hazard": hazard_json(hazard, hazards.protective_actions),
         "level": alert.level.value if alert.level else None,
         "status": alert.status.value,
         "msg_type": alert.msg_type.value,
@@ -82,6 +82,7 @@ def preview(session: Session, message: AlertMessage, agency: Agency, hazards: Ha
             for channel in texts()
         },
         "reach": reach(session, alert),
+        "tibetan_free_text": _unreviewed(alert),
         "cell_broadcast": {"operators": [{"code": operator.code, "name": operator.name}
                                          for operator in cbc_operators(session, alert)]},
     }
@@ -143,8 +144,31 @@ def cbc_operators(session: Session, alert: Alert | DraftAlert) -> list[CbcOperat
                                 .order_by(CbcOperator.code)))
 
 
-def hazard_json(hazard: Hazard) -> dict[str, Any]:
-    """A catalogue entry as integrators read it (GET /api/v1/hazards)."""
+def _unreviewed(alert: DraftAlert) -> dict[str, Any] | None:
+    """The agency's own Tibetan free text, as the officer's is marked: whose it is, and that no translator
+    reviewed it (the texts carry it as written)."""
+    fields = [name for name in ("headline", "description", "instruction")
+              if any(language_key(tag) == "bo" and text for tag, text in getattr(alert, name).items())]
+    if not fields:
+        return None
+    return {"fields": fields, "written_by": alert.agency.name, "reviewed": False,
+            "label_zh": f"由{alert.agency.name}撰写，未经审校"}
+
+
+def tibetan_written_by(session: Session, alert: Alert) -> str | None:
+    """The officer who typed an alert's Tibetan free text in the console, or None: no translator reviewed
+    it, so wherever it is shown it is marked as theirs and not reviewed."""
+    if alert.created_by_id is None or not any(language_key(tag) == "bo" for name in ("headline", "description",
+                                                                                      "instruction")
+                                              for tag, text in (getattr(alert, name) or {}).items() if text):
+        return None
+    officer = session.get(User, alert.created_by_id)
+    return officer.username if officer is not None else None
+
+
+def hazard_json(hazard: Hazard, protective: Mapping[str, ProtectiveAction]) -> dict[str, Any]:
+    """A catalogue entry as integrators read it (GET /api/v1/hazards), with the protective actions each level
+    offers by code (sent as `actions`, or CAP ACTION_CODE parameters); bo only where sourced."""
     return {
         "code": hazard.code,
         "names": dict(hazard.names),
@@ -158,6 +182,9 @@ def hazard_json(hazard: Hazard) -> dict[str, Any]:
         "agency_kinds": sorted(hazard.agency_kinds),
         "parameters": [parameter_json(name) for name in hazard.parameters],
         "validity_hours": hazard.validity_hours,
+        "actions": {level: [{"code": code, "zh": protective[code].zh, "en": protective[code].en,
+                             "bo": protective[code].bo or None} for code in codes]
+                    for level, codes in hazard.choices.items()},
     }
 
 

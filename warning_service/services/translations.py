@@ -8,7 +8,9 @@ and copies what sourced files hold. No Flask here; bad input raises TranslationR
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,12 +19,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from babel.messages.pofile import read_po
-from sqlalchemy import func, select
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import escape, read_po
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit.events import record
 from ..channels.catalog import budget_for
+from ..hazards import catalogue
 from ..models import (
     EntryStatus,
     NamedArea,
@@ -39,16 +43,23 @@ from ..rendering import export
 from ..rendering.budgets import Measure
 from ..rendering.export import Approved
 from ..rendering.formatting import beijing_time
-from ..rendering.overlay import Overlay
+from ..rendering.overlay import Overlay, area_key, chosen_action_key, place_key
 from ..rendering.render import default_templates
 from ..rendering.tibetan import is_han, is_tibetan, normalise
 from ..rendering.translatable import Item, items
 
 CATALOGS = Path(__file__).resolve().parent.parent / "translations"
+# The comment a bo catalog entry carries while its msgstr is Chinese standing in: missing on the desk.
+STAND_IN = "no sourced Tibetan; Chinese stand-in"
 # Kinds the renderer lays over its data (overlay.py); the others are exported or shown, not rendered here.
-RENDERED_KINDS = frozenset({"hazard", "action", "term"})
+RENDERED_KINDS = frozenset({"hazard", "action", "term", "place"})
+# The console's own messages: laid over the bo .mo (web/i18n.py) and exported into the bo messages.po.
+CATALOG_KINDS = frozenset({"catalog"})
 # Kinds `export_hazards` writes back into templates_bo_zh/hazards.toml.
-EXPORTED_KINDS = frozenset({"hazard", "action"})
+HAZARD_KINDS = frozenset({"hazard", "action"})
+# Kinds `flask translations export` writes back: those, and places into counties.csv and the named areas' rows
+# (catalog entries: CATALOG_KINDS).
+EXPORTED_KINDS = HAZARD_KINDS | {"place"}
 STATUS_ORDER = {EntryStatus.MISSING: 0, EntryStatus.PROPOSED: 1, EntryStatus.APPROVED: 2}
 
 REFUSAL_TEXTS: Mapping[str, str] = {
@@ -106,7 +117,10 @@ def list_entries(session: Session, *, hazard: str | None = None, channel: str | 
     sync(session)
     query = select(TranslationEntry)
     if hazard:
-        query = query.where(TranslationEntry.hazard_code == hazard)
+        offered = catalogue().get(hazard)
+        codes = {code for codes in offered.choices.values() for code in codes} if offered else set()
+        query = query.where(or_(TranslationEntry.hazard_code == hazard,
+                                TranslationEntry.key.in_(sorted(map(chosen_action_key, codes)))))
     if status:
         query = query.where(TranslationEntry.status == EntryStatus(status))
     if kind:
@@ -232,32 +246,47 @@ def _decide(actor: User, proposal: TranslationProposal, state: ProposalState) ->
 
 
 def export_hazards(session: Session, text: str) -> tuple[str, list[str]]:
-    """hazards.toml's text with the desk's approved hazard names and actions written in, and their keys."""
+    """hazards.toml's text with the desk's approved hazard names, default and protective actions written in,
+    and their keys."""
     approved = list(session.scalars(select(TranslationEntry).where(
-        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(EXPORTED_KINDS),
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(HAZARD_KINDS),
         TranslationEntry.bo.is_not(None)).order_by(TranslationEntry.key)))
     names = {entry.hazard_code: Approved(entry.bo, entry.bo_source) for entry in approved
              if entry.kind == "hazard" and entry.hazard_code and entry.bo}
     actions = {(entry.hazard_code, entry.key.rsplit(":", 1)[1]): Approved(entry.bo, entry.bo_source)
                for entry in approved if entry.kind == "action" and entry.hazard_code and entry.bo}
-    return export.export_hazards(text, names, actions), [entry.key for entry in approved]
+    protective = {entry.key.removeprefix(chosen_action_key("")): Approved(entry.bo, entry.bo_source)
+                  for entry in approved if entry.kind == "action" and not entry.hazard_code and entry.bo}
+    return export.export_hazards(text, names, actions, protective), [entry.key for entry in approved]
 
 
 # --- the overlay the renderer reads ----------------------------------------------------
 
-_OVERLAYS: dict[object, Overlay] = {}
+_OVERLAYS: dict[tuple[object, ...], Overlay] = {}
 
 
 def overlay(session: Session) -> Overlay:
-    """The desk's approved Tibetan, rebuilt only when an approval changed the version key (any process)."""
-    approved = (TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(RENDERED_KINDS))
-    version = tuple(session.execute(select(func.count(), func.max(TranslationEntry.approved_at))
-                                    .where(*approved)).one())
+    """The desk's approved Tibetan for the renderer (entry key -> Tibetan), rebuilt only when an approval changed
+    the version key (any process)."""
+    return _approved(session, RENDERED_KINDS, TranslationEntry.key)
+
+
+def catalog_overlay(session: Session) -> Overlay:
+    """The desk's approved catalog entries for the Tibetan console (msgid -> Tibetan), consulted before the bo
+    .mo; cached like `overlay`, so an approval changes the next page."""
+    return _approved(session, CATALOG_KINDS, TranslationEntry.en)
+
+
+def _approved(session: Session, kinds: frozenset[str], by: Any) -> Overlay:
+    approved = (TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(kinds))
+    version = (kinds, *session.execute(select(func.count(), func.max(TranslationEntry.approved_at))
+                                       .where(*approved)).one())
     cached = _OVERLAYS.get(version)
     if cached is None:
-        rows = session.execute(select(TranslationEntry.key, TranslationEntry.bo).where(*approved))
+        rows = session.execute(select(by, TranslationEntry.bo).where(*approved))
         cached = Overlay(version, MappingProxyType({key: bo for key, bo in rows if bo}))
-        _OVERLAYS.clear()
+        for stale in [key for key in _OVERLAYS if key[0] == kinds]:
+            del _OVERLAYS[stale]
         _OVERLAYS[version] = cached
     return cached
 
@@ -268,7 +297,7 @@ def _all_items(session: Session) -> Iterable[Item]:
     yield from items(default_templates())
     texts = default_templates().texts
     for area in session.scalars(select(NamedArea).where(NamedArea.active)):
-        yield Item(f"place:area:{area.code}", "place", area.name_zh, area.name_en, area.name_bo or "",
+        yield Item(area_key(area.code), "place", area.name_zh, area.name_en, area.name_bo or "",
                    area.source if area.name_bo else "", None, texts, "named area (scenic area)")
     yield from catalog_items()
 
@@ -280,13 +309,86 @@ def catalog_items(catalogs: Path = CATALOGS) -> Sequence[Item]:
     for message in _catalog(catalogs, "bo"):
         if not message.id or not isinstance(message.id, str):
             continue
-        bo = message.string if isinstance(message.string, str) and any(map(is_tibetan, message.string)) else ""
+        stand_in = any(STAND_IN in comment for comment in message.auto_comments)
+        bo = (message.string if isinstance(message.string, str) and any(map(is_tibetan, message.string))
+              and not stand_in else "")
         zh = chinese.get(message.id)
         key = f"catalog:{message.id}" if len(message.id) <= 190 else f"catalog:#{hashlib.sha256(message.id.encode()).hexdigest()}"
         result.append(Item(key, "catalog", zh if isinstance(zh, str) else message.id,
                            message.id, "" if message.fuzzy else bo, "bo catalog" if bo else "", None, (),
                            "the console's Tibetan interface"))
     return result
+
+
+def export_catalog(session: Session, text: str) -> tuple[str, list[str]]:
+    """The bo messages.po's text with the desk's approved catalog entries as msgstr, each with its proposer,
+    reviewer and date as the comment in place of the stand-in's; edited line by line, so the rest stays as
+    people wrote it. Returns the text and the msgids written."""
+    approved = {entry.en: entry for entry in session.scalars(select(TranslationEntry).where(
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind.in_(CATALOG_KINDS)))
+        if entry.bo}
+    lines = text.split("\n")
+    found = [message for message in read_po(io.StringIO(text), locale="bo")
+             if isinstance(message.id, str) and message.id in approved]
+    for message in sorted(found, key=lambda message: message.lineno, reverse=True):
+        entry = approved[message.id]
+        start = message.lineno - 1                      # the msgid line
+        end = next(index for index in range(start, len(lines)) if lines[index].startswith("msgstr"))
+        after = end + 1
+        while after < len(lines) and lines[after].startswith('"'):
+            after += 1
+        lines[end:after] = [f"msgstr {escape(entry.bo)}"]
+        top = start
+        while top > 0 and lines[top - 1].startswith("#"):
+            top -= 1
+        kept = [line for line in lines[top:start] if not line.startswith("#.")]
+        lines[top:start] = [f"#. {entry.bo_source}", *kept]
+    return "\n".join(lines), [message.id for message in found]
+
+
+def export_named_areas(session: Session) -> list[str]:
+    """The desk's approved named-area names written into each active area's row (`name_bo`), each change in the
+    ledger with its source (the row has no column for it); returns the keys written."""
+    written = []
+    for area in session.scalars(select(NamedArea).where(NamedArea.active).order_by(NamedArea.code)):
+        entry = session.scalar(select(TranslationEntry).where(TranslationEntry.key == area_key(area.code),
+                                                              TranslationEntry.approved_by_id.is_not(None)))
+        if entry is None or not entry.bo or entry.bo == area.name_bo:
+            continue
+        record(session, None, "named_area.name_bo", area, via="cli", code=area.code, before=area.name_bo,
+               name_bo=entry.bo, source=entry.bo_source)
+        area.name_bo = entry.bo
+        written.append(entry.key)
+    return written
+
+
+def export_counties(session: Session, text: str) -> tuple[str, list[str]]:
+    """counties.csv's text with the desk's approved county, city and prefecture names as `name_bo` and their
+    proposer, reviewer and date as `source_bo`; the keys written. `text` as read with newline="" (the file has
+    CRLF endings, kept). `flask seed regions` loads it."""
+    approved = {entry.key: entry for entry in session.scalars(select(TranslationEntry).where(
+        TranslationEntry.approved_by_id.is_not(None), TranslationEntry.kind == "place",
+        TranslationEntry.key.not_like(area_key("%"))))}
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    code, name, source = (header.index(column) for column in ("code", "name_bo", "source_bo"))
+    written = []
+    for row in rows[1:]:
+        entry = approved.get(place_key(row[code]))
+        if entry is not None and entry.bo:
+            row[name], row[source] = entry.bo, entry.bo_source
+            written.append(entry.key)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(rows)   # the file's own endings
+    return out.getvalue(), written
+
+
+def compile_catalog(po: Path, mo: Path) -> None:
+    """The .mo gettext reads, from the .po (fuzzy entries left out, as pybabel compile does)."""
+    with open(po, "rb") as source:
+        catalog = read_po(source, locale="bo")
+    with open(mo, "wb") as target:
+        write_mo(target, catalog)
 
 
 def _catalog(catalogs: Path, language: str) -> Any:

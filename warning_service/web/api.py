@@ -17,7 +17,7 @@ from ..cap.errors import FieldError
 from ..cap.message import AlertMessage
 from ..dispatch.queueing import start_fanout
 from ..extensions import db, redis_client
-from ..hazards import catalogue
+from ..hazards import action_codes, catalogue
 from ..intake.cap_json import parse_alert_json
 from ..intake.cap_xml import parse_cap_xml
 from ..intake.errors import IntakeError
@@ -142,7 +142,7 @@ def get_public_alert_cap(alert_id: int):
 
 @api.get("/hazards")
 def list_hazards():
-    return jsonify([hazard_json(hazard) for hazard in catalogue()])
+    return jsonify([hazard_json(hazard, catalogue().protective_actions) for hazard in catalogue()])
 
 
 @api.get("/feed.atom")
@@ -234,6 +234,7 @@ def alert_detail(alert: Alert) -> dict:
         "description": alert.description,
         "instruction": alert.instruction,
         "parameters": alert.parameters,
+        "actions": list(action_codes(alert.parameters)),
         "info_count": len(alert.infos),
         "received_at": alert.received_at.isoformat(),
         "state_changed_at": alert.state_changed_at.isoformat(),

@@ -56,7 +56,7 @@ from ..rendering.views import cancellation_view, view_of
 from ..services.alert_map import alert_map
 from ..services.ingest import ingest
 from ..services.named_areas import named_areas, named_in
-from ..services.preview import reach
+from ..services.preview import reach, tibetan_written_by
 from .auth import passive, roles_required
 from .forms import PARAMETER_FIELDS, PARAMETER_LABELS, ComposeForm
 from .i18n import CODES, area_name, beijing, console_locale, counties_named, county_name, county_name_attribute
@@ -136,6 +136,16 @@ def inbox_rows():
     """The inbox's tables alone, which the page fetches every few seconds."""
     waiting, recent = _inbox_alerts()
     return render_template("console/_inbox_rows.html", waiting=waiting, recent=recent, hazards=catalogue())
+
+
+@console.app_context_processor
+def tibetan_authorship() -> dict[str, object]:
+    """`unreviewed_tibetan(alert)`: "written by <officer>, not reviewed" where an officer typed the Tibetan
+    free text, for every page that shows an alert's texts (alert page, report)."""
+    def label(alert: Alert) -> str:
+        officer = tibetan_written_by(db.session, alert)
+        return _("written by %(officer)s, not reviewed", officer=officer) if officer else ""
+    return {"unreviewed_tibetan": label}
 
 
 def _compose_form() -> ComposeForm:

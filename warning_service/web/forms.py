@@ -21,15 +21,16 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, html_params
 
 from ..geography.county_search import county_label
 from ..geography.named_areas import is_named_area, named_area_codes
-from ..hazards import PARAMETER_RULES, HazardCatalogue
+from ..hazards import PARAMETER_RULES, HazardCatalogue, action_codes
 from ..models import Alert, County, Level, NamedArea
 from ..rendering.formatting import LOCAL_TIME
-from .i18n import area_name, counties_named, hazard_name
+from ..services.translations import TranslationRefused, checked_tibetan
+from .i18n import action_name, area_name, counties_named, hazard_name
 from .labels import LABELS
 
 LEVEL_CHOICES = [SelectChoice("", _l("none"))] + [SelectChoice(level.value, label) for level, label in LABELS[Level].items()]
@@ -94,7 +95,27 @@ class ComposeForm(ConsoleForm):
     headline = StringField(_l("Headline (Chinese)"), validators=[Optional(), Length(max=160)])
     description = TextAreaField(_l("Description (Chinese)"), validators=[Optional(), Length(max=2000)])
     instruction = TextAreaField(_l("Instruction (Chinese)"), validators=[Optional(), Length(max=2000)])
+    actions = MultiCheckboxField(_l("Protective actions"))
+    instruction_bo = TextAreaField(_l("Instruction (Tibetan, written by you, not reviewed)"),
+                                   validators=[Optional(), Length(max=2000)])
     references = HiddenField()
+
+    def validate_instruction_bo(self, field: Field) -> None:
+        """Tibetan script only, as the desk checks a proposal: the officer's own words, never made up here."""
+        if (field.data or "").strip():
+            try:
+                field.data = checked_tibetan(field.data)
+            except TranslationRefused as refused:
+                raise ValidationError(_("Only Tibetan script (with digits, spaces and punctuation).")) from refused
+
+    def action_offers(self) -> dict[str, str]:
+        """Per protective action, the hazard:level pairs that offer it (the page shows only the chosen one's)."""
+        offers: dict[str, list[str]] = {code: [] for code in self.hazards.protective_actions}
+        for hazard in self.hazards:
+            for level, codes in hazard.choices.items():
+                for code in codes:
+                    offers[code].append(f"{hazard.code}:{level}")
+        return {code: " ".join(pairs) for code, pairs in offers.items()}
 
     def parameter_fields(self) -> list[Field]:
         return [getattr(self, name) for name in PARAMETER_FIELDS]
@@ -104,6 +125,8 @@ class ComposeForm(ConsoleForm):
         self.hazard.choices = [SelectChoice(hazard.code, hazard_name(hazard.code))
                                for hazard in hazards]
         self.counties.choices = [SelectChoice(county.code, county_label(county)) for county in counties]
+        self.actions.choices = [SelectChoice(code, action_name(action))
+                                for code, action in hazards.protective_actions.items()]
         self.areas = named_areas
         self.named_areas.choices = [SelectChoice(area.code, _("%(name)s (%(counties)s)", name=area_name(area),
                                                                counties=counties_named(area.county_codes)))
@@ -127,6 +150,8 @@ class ComposeForm(ConsoleForm):
             getattr(self, name).data = alert.parameters.get(name, "")
         for name in ("headline", "description", "instruction"):
             getattr(self, name).data = getattr(alert, name).get("zh", "")
+        self.instruction_bo.data = alert.instruction.get("bo", "")
+        self.actions.data = list(action_codes(alert.parameters))
         self.references.data = alert.cap_reference
 
     def alert_json(self) -> dict[str, Any]:
@@ -151,6 +176,10 @@ class ComposeForm(ConsoleForm):
         for name in ("headline", "description", "instruction"):
             if text := (getattr(self, name).data or "").strip():
                 body[name] = {"zh": text}
+        if bo := (self.instruction_bo.data or "").strip():
+            body.setdefault("instruction", {})["bo"] = bo
+        if self.actions.data:
+            body["actions"] = list(self.actions.data)
         if self.references.data:
             body["msg_type"] = "Update"
             body["references"] = [self.references.data]

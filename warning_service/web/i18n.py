@@ -8,19 +8,25 @@ Warnings' own texts are not translated here: they come from templates_bo_zh/.
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, request, session
-from flask_babel import Babel, get_locale
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import Babel, Domain, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..hazards import catalogue
+from ..extensions import db
+from ..hazards import ProtectiveAction, catalogue
 from ..models import NamedArea
 from ..reference_data import county_rows
 from ..rendering.formatting import LANGUAGES, beijing_time, place_name, places
+from ..rendering.overlay import EMPTY, chosen_action_key, current_overlay
+from ..services.translations import catalog_overlay
 from .labels import register_labels
 
 CONSOLE_LANGUAGES: tuple[tuple[str, str], ...] = (("zh", "中文"), ("bo", "བོད་ཡིག"), ("en", "English"))
@@ -28,7 +34,46 @@ CODES = tuple(code for code, _ in CONSOLE_LANGUAGES)
 SESSION_LANGUAGE = "language"  # the language chosen on the sign-in page, before there is a user to keep it on
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
-babel = Babel()
+
+
+class DeskDomain(Domain):
+    """The console's messages, with the translation desk's approved catalog entries laid over the bo .mo
+    (issue 18, item 5): an approval changes the Tibetan console at the next page, in every process, without a
+    rebuild. Consulted once per request (the desk's version key), merged once per version."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__(domain=domain)
+        self._laid: tuple[object, Any, Any] | None = None   # (version, the .mo's translations, merged)
+
+    def get_translations(self) -> Any:
+        translations = super().get_translations()
+        if not has_request_context() or str(get_locale()) != "bo":
+            return translations
+        if "desk_catalog" not in g:
+            try:
+                g.desk_catalog = catalog_overlay(db.session)
+            except SQLAlchemyError:   # the database down: the page (often the error page) in the .mo's words
+                g.desk_catalog = EMPTY
+        approved = g.desk_catalog
+        if not approved.texts:
+            return translations
+        laid = self._laid
+        if laid is None or laid[0] != approved.version or laid[1] is not translations:
+            merged = copy.copy(translations)
+            merged._catalog = {**translations._catalog, **approved.texts}
+            self._laid = laid = (approved.version, translations, merged)
+        return laid[2]
+
+
+class DeskBabel(Babel):
+    """Flask-Babel whose one domain is the DeskDomain."""
+
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return DeskDomain(self.domain)
+
+
+babel = DeskBabel()
 
 
 def select_locale() -> str:
@@ -49,6 +94,14 @@ def hazard_name(code: str | None) -> str:
     if hazard is None:
         return code or "—"
     return hazard.names.get(console_locale()) or hazard.names["zh"]
+
+
+def action_name(action: ProtectiveAction) -> str:
+    """A protective action in the console's language; in Tibetan only where sourced or approved on the desk,
+    else Chinese."""
+    bo = action.bo or current_overlay().get(chosen_action_key(action.code))
+    text = {"zh": action.zh, "en": action.en, "bo": bo}.get(console_locale()) or action.zh
+    return text
 
 
 @lru_cache(maxsize=1)

@@ -110,7 +110,15 @@ SCHEMAS: dict = {
             },
             "onset": {"type": "string", "format": "date-time"},
             "expires": {"type": "string", "format": "date-time"},
-            "parameters": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+            "parameters": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]},
+                           "description": "not EWS-LEVEL (use level) nor ACTION_CODE (use actions)"},
+            "actions": {
+                "type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                "description": "protective actions by code, each one the hazard offers at the level (GET /api/v1/hazards, "
+                               "`actions`); rendered as what to do on every channel, in Tibetan where sourced or approved, "
+                               "else in Chinese, listed in missing_terms. In CAP: one <parameter> ACTION_CODE per code. An "
+                               "unknown or not offered code is a 422 naming it (location `actions`)",
+            },
             "headline": _texts("headline"),
             "description": _texts("description"),
             "instruction": _texts("instruction"),
@@ -149,6 +157,8 @@ SCHEMAS: dict = {
                     "description": {"type": "object"},
                     "instruction": {"type": "object"},
                     "parameters": {"type": "object"},
+                    "actions": {"type": "array", "items": {"type": "string"},
+                                "description": "the protective action codes chosen (parameters.ACTION_CODE)"},
                     "info_count": {"type": "integer"},
                     "received_at": {"type": "string"},
                     "state_changed_at": {"type": "string"},
@@ -176,7 +186,8 @@ SCHEMAS: dict = {
         "type": "object",
         "description": "An entry of the region's hazard catalogue (templates_bo_zh/hazards.toml).",
         "required": ["code", "names", "bo_status", "levels", "cap_category", "cap_events", "zh_aliases",
-                     "oasis_event_codes", "national_event_codes", "agency_kinds", "parameters", "validity_hours"],
+                     "oasis_event_codes", "national_event_codes", "agency_kinds", "parameters", "validity_hours",
+                     "actions"],
         "properties": {
             "code": {"type": "string", "description": "send it as the JSON hazard, or CAP eventCode EWS-HAZARD"},
             "names": {
@@ -198,6 +209,16 @@ SCHEMAS: dict = {
             "agency_kinds": {"type": "array", "items": {"enum": list(AGENCY_KINDS)}},
             "validity_hours": {"type": "integer", "minimum": 1,
                                "description": "how long an Actual alert sent without expires stays in force"},
+            "actions": {
+                "type": "object",
+                "description": "per level (or \"default\" for an alert without one), the protective actions an alert may "
+                               "name by code (`actions`, CAP ACTION_CODE); bo only where sourced",
+                "additionalProperties": {"type": "array", "items": {
+                    "type": "object", "required": ["code", "zh", "en", "bo"],
+                    "properties": {"code": {"type": "string"}, "zh": {"type": "string"}, "en": {"type": "string"},
+                                   "bo": {"type": ["string", "null"]}},
+                }},
+            },
             "parameters": {
                 "type": "array",
                 "description": "the numeric CAP parameters its alerts carry (JSON `parameters`), with the range intake accepts",
@@ -247,9 +268,18 @@ SCHEMAS: dict = {
     },
     "Preview": {
         "type": "object",
-        "required": ["hazard", "level", "status", "msg_type", "counties", "texts", "reach", "cell_broadcast"],
+        "required": ["hazard", "level", "status", "msg_type", "counties", "texts", "reach", "tibetan_free_text",
+                     "cell_broadcast"],
         "properties": {
             "hazard": {"$ref": "#/components/schemas/Hazard"},
+            "tibetan_free_text": {
+                "type": ["object", "null"],
+                "description": "Tibetan free text the message carries: no translator reviewed it, the texts carry it "
+                               "as written, and it is marked as the sender's (null when there is none)",
+                "required": ["fields", "written_by", "reviewed", "label_zh"],
+                "properties": {"fields": _strings(), "written_by": {"type": "string"},
+                               "reviewed": {"const": False}, "label_zh": {"type": "string"}},
+            },
             "level": {"enum": LEVELS + [None]},
             "status": {"enum": ["Actual", "Exercise", "Test"]},
             "msg_type": {"enum": ["Alert", "Update", "Cancel"]},

@@ -8,6 +8,8 @@ the CBC's URL, its failover URL and the bearer token. The answers:
   5xx, 429, no answer in time   transient: the failover URL at once (seconds matter), then the fan-out's
                                 retries, each again primary first
 A resend is safe: the same identifier with the same bytes is a repeat the CBC answers again.
+The adapter lives as long as its worker, and so do its sending threads and their connections: no
+thread is started nor connection opened per message where the CBC keeps connections open.
 
 The token is never logged nor put in a result.
 """
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -40,11 +44,12 @@ class Answer:
     retry_after: float | None = None
 
 
-def post_cap(url: str, document: bytes, token: str, timeout: float) -> Answer:
-    """POST one CAP document to one CBC URL and read its answer."""
+def post_cap(url: str, document: bytes, token: str, timeout: float, session: requests.Session | None = None) -> Answer:
+    """POST one CAP document to one CBC URL and read its answer (over `session`'s connections when given)."""
     headers = {"Content-Type": CONTENT_TYPE, "Authorization": f"Bearer {token}"}
+    post = session.post if session is not None else requests.post
     try:
-        response = requests.post(url, data=document, headers=headers, timeout=timeout, allow_redirects=False)
+        response = post(url, data=document, headers=headers, timeout=timeout, allow_redirects=False)
     except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL):
         return Answer(Outcome.PERMANENT, "bad-url", "the CBC's URL is not an http(s) URL")
     except requests.Timeout:
@@ -78,6 +83,18 @@ class CbcAdapter(ChannelAdapter):
     name = "cap"
     channels = frozenset({"cell_broadcast"})
 
+    def __init__(self, settings: Mapping[str, Any]):
+        super().__init__(settings)
+        self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="cbc")
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        """The sending thread's own (requests does not promise a Session is safe across threads)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
     def capabilities(self) -> Capabilities:
         # No shared rate: one message per operator per alert version.
         return Capabilities(max_batch=64, rate_per_second=None, rate_key="cbc")
@@ -89,18 +106,19 @@ class CbcAdapter(ChannelAdapter):
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         if not messages:
             return []
-        with ThreadPoolExecutor(max_workers=min(PARALLEL, len(messages))) as pool:
-            return list(pool.map(self._send, messages))
+        return list(self._pool.map(self._send, messages))
 
     def _send(self, message: OutboundMessage) -> SendResult:
         if not message.secret:
             return SendResult(message.delivery_id, Outcome.PERMANENT, code="no-token", text="the CBC has no bearer token")
         [document] = message.texts
-        answer = post_cap(message.address, document.encode(), message.secret, self.timeout)
+        session = self._session()
+        answer = post_cap(message.address, document.encode(), message.secret, self.timeout, session)
         front = "primary"
         if answer.outcome == Outcome.TRANSIENT and message.failover_address:
             first = answer
-            answer, front = post_cap(message.failover_address, document.encode(), message.secret, self.timeout), "failover"
+            answer = post_cap(message.failover_address, document.encode(), message.secret, self.timeout, session)
+            front = "failover"
             if answer.outcome == Outcome.TRANSIENT:
                 answer = Answer(answer.outcome, answer.code, f"primary: {first.code} {first.text}; failover: "
                                 f"{answer.code} {answer.text}"[:MAX_TEXT], retry_after=answer.retry_after)

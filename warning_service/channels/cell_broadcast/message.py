@@ -10,12 +10,16 @@ The message is the same bytes for the same (version, operator, references), so a
 answer is a repeat the CBC recognises, never a second message under one identifier: `<sent>` is the
 alert version's own time, not the time of sending.
 
+The covering polygons are kept per area and vertex limit (`covered`), not per alert: every earthquake
+early warning for a county is the same area, and covering it is the dearest step of building the
+message on the way to the CBCs (docs/BENCHMARKS.md, issue 16).
+
 Pure: no Flask, no database (an Alert row's attributes and the named areas it names are read as given).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +36,10 @@ from ...reference_data import boundaries
 from ...rendering.budgets import CellBroadcastBudget
 from ...rendering.cap_fields import CAP12, add_pair, add_text, cap_tag, cap_time, certainty, severity, urgency
 from ...rendering.formatting import join_list, place_name
+from ...rendering.overlay import area_key, current_overlay, rendering_with
 from ...rendering.render import RenderError, render_fitted
 from ...rendering.views import view_of
+from ..base import AlertContent
 from .cover import cap_polygon, cover
 from .identifiers import EEW, UNLEVELLED, mapping_key, message_identifier
 
@@ -46,6 +52,9 @@ REPETITION_SETTINGS: Mapping[str, str] = {
     "orange": "CBS_REPETITION_SECONDS_ORANGE", "yellow": "CBS_REPETITION_SECONDS_YELLOW",
     "blue": "CBS_REPETITION_SECONDS_BLUE", UNLEVELLED: "CBS_REPETITION_SECONDS_UNLEVELLED",
 }
+# Covers kept, by the area's shapes and the vertex limit: a worker meets few distinct areas.
+_COVERS: dict[tuple[tuple[bytes, ...], int], tuple[Polygon, ...]] = {}
+_COVERS_SIZE = 64
 
 
 class NothingToCancel(ValueError):
@@ -83,13 +92,21 @@ class Version:
     shapes: tuple[BaseGeometry, ...]  # the warned area, x = lon, y = lat
     circles: tuple[tuple[float, float, float], ...] = ()  # (lat, lon, radius km): also sent as CAP <circle>
     geocodes: tuple[str, ...] = ()
-    _covers: dict[int, list[Polygon]] = field(default_factory=dict, repr=False, compare=False)
 
     def polygons(self, max_vertices: int) -> list[Polygon]:
-        """The warned area covered (never clipped) with at most `max_vertices` vertices, once per limit."""
-        if max_vertices not in self._covers:
-            self._covers[max_vertices] = cover(self.shapes, max_vertices)
-        return self._covers[max_vertices]
+        """The warned area covered (never clipped) with at most `max_vertices` vertices."""
+        return covered(self.shapes, max_vertices)
+
+
+def covered(shapes: Sequence[BaseGeometry], max_vertices: int) -> list[Polygon]:
+    """`cover(shapes, max_vertices)`, computed once per area and limit: keyed by the shapes' exact
+    coordinates (WKB), so only the very same area shares a cover."""
+    key = (tuple(shapely.to_wkb(shape) for shape in shapes), max_vertices)
+    if key not in _COVERS:
+        if len(_COVERS) >= _COVERS_SIZE:
+            _COVERS.clear()
+        _COVERS[key] = tuple(cover(shapes, max_vertices))
+    return list(_COVERS[key])
 
 
 def identifier(alert_id: int, operator_code: str) -> str:
@@ -107,18 +124,32 @@ def repetition_seconds(level: str | None, hazard_code: str, settings: Mapping[st
     return int(settings[REPETITION_SETTINGS[mapping_key(level, hazard_code, "Actual")]])
 
 
-def version_of(alert: Alert, named_areas: Sequence[NamedArea], sender: str) -> Version:
-    """The Version of a stored alert; `named_areas`: those its area names (their names go in <areaDesc>)."""
+def version_of(alert: Alert, named_areas: Sequence[NamedArea], sender: str,
+               rendered: AlertContent | None = None) -> Version:
+    """The Version of a stored alert; `named_areas`: those its area names (their names go in <areaDesc>).
+    `rendered`: the channel's texts the dispatch already rendered for this alert (titles: the headline,
+    bodies: the `cell_broadcast` template fitted to its budget), so they are not rendered twice."""
     hazard = catalogue().get(alert.hazard_code or "")
     if hazard is None:  # the templates could not render it either
         raise RenderError(f"alert {alert.id}: no hazard the catalogue knows ({alert.hazard_code!r})")
     view = view_of(alert)
     level = alert.level.value if alert.level else None
     expires = alert.expires or alert.sent + timedelta(hours=hazard.validity_hours)
+
+    def headline(language: str) -> str:
+        if rendered is not None and language in rendered.titles:
+            return rendered.titles[language]
+        return render_fitted(view, "headline", language).text
+
+    def description(language: str) -> str:
+        if rendered is not None and language in rendered.bodies:
+            return rendered.bodies[language]
+        return render_fitted(view, "cell_broadcast", language, CellBroadcastBudget()).text
+
     texts = tuple(InfoText(
         language=language,
-        headline=render_fitted(view, "headline", language).text,
-        description=render_fitted(view, "cell_broadcast", language, CellBroadcastBudget()).text,
+        headline=headline(language),
+        description=description(language),
         event=hazard.names[language] or hazard.names["zh"],  # Chinese while the Tibetan name awaits review
         area_desc=area_description(alert.county_codes, named_areas, language),
     ) for language, _ in INFO_LANGUAGES)
@@ -134,10 +165,13 @@ def version_of(alert: Alert, named_areas: Sequence[NamedArea], sender: str) -> V
 
 
 def area_description(county_codes: Sequence[str], named_areas: Sequence[NamedArea], language: str) -> str:
-    """The place names in the language: the named areas (their Chinese name while a Tibetan one is
-    missing), then the counties."""
-    names = [(area.name_bo if language == "bo" and area.name_bo else area.name_zh) for area in named_areas]
-    return join_list([*names, *(place_name(code, language) for code in county_codes)], language)
+    """The place names in the language: the named areas (their Chinese name while neither a registered nor a
+    desk-approved Tibetan one exists), then the counties (the desk's approved names laid over the files')."""
+    overlay = current_overlay()
+    names = [(area.name_bo or overlay.get(area_key(area.code)) or area.name_zh) if language == "bo" else area.name_zh
+             for area in named_areas]
+    with rendering_with(overlay):
+        return join_list([*names, *(place_name(code, language) for code in county_codes)], language)
 
 
 def warned_area(area: Mapping, county_codes: Sequence[str]) -> tuple[BaseGeometry, ...]:

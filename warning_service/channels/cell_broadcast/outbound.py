@@ -80,7 +80,7 @@ def messages(session: Session, alert: Alert, content: AlertContent, rows: Sequen
         select(CbcOperator).where(ids_in(session, CbcOperator.id, [row.target_id for row in rows])))}
     sender = str(settings["CONSOLE_CAP_SENDER"])
     try:
-        version = alert_version(session, alert, sender)
+        version = alert_version(session, alert, sender, content)
     except RenderError as error:
         return [], [SendResult(row.id, Outcome.PERMANENT, code="unrenderable", text=str(error)[:300]) for row in rows]
     earlier = accepted_before(session, alert, list(operators), sender)
@@ -102,17 +102,18 @@ def messages(session: Session, alert: Alert, content: AlertContent, rows: Sequen
     return ready, refused
 
 
-def alert_version(session: Session, alert: Alert, sender: str) -> Version:
-    """The alert's Version, cached per alert and state change like the other channels' texts: the polygons are
-    covered once per vertex limit, not once per operator and attempt. The console's map of what each CBC gets
-    draws these same polygons."""
+def alert_version(session: Session, alert: Alert, sender: str, content: AlertContent | None = None) -> Version:
+    """The alert's Version, cached per alert and state change like the other channels' texts (`content`: those
+    texts when the dispatch has rendered them already); the polygons are covered once per area and vertex limit
+    (message.covered). The console's map of what each CBC gets draws these same polygons."""
     key = (alert.id, alert.state_changed_at, sender)
     if key not in _VERSIONS:
         if len(_VERSIONS) >= _VERSIONS_SIZE:
             _VERSIONS.clear()
         codes = named_area_codes((alert.area or {}).get("geocodes", []))
-        named = {area.code: area for area in session.scalars(select(NamedArea).where(NamedArea.code.in_(codes)))}
-        _VERSIONS[key] = version_of(alert, [named[code] for code in codes if code in named], sender)
+        named = {area.code: area for area in session.scalars(select(NamedArea).where(NamedArea.code.in_(codes)))} \
+            if codes else {}
+        _VERSIONS[key] = version_of(alert, [named[code] for code in codes if code in named], sender, content)
     return _VERSIONS[key]
 
 

@@ -155,6 +155,24 @@ function showParameters(hazard, fieldset) {
   update();
 }
 
+function showActions(hazard, level, fieldset) {
+  // Only the protective actions the chosen hazard offers at the chosen level (hazards.toml `choices`).
+  // Without JavaScript every action shows, and intake refuses one the hazard does not offer.
+  const update = () => {
+    const key = `${hazard.value}:${level.value || "default"}`;
+    let shown = 0;
+    for (const label of fieldset.querySelectorAll("label.action")) {
+      label.hidden = !label.dataset.offered.split(" ").includes(key);
+      if (label.hidden) label.querySelector("input").checked = false;
+      if (!label.hidden) shown += 1;
+    }
+    fieldset.hidden = shown === 0;
+  };
+  hazard.addEventListener("change", update);
+  level.addEventListener("change", update);
+  update();
+}
+
 function confirmCancel(form) {
   // One question, in a dialog, naming the alert, its counties and its reach as of the latest poll;
   // accepting ticks the box the server requires (without JavaScript the officer ticks it on the page).
@@ -173,6 +191,10 @@ document.addEventListener("DOMContentLoaded", () => {
   if (compose) showKind(compose, document.getElementById("kind-banner"));
   const parameters = document.getElementById("parameters");
   if (parameters) showParameters(document.querySelector("select[name=hazard]"), parameters);
+  const actions = document.getElementById("actions");
+  if (actions) {
+    showActions(document.querySelector("select[name=hazard]"), document.querySelector("select[name=level]"), actions);
+  }
   const search = document.getElementById("county-search");
   if (search) filterCounties(search, document.getElementById("county-list"));
   const map = document.getElementById("county-map");
