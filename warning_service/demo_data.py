@@ -93,13 +93,16 @@ DEMO_WEATHER_AGENCY = DEMO_AGENCIES[2]
 DEMO_KEY_AGENCIES: tuple[tuple[str, DemoAgency], ...] = (
     ("WEATHER_KEY", DEMO_WEATHER_AGENCY), ("SEISMIC_KEY", DEMO_SEISMIC_AGENCY))
 
-# Red alerts need two duty officers, hence demo-officer2.
+# Red alerts need two duty officers, hence demo-officer2; a Tibetan proposal needs a second translator to
+# approve it, hence two translators.
 # Those who can publish come enrolled in the second factor (TOTP), with these demo-only secrets.
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("demo-admin", Role.ADMIN, "demo-admin-pass", "DEMOADMINTOTPSECRETXXXXXXXXXXXXX"),
     DemoUser("demo-officer", Role.DUTY_OFFICER, "demo-officer-pass", "DEMOOFFICERTOTPSECRETXXXXXXXXXXX"),
     DemoUser("demo-officer2", Role.DUTY_OFFICER, "demo-officer2-pass", "DEMOOFFICERTWOTOTPSECRETXXXXXXXX"),
     DemoUser("demo-auditor", Role.AUDITOR, "demo-auditor-pass"),
+    DemoUser("demo-translator", Role.TRANSLATOR, "demo-translator-pass"),
+    DemoUser("demo-translator2", Role.TRANSLATOR, "demo-translator2-pass"),
 )
 
 # Rough resident populations (order of the 2020 census, rounded). They only
