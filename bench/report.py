@@ -36,7 +36,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)  # the repository in place of bench/, whose twilio.py would stand in for the twilio package
 
 from flask_migrate import upgrade  # noqa: E402
 

@@ -18,7 +18,10 @@ from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+# The repository first, and this directory (the scripts', which Python put first) after the installed
+# packages: its twilio.py must not stand in for the twilio package.
+sys.path[:] = [str(ROOT)] + [path for path in sys.path if Path(path or ".").resolve() != BENCH] + [str(BENCH)]
 
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
@@ -41,11 +44,12 @@ STARTUP_SECONDS = 60.0
 _serial = itertools.count(1)
 
 
-def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.Popen:
-    """`gunicorn wsgi:app` on 127.0.0.1:port, returned once /healthz answers."""
+def start_gunicorn(env: dict[str, str], workers: int, port: int, root: Path = ROOT) -> subprocess.Popen:
+    """`gunicorn wsgi:app` on 127.0.0.1:port, returned once /healthz answers; `root`: another checkout's app
+    (a before and after)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "wsgi:app"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+         "wsgi:app"], env=env, cwd=root, stdout=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -7,6 +7,14 @@ Twilio's error codes (21211 invalid To, 21617 body too long, 20429 throttled,
 (sent, then delivered, or the outcome set for that number) to the StatusCallback
 URL, form-encoded and signed with the auth token exactly as Twilio signs them.
 
+For load (bench/twilio.py): every answer comes `latency` seconds after the request; `rate` Messages
+creates a second are allowed (a token bucket of `burst`, one second's worth by default), and a create
+beyond them is answered 429 with code 20429, as an account over its limit is; `stats` counts the
+connections and requests, the creates accepted and throttled, the requests being answered at once
+and the most there ever were (`peak_in_flight`), and the callbacks made and how they were answered. The callbacks go from
+`callback_workers` threads, each on a kept connection; `record` off keeps no message or callback,
+only the counts.
+
 Failure modes (`fail`): "slow" answers after `slow_seconds`; "5xx" answers 500
 and keeps nothing (a Twilio that failed before it took the message; the adapter
 must still treat a 5xx as possibly sent); "429" answers 429 with code 20429;
@@ -17,20 +25,19 @@ from __future__ import annotations
 
 import base64
 import hmac
+import http.client
 import json
 import queue
 import re
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -44,6 +51,7 @@ POOL_NUMBER = "+15017122661"  # the number a messaging service picks from its po
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 MESSAGES = re.compile(rf"/{API_VERSION}/Accounts/(?P<sid>AC\w+)/Messages\.json")
 ACCOUNT = re.compile(rf"/{API_VERSION}/Accounts/(?P<sid>AC\w+)\.json")
+THROTTLED = 20429
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,18 @@ class Callback:
     url: str
     params: dict[str, str]
     answered: int | None
+
+
+@dataclass
+class Stats:
+    connections: int = 0        # connections accepted
+    requests: int = 0           # requests answered, or played a failure mode
+    created: int = 0            # Messages creates accepted
+    throttled: int = 0          # creates answered 429 for the rate (the "429" failure mode not counted)
+    in_flight: int = 0          # requests being answered now
+    peak_in_flight: int = 0     # the most there ever were at once
+    callbacks: int = 0          # status callbacks made
+    callbacks_ok: int = 0       # answered 2xx
 
 
 class TwilioError(Exception):
@@ -77,15 +97,23 @@ class TwilioPeer:
     host: str = "127.0.0.1"  # another address when the service runs in network namespaces (tests/chaos_ha)
     # To number -> (final status, ErrorCode) instead of ("delivered", None).
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    latency: float = 0.0
+    rate: float | None = None   # Messages creates a second; None: no limit
+    burst: float | None = None  # the bucket's size; None: one second's worth
+    callback_workers: int = 1
+    record: bool = True
 
     def __post_init__(self) -> None:
         self.mode = "none"
+        self.stats = Stats()
         self._received: list[Received] = []
         self._callbacks: list[Callback] = []
         self._lock = threading.Lock()
         self.released = threading.Event()
         self._pending: queue.Queue = queue.Queue()
         self._server: _Server | None = None
+        self._tokens = 0.0
+        self._refilled = time.monotonic()
 
     # --- control ---------------------------------------------------------------
 
@@ -95,14 +123,17 @@ class TwilioPeer:
         return f"http://{host}:{port}"
 
     def start(self) -> TwilioPeer:
+        self._tokens, self._refilled = float(self.burst or self.rate or 0), time.monotonic()
         self._server = _Server((self.host, self.port), _handler(self))
         threading.Thread(target=self._server.serve_forever, args=(0.05,), name="twilio-peer", daemon=True).start()
-        threading.Thread(target=self._call_back_forever, name="twilio-peer-callbacks", daemon=True).start()
+        for number in range(self.callback_workers):
+            threading.Thread(target=self._call_back_forever, name=f"twilio-peer-callbacks-{number}", daemon=True).start()
         return self
 
     def stop(self) -> None:
         self.released.set()
-        self._pending.put(None)
+        for _ in range(self.callback_workers):
+            self._pending.put(None)
         self._server.shutdown()
         self._server.server_close()
 
@@ -138,6 +169,20 @@ class TwilioPeer:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return scheme == "Basic" and hmac.compare_digest(encoded, expected) and sid == self.account_sid
 
+    def admitted(self) -> bool:
+        """Whether the rate lets one more create through now (always, without a rate)."""
+        if self.rate is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(float(self.burst or self.rate), self._tokens + (now - self._refilled) * self.rate)
+            self._refilled = now
+            if self._tokens < 1:
+                self.stats.throttled += 1
+                return False
+            self._tokens -= 1
+            return True
+
     def create_message(self, form: dict[str, str]) -> dict:
         to, body = form.get("To", ""), form.get("Body", "")
         sender, service = form.get("From"), form.get("MessagingServiceSid")
@@ -153,10 +198,12 @@ class TwilioPeer:
             raise TwilioError(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
         sid = "SM" + uuid.uuid4().hex
         with self._lock:
-            self._received.append(Received(address=to, texts=(body,), extra={
-                "sid": sid, "from": sender, "messaging_service_sid": service,
-                "status_callback": form.get("StatusCallback"), "validity_period": form.get("ValidityPeriod"),
-            }))
+            self.stats.created += 1
+            if self.record:
+                self._received.append(Received(address=to, texts=(body,), extra={
+                    "sid": sid, "from": sender, "messaging_service_sid": service,
+                    "status_callback": form.get("StatusCallback"), "validity_period": form.get("ValidityPeriod"),
+                }))
         if form.get("StatusCallback"):
             self._schedule_callbacks(form["StatusCallback"], sid, to, sender or POOL_NUMBER, service)
         return self._message_json(sid, to, sender, service, body)
@@ -181,6 +228,10 @@ class TwilioPeer:
 
     # --- status callbacks --------------------------------------------------------
 
+    def call_back(self, url: str, sid: str, to: str) -> None:
+        """Post the status callbacks of a message this peer never took (bench/twilio.py's web tier run)."""
+        self._schedule_callbacks(url, sid, to, POOL_NUMBER, None)
+
     def _schedule_callbacks(self, url: str, sid: str, to: str, sender: str, service: str | None) -> None:
         common = {"MessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid, "From": sender, "To": to,
                   "ApiVersion": API_VERSION}
@@ -195,31 +246,46 @@ class TwilioPeer:
             self._pending.put((now + step * self.callback_delay, url, params))
 
     def _call_back_forever(self) -> None:
+        connections: dict[str, http.client.HTTPConnection] = {}  # this thread's, kept while the server keeps them
         while (item := self._pending.get()) is not None:
             due, url, params = item
             time.sleep(max(0.0, due - time.monotonic()))
-            answered = self._post_signed(url, params)
+            answered = self._post_signed(connections, url, params)
             with self._lock:
-                self._callbacks.append(Callback(url, params, answered))
+                self.stats.callbacks += 1
+                if answered is not None and 200 <= answered < 300:
+                    self.stats.callbacks_ok += 1
+                if self.record:
+                    self._callbacks.append(Callback(url, params, answered))
+        for connection in connections.values():
+            connection.close()
 
-    def _post_signed(self, url: str, params: dict[str, str]) -> int | None:
+    def _post_signed(self, connections: dict[str, http.client.HTTPConnection], url: str,
+                     params: dict[str, str]) -> int | None:
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
-        request = urllib.request.Request(url, data=urlencode(params).encode(), method="POST", headers={
-            "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "TwilioProxy/1.1",
-        })
+        parts = urlsplit(url)
+        connection = connections.get(parts.netloc)
+        if connection is None:
+            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            connection = connections[parts.netloc] = kind(parts.netloc, timeout=5)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
+            connection.request("POST", path, body=urlencode(params), headers={
+                "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": "TwilioProxy/1.1",
+            })
+            with connection.getresponse() as response:
+                response.read()
                 return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
+        except (OSError, http.client.HTTPException):
+            connection.close()  # opened again by the next request
             return None
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a held 'timeout' connection must not hold up stop()
+    request_queue_size = 1024  # a pool of clients connecting at once is not refused
 
     def handle_error(self, request, client_address) -> None:
         """A client that hung up (it gave up on a slow answer) is expected here; anything else is not."""
@@ -231,14 +297,32 @@ def _handler(peer: TwilioPeer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the client's pooled session expects
 
+        def setup(self) -> None:
+            super().setup()
+            with peer._lock:
+                peer.stats.connections += 1
+
         def do_GET(self) -> None:
             self._serve(ACCOUNT, lambda: (200, peer.account_json()))
 
         def do_POST(self) -> None:
             form = {k: v[0] for k, v in parse_qs(self._body().decode(), keep_blank_values=True).items()}
-            self._serve(MESSAGES, lambda: (201, peer.create_message(form)))
+            self._serve(MESSAGES, lambda: (201, peer.create_message(form)), limited=True)
 
-        def _serve(self, route: re.Pattern, respond: Callable[[], tuple[int, dict]]) -> None:
+        def _serve(self, route: re.Pattern, respond: Callable[[], tuple[int, dict]], limited: bool = False) -> None:
+            started = time.monotonic()
+            with peer._lock:
+                peer.stats.requests += 1
+                peer.stats.in_flight += 1
+                peer.stats.peak_in_flight = max(peer.stats.peak_in_flight, peer.stats.in_flight)
+            try:
+                self._answer(route, respond, limited, started)
+            finally:
+                with peer._lock:
+                    peer.stats.in_flight -= 1
+
+        def _answer(self, route: re.Pattern, respond: Callable[[], tuple[int, dict]], limited: bool,
+                    started: float) -> None:
             if self._failed():
                 return
             match = route.fullmatch(self.path)
@@ -247,9 +331,13 @@ def _handler(peer: TwilioPeer) -> type[BaseHTTPRequestHandler]:
                     raise TwilioError(404, 20404, f"The requested resource {self.path} was not found")
                 if not peer.authorised(self.headers.get("Authorization", ""), match["sid"]):
                     raise TwilioError(401, 20003, "Authenticate")
-                self._json(*respond())
+                if limited and not peer.admitted():
+                    raise TwilioError(429, THROTTLED, "Too Many Requests")
+                answer = respond()
             except TwilioError as error:
-                self._json(error.status, error.body())
+                answer = error.status, error.body()
+            time.sleep(max(0.0, started + peer.latency - time.monotonic()))
+            self._json(*answer)
 
         def _failed(self) -> bool:
             """Play the failure mode; True when the request has been dealt with."""
@@ -259,7 +347,7 @@ def _handler(peer: TwilioPeer) -> type[BaseHTTPRequestHandler]:
             elif mode == "5xx":
                 self._json(500, TwilioError(500, 20500, "An internal server error has occurred").body())
             elif mode == "429":
-                self._json(429, TwilioError(429, 20429, "Too Many Requests").body())
+                self._json(429, TwilioError(429, THROTTLED, "Too Many Requests").body())
             elif mode in ("timeout", "drop"):
                 if mode == "timeout":
                     peer.released.wait(peer.hold_seconds)

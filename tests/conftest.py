@@ -29,6 +29,20 @@ pytest_plugins = ["tests.support.fixtures"]  # the fixtures more than one test d
 KEEP_TABLES = {"prefectures", "counties", "alembic_version"}
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked backend("postgresql") runs on that backend only: on the other it is deselected, not
+    skipped (it tests something the other backend does differently, with its own test)."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("backend")
+        callspec = getattr(item, "callspec", None)
+        on = callspec.params.get("backend_app") if callspec else None
+        (dropped if marker and on is not None and on not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     with scratch_database("ews_test") as url:

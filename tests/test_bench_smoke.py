@@ -1,7 +1,7 @@
 """Each benchmark in bench/ runs end to end in its --quick mode, so the scripts cannot rot.
 
 The figures are not checked here (docs/BENCHMARKS.md holds them); only that each script runs
-the service as it runs in production, measures, and prints its summary. All six share one
+the service as it runs in production, measures, and prints its summary. All seven share one
 PostgreSQL database of their own (seeded with a few hundred recipients by the first) and
 this session's Redis database.
 """
@@ -41,6 +41,7 @@ def bench_database() -> Iterator[str]:
     ("cell_broadcast.py", "| hailuogou | **all runs pooled** | 2 |"),
     ("fanout_peers.py", "fan-out with the real adapters"),
     ("smpp.py", "SMS over SMPP against peers/smpp_peer.py"),
+    ("twilio.py", "SMS over Twilio against peers/twilio_peer.py"),
 ])
 def test_benchmark_runs_in_quick_mode(script, summary, bench_database, redis_url):
     try:

@@ -9,10 +9,10 @@ from sqlalchemy import delete
 from tests.support.twilio_callbacks import SID, TOKEN, post_receipt, receipt, sent_delivery, state
 from warning_service.extensions import db
 from warning_service.models import DeliveryAttempt, DeliveryStatus
-from warning_service.web.webhooks import RECEIPTS
+from warning_service.web.webhooks import ON_THE_WAY, RECEIPTS
 
 RANK = {DeliveryStatus.SENT: 0, DeliveryStatus.DELIVERED: 1, DeliveryStatus.UNDELIVERED: 1, DeliveryStatus.FAILED: 1}
-callbacks = st.lists(st.tuples(st.sampled_from(sorted(RECEIPTS) + ["read", "", "DELIVERED"]),
+callbacks = st.lists(st.tuples(st.sampled_from(sorted(RECEIPTS) + sorted(ON_THE_WAY) + ["read", "", "DELIVERED"]),
                                st.sampled_from(["valid", "other-token", "tampered", "unsigned"])),
                      min_size=1, max_size=8)
 

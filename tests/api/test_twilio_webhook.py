@@ -1,10 +1,12 @@
 """Twilio's status callbacks: signed, never moving a delivery backwards; and the whole loop with the Twilio peer."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from peers.twilio_peer import TwilioPeer
@@ -91,11 +93,14 @@ def test_a_failure_receipt_records_twilios_error_code(twilio_app, client):
     assert untouched.status == DeliveryStatus.SENT and attempts == []
 
 
-def test_an_early_sent_receipt_only_moves_a_row_still_sending(twilio_app, client):
+def test_a_sent_receipt_changes_nothing_even_on_a_delivery_being_sent_again(twilio_app, client):
+    """'sent' (and queued, accepted, sending) say what the job records itself. On a delivery being sent again
+    (its earlier attempt's SID still on it) it must not move it, or its job could not record its own result."""
     delivery_id = sent_delivery(SID, status=DeliveryStatus.SENDING)
-    assert post_receipt(client, receipt(SID, "sent")).status_code == 200
+    for status in ("queued", "sending", "sent"):
+        assert post_receipt(client, receipt(SID, status)).status_code == 200
     delivery, attempts = state(delivery_id)
-    assert delivery.status == DeliveryStatus.SENT and [a.outcome for a in attempts] == ["sent"]
+    assert delivery.status == DeliveryStatus.SENDING and attempts == []
 
 
 def test_a_receipt_before_its_sid_is_recorded_is_kept_and_applied_then(twilio_app, client):
@@ -148,9 +153,13 @@ def test_receipts_from_the_twilio_peer_settle_a_real_fan_out(app, twilio_peer, m
     work(app)
     received = twilio_peer.received()
     assert sorted(r.address for r in received) == sorted(phones + [bilingual])
-    # Sent, then the outcome, for every text; each answered once the app had committed it.
-    callbacks = twilio_peer.wait_for_callbacks(2 * len(received))
-    assert len(callbacks) == 2 * len(received) and {c.answered for c in callbacks} == {200}
+    # Sent, then the outcome, for each recipient's first text (the one whose SID counts); each answered once
+    # the app had committed it. The bilingual recipient's second text asked for none.
+    callbacks = twilio_peer.wait_for_callbacks(2 * len(phones))
+    assert len(callbacks) == 2 * len(phones) and {c.answered for c in callbacks} == {200}
+    [second] = [r for r in received if r.address == bilingual][1:]
+    assert second.extra["status_callback"] is None
+    assert second.extra["sid"] not in {c.params["MessageSid"] for c in callbacks}
 
     deliveries = {phone: delivery for delivery, phone in db.session.execute(
         select(Delivery, Recipient.phone).join(Recipient, Recipient.id == Delivery.target_id)
@@ -167,9 +176,66 @@ def test_receipts_from_the_twilio_peer_settle_a_real_fan_out(app, twilio_peer, m
         assert attempts == ["accepted", delivery.status.value]
 
 
+def test_a_receipt_meeting_the_job_committing_right_after_its_look_is_applied(app, monkeypatch):
+    """The receipt finds no delivery with its id; the sending job commits the row with that id just
+    then, and looks for early receipts before the receipt is kept. The receipt's own look after keeping
+    it must find the row and move it."""
+    delivery_id = sent_delivery(None, status=DeliveryStatus.SENDING)  # the job has not recorded the SID yet
+    real_look = receipts._move_and_look
+
+    def look_while_the_job_commits(session, gateway_id, status, code, at):
+        found = real_look(session, gateway_id, status, code, at)
+        session.commit()
+        with db.engine.begin() as job:
+            job.execute(update(Delivery).where(Delivery.id == delivery_id)
+                        .values(status=DeliveryStatus.SENT, gateway_id="SMrace"))
+        assert apply_early_receipts(db.session, ["SMrace"]) == 0  # the job's look: nothing kept yet
+        return found
+
+    monkeypatch.setattr(receipts, "_move_and_look", look_while_the_job_commits)
+    assert receipts.apply_receipt(db.session, "SMrace", DeliveryStatus.DELIVERED, None)
+    delivery, _ = state(delivery_id)
+    assert delivery.status == DeliveryStatus.DELIVERED and db.session.get(EarlyReceipt, "SMrace") is None
+
+
+@pytest.mark.backend("postgresql")  # SQLite lets one writer at a time: the first look holds it until its receipt is kept
+def test_two_receipts_of_one_id_ahead_of_their_job_are_both_kept(app, monkeypatch):
+    """Twilio posts a text's callbacks side by side: 'sent' and 'delivered' can both find no delivery yet and
+    keep an early receipt at the same moment. Neither fails, and the most final one is kept."""
+    real_look = receipts._move_and_look
+    both_looked = threading.Barrier(2, timeout=10)
+
+    def look_side_by_side(session, gateway_id, status, code, at):
+        found = real_look(session, gateway_id, status, code, at)
+        both_looked.wait()
+        return found
+
+    monkeypatch.setattr(receipts, "_move_and_look", look_side_by_side)
+    failures: list[BaseException] = []
+    engine = db.engine  # the threads have no app context
+
+    def receive(status: DeliveryStatus) -> None:
+        with Session(engine) as session:
+            try:
+                receipts.apply_receipt(session, OTHER_SID, status, None)
+            except BaseException as exc:  # noqa: BLE001 - the test reports it
+                failures.append(exc)
+
+    threads = [threading.Thread(target=receive, args=(status,)) for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    db.session.expire_all()
+    assert db.session.get(EarlyReceipt, OTHER_SID).status == DeliveryStatus.DELIVERED
+
+
+@pytest.mark.backend("sqlite")  # PostgreSQL does both in one statement, one snapshot: the test above
 def test_a_receipt_meeting_the_job_committing_between_its_two_looks_is_applied(app, monkeypatch):
-    """The receipt finds no row to move; before it checks whether the id is known, the sending job
-    commits the row with that id. The receipt must then move it, not take it as already settled."""
+    """SQLite moves and looks in two statements: the receipt finds no row to move; before it checks whether
+    the id is known, the sending job commits the row with that id. The receipt must then move it, not take
+    it as already settled. (PostgreSQL does both in one statement, one snapshot: the test above.)"""
     delivery_id = sent_delivery(None, status=DeliveryStatus.SENDING)  # the job has not recorded the SID yet
     real_move = receipts._move
     calls: list[int] = []
@@ -188,3 +254,26 @@ def test_a_receipt_meeting_the_job_committing_between_its_two_looks_is_applied(a
     assert receipts.apply_receipt(db.session, "SMrace", DeliveryStatus.DELIVERED, None)
     delivery, _ = state(delivery_id)
     assert delivery.status == DeliveryStatus.DELIVERED and db.session.get(EarlyReceipt, "SMrace") is None
+
+
+def test_a_callback_is_one_statement_on_postgresql_and_sent_is_none(twilio_app, client):
+    """Twilio calls back at the sending rate (two callbacks a text): 'sent' needs no statement, and an outcome
+    is one on PostgreSQL, whether it moves the delivery (and writes its attempt row) or finds it there already."""
+    delivery_id = sent_delivery(SID)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        counts = []
+        for status in ("sent", "delivered", "delivered"):
+            statements.clear()
+            assert post_receipt(client, receipt(SID, status)).status_code == 200
+            counts.append(len(statements))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert counts == ([0, 1, 1] if db.engine.dialect.name == "postgresql" else [0, 2, 3]), statements
+    delivery, attempts = state(delivery_id)
+    assert delivery.status == DeliveryStatus.DELIVERED and [a.outcome for a in attempts] == ["delivered"]

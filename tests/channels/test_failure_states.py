@@ -19,6 +19,7 @@ from peers.beidou_peer import BeidouPeer
 from peers.broadcast_peer import BroadcastPeer
 from peers.twilio_peer import TwilioPeer
 from tests.support.dispatch import new_alert, publish_now, work
+from warning_service.channels.sms.twilio import TwilioSmsAdapter
 from warning_service.dispatch.reconcile import reconcile
 from warning_service.extensions import db, redis_client
 from warning_service.models import (
@@ -53,6 +54,7 @@ def peers(app, monkeypatch, served_app):
             "RETRY_BASE_SECONDS": 30, "DELIVERY_MAX_ATTEMPTS": 3,
         }.items():
             monkeypatch.setitem(app.config, name, value)
+        monkeypatch.setattr(TwilioSmsAdapter, "patience", 0.3)  # a Twilio that throttles every create, given up soon
         app.extensions.pop("sender", None)
         card = BeidouTerminal(card_address=HOUSEHOLD_CARD, county_code=COUNTY, name="牧户终端", is_group=False)
         db.session.add_all([

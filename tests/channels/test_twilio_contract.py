@@ -33,13 +33,29 @@ def peer():
 
 @pytest.fixture
 def short_timeouts(monkeypatch):
-    """A gateway that never answers is given up after 1 s here, not the production 10 s."""
+    """A gateway that never answers is given up after 1 s here, not the production 10 s; one that throttles
+    every create after half a second of 429s."""
     monkeypatch.setattr(TwilioSmsAdapter, "read_timeout", 1.0)
+    monkeypatch.setattr(TwilioSmsAdapter, "patience", 0.5)
 
 
 @pytest.fixture
-def adapter(peer, short_timeouts):
-    return TwilioSmsAdapter(twilio_settings(peer))
+def build(peer, short_timeouts):
+    """Adapters on the peer (or on `on`), closed after the test: their loop and kept connections."""
+    built: list[TwilioSmsAdapter] = []
+
+    def make(on: TwilioPeer | None = None, **overrides) -> TwilioSmsAdapter:
+        built.append(TwilioSmsAdapter(twilio_settings(on or peer, **overrides)))
+        return built[-1]
+
+    yield make
+    for adapter in built:
+        adapter.close()
+
+
+@pytest.fixture
+def adapter(build):
+    return build()
 
 
 class TestTwilioContract(AdapterContract):
@@ -57,6 +73,8 @@ def test_each_language_is_its_own_message_in_order(adapter, peer):
     sids = [r.extra["sid"] for r in received]
     assert result.outcome == Outcome.ACCEPTED and result.gateway_id == sids[0]
     assert result.text == " ".join(sids)
+    # Only the text whose SID the delivery keeps asks for status callbacks: the other's would move nothing.
+    assert [r.extra["status_callback"] for r in received] == [PUBLIC_BASE_URL + STATUS_CALLBACK_PATH, None]
 
 
 def test_status_callback_validity_and_sender_reach_twilio(adapter, peer):
@@ -67,8 +85,8 @@ def test_status_callback_validity_and_sender_reach_twilio(adapter, peer):
     assert received.extra["from"] == SENDER and received.extra["messaging_service_sid"] is None
 
 
-def test_a_messaging_service_sends_instead_of_the_from_number(peer):
-    adapter = TwilioSmsAdapter(twilio_settings(peer, TWILIO_MESSAGING_SERVICE_SID=SERVICE))
+def test_a_messaging_service_sends_instead_of_the_from_number(build, peer):
+    adapter = build(TWILIO_MESSAGING_SERVICE_SID=SERVICE)
     [result] = adapter.send_batch([message(5, "+8619912345678", texts=(CHINESE,))])
     assert result.outcome == Outcome.ACCEPTED
     [received] = peer.received()
@@ -89,21 +107,54 @@ def test_a_body_twilio_refuses_fails_for_good_and_keeps_the_text_already_sent(ad
     assert result.gateway_id == first.extra["sid"] and "1 of 2 texts accepted" in result.text
 
 
-def test_server_errors_say_the_message_may_have_gone(adapter, peer):
+def test_server_errors_say_the_message_may_have_gone_and_are_not_sent_again_here(adapter, peer):
     peer.fail("5xx")
-    [result] = adapter.send_batch([message(5, "+8619912345678")])
-    assert result.outcome == Outcome.TRANSIENT and result.code == "20500"
-    assert "may have been sent" in result.text
+    results = adapter.send_batch([message(5, "+8619912345678"), message(6, "+8619912345679", texts=(CHINESE,))])
+    assert [(r.outcome, r.code) for r in results] == [(Outcome.TRANSIENT, "20500")] * 2
+    assert all("may have been sent" in r.text for r in results)
+    # One request each: the bilingual message stopped at its first text, and neither went again (the
+    # fan-out decides on a retry that may send a text twice).
+    assert peer.stats.requests == 2
 
 
 def test_throttling_is_twilios_code_and_safe_to_retry(adapter, peer):
     peer.fail("429")
     [result] = adapter.send_batch([message(5, "+8619912345678")])
     assert (result.outcome, result.code) == (Outcome.TRANSIENT, "20429") and "not sent" in result.text
+    assert peer.stats.requests > 1, "a 429 was never processed: it goes again while the batch's patience lasts"
 
 
-def test_wrong_credentials_fail_the_check_and_are_retried(peer):
-    adapter = TwilioSmsAdapter(twilio_settings(peer, TWILIO_AUTH_TOKEN="not-the-token"))
+def test_creates_over_the_accounts_rate_go_again_until_accepted(build, monkeypatch):
+    monkeypatch.setattr(TwilioSmsAdapter, "patience", 20.0)
+    with TwilioPeer(rate=5.0) as limited:  # 5 creates a second, a bucket of 5: the rest are answered 429
+        adapter = build(on=limited, TWILIO_MAX_IN_FLIGHT=10)
+        results = adapter.send_batch([message(i, f"+86199123456{i:02d}", texts=(CHINESE,)) for i in range(1, 13)])
+        assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 12
+        stats = limited.stats
+        assert stats.throttled > 0 and stats.created == 12
+        assert stats.requests == stats.created + stats.throttled  # each 429 sent again once, nothing twice
+        assert sorted(r.address for r in limited.received()) == [f"+86199123456{i:02d}" for i in range(1, 13)]
+
+
+def test_creates_go_side_by_side_up_to_the_in_flight_bound(build):
+    with TwilioPeer(latency=0.2) as slow:
+        adapter = build(on=slow, TWILIO_MAX_IN_FLIGHT=4)
+        results = adapter.send_batch([message(i, f"+86199123456{i:02d}", texts=(CHINESE,)) for i in range(1, 21)])
+        assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 20
+        assert slow.stats.peak_in_flight == 4  # never more than the bound, and the bound used
+
+
+def test_connections_are_kept_across_batches(build, peer):
+    adapter = build(TWILIO_MAX_IN_FLIGHT=3)
+    for batch in range(3):
+        results = adapter.send_batch([message(10 * batch + i, f"+86199123456{i:02d}", texts=(CHINESE,))
+                                      for i in range(1, 7)])
+        assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 6
+    assert peer.stats.requests == 18 and 1 <= peer.stats.connections <= 3
+
+
+def test_wrong_credentials_fail_the_check_and_are_retried(build):
+    adapter = build(TWILIO_AUTH_TOKEN="not-the-token")
     with pytest.raises(GatewayUnavailable, match="Authenticate"):
         adapter.check()
     [result] = adapter.send_batch([message(5, "+8619912345678")])
@@ -120,6 +171,8 @@ def test_missing_settings_are_refused_at_once(peer):
         TwilioSmsAdapter(twilio_settings(peer, TWILIO_FROM=""))
     with pytest.raises(ValueError, match="TWILIO_AUTH_TOKEN"):
         TwilioSmsAdapter(twilio_settings(peer, TWILIO_AUTH_TOKEN=""))
+    with pytest.raises(ValueError, match="TWILIO_MAX_IN_FLIGHT"):
+        TwilioSmsAdapter(twilio_settings(peer, TWILIO_MAX_IN_FLIGHT=0))
 
 
 def test_the_auth_token_never_reaches_the_logs(adapter, peer, caplog):

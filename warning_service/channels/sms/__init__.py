@@ -20,13 +20,17 @@ from ..spec import N_, Address, ChannelSpec, Failover
 SETTINGS: Mapping[str, Any] = {
     # null, log (development), twilio or smpp.
     "SMS_GATEWAY": "log",
-    # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only.
+    # Twilio (SMS_GATEWAY=twilio). TWILIO_API_BASE_URL is for tests and local peers only. TWILIO_MAX_MPS
+    # segments a second shared by every worker (the account's rate); TWILIO_MAX_IN_FLIGHT creates awaiting
+    # Twilio's answer per worker process, each on a kept connection (workers x this within the account's
+    # concurrency).
     "TWILIO_ACCOUNT_SID": "",
     "TWILIO_AUTH_TOKEN": "",
     "TWILIO_FROM": "",
     "TWILIO_MESSAGING_SERVICE_SID": "",
     "TWILIO_API_BASE_URL": "",
     "TWILIO_MAX_MPS": 1.0,
+    "TWILIO_MAX_IN_FLIGHT": 20,
     "TWILIO_VALIDITY_PERIOD": 3600,
     # An operator's SMS centre over SMPP 3.4 (SMS_GATEWAY=smpp): SMPP_BINDS transceiver binds per worker
     # process, each with at most SMPP_WINDOW submit_sm awaiting their answer; SMPP_MAX_TPS submit_sm a
