@@ -52,6 +52,8 @@ def test_browser_four_eyes_put_an_approved_action_in_the_next_preview(app, page,
     expect(page.locator(".flash.ok")).to_contain_text("已提交第 1 版")
     expect(page.locator("#desk-fits")).to_be_visible()
     expect(page.locator("#entry-status")).to_have_text("已提交")
+    expect(page.locator("#approve")).to_have_count(0)
+    expect(page.locator("#four-eyes")).to_contain_text("须由另一名译员审定")
     shot(page, "desk-proposed")
     sign_out(page)
 

@@ -58,6 +58,8 @@ def test_four_eyes_through_the_pages_and_the_alert_page_uses_the_approval(app, c
     proposed = post_form(client, f"/translations/{entry_id}/propose", f"/translations/{entry_id}", bo=TIBETAN)
     body = proposed.get_data(as_text=True)
     assert proposed.status_code == 200 and "已提交第 1 版" in body and 'id="desk-fits"' in body
+    # The proposer is offered no decision on their own version, only told who decides.
+    assert 'id="approve"' not in body and 'id="return"' not in body and "须由另一名译员审定" in body
     proposal = entry_by_key(db.session, ACTION).proposals[0]
     own = post_form(client, f"/translations/{entry_id}/approve", f"/translations/{entry_id}", proposal=proposal.id)
     assert own.status_code == 403 and "须由另一名译员审定" in own.get_data(as_text=True)
@@ -70,6 +72,7 @@ def test_four_eyes_through_the_pages_and_the_alert_page_uses_the_approval(app, c
     sign_out(client)
 
     sign_in(client, "tr-b")
+    assert 'id="approve"' in client.get(f"/translations/{entry_id}").get_data(as_text=True)
     assert client.post(f"/translations/{entry_id}/approve", data={"proposal": proposal.id}).status_code == 400  # CSRF
     approved = post_form(client, f"/translations/{entry_id}/approve", f"/translations/{entry_id}", proposal=proposal.id)
     assert approved.status_code == 303
