@@ -7,7 +7,7 @@ from ..channels.cell_broadcast.link import check_links
 from ..extensions import db, redis_client
 from ..models import Alert, AlertState
 from .plan import PlanCursor, plan_step
-from .queueing import enqueue_step
+from .queueing import Fanout, enqueue_step
 from .send import Sender
 
 
@@ -20,11 +20,12 @@ def plan_alert(alert_id: int, cursor: tuple[int, int, int] | None = None) -> dic
         if alert is None or alert.state not in (AlertState.PUBLISHING, AlertState.PUBLISHED):
             return {"alert": alert_id, "skipped": alert.state.value if alert else "missing"}
         connection, settings = redis_client(), current_app.config
+        fanout = Fanout.of(alert)  # before plan_step's commit expires the alert
         step = plan_step(db.session, alert, PlanCursor(*cursor) if cursor else PlanCursor(),
                          int(settings["FANOUT_CHUNK_SIZE"]))
         following = (step.next.channel_index, step.next.after, step.next.size) if step.next else None
         sent_here = step.new_ids if step.channel.sent_by_plan else []
-        jobs = enqueue_step(connection, alert, [] if sent_here else step.new_ids, following,
+        jobs = enqueue_step(connection, fanout, [] if sent_here else step.new_ids, following,
                             int(settings["FANOUT_BATCH_SIZE"]))
         done = {"alert": alert_id, "channel": step.channel.name, "written": len(step.new_ids), "jobs": jobs,
                 "done": step.next is None}
