@@ -151,7 +151,8 @@ def settled(alert_ids: list[int]) -> bool:
 # plan's first job queued and taken by a worker (RQ's times), its first cell broadcast delivery planned, the
 # batch job of those deliveries taken by a worker, the last one claimed, the last CBC's 202 sent back, the
 # last acceptance recorded.
-CBC_STAGES = ("stored", "plan queued", "plan started", "planned", "batch started", "claimed", "accepted", "recorded")
+# The plan job that writes the CBCs' deliveries claims and sends them itself (ChannelSpec.sent_by_plan): no batch job.
+CBC_STAGES = ("stored", "plan queued", "plan started", "planned", "claimed", "accepted", "recorded")
 
 
 def cbc_stages(alert_id: int, start: float, accepted: float) -> dict[str, float]:
@@ -164,16 +165,11 @@ def cbc_stages(alert_id: int, start: float, accepted: float) -> dict[str, float]
                "claimed": max(row.claimed_at for row in rows), "recorded": max(row.sent_at for row in rows)}
     queue = queue_name(alert)
     db.session.commit()
-    cbc_ids = {row.id for row in rows}
     connection = redis_client()
     registry = FinishedJobRegistry(queue, connection=connection)
     for job in Job.fetch_many(registry.get_job_ids(), connection=connection):
-        if job is None:
-            continue
-        if job.func_name.endswith("plan_alert") and list(job.args) == [alert_id, None]:
+        if job is not None and job.func_name.endswith("plan_alert") and list(job.args) == [alert_id, None]:
             moments["plan queued"], moments["plan started"] = job.enqueued_at, job.started_at
-        elif job.func_name.endswith("send_batch") and cbc_ids <= set(job.args[0]):
-            moments["batch started"] = job.started_at
     seconds = {stage: moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() for stage, moment in moments.items()}
     seconds["accepted"] = accepted
     return {stage: round((seconds[stage] - start) * 1000, 1) for stage in CBC_STAGES}

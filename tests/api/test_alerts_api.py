@@ -5,12 +5,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from rq import Queue
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from tests.support.api import LUDING_SEAT, post_xml
 from tests.support.cap_builder import cap_time, cap_xml, info_xml
-from warning_service.extensions import db
+from warning_service.extensions import db, redis_client
 from warning_service.hazards import catalogue
 from warning_service.models import Alert, AuditEvent
 
@@ -64,6 +65,36 @@ def test_earthquake_early_warning_with_circle_publishes_at_once(client, seismic)
     assert detail["parameters"]["magnitude"] == "6.8"
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["alert.receive", "alert.publish"]
+
+
+def test_an_earthquake_warning_is_stored_and_queued_without_a_round_trip_to_spare(client, seismic):
+    """Seconds matter on the earthquake path (docs/BENCHMARKS.md, issue 16): the agency's CAP senders come
+    with its key, not in a query of their own, and nothing is read back between the commit and the plan's
+    job on the critical queue."""
+    _, key = seismic
+    statements: list[str] = []
+
+    def executed(connection, cursor, text, *args) -> None:
+        statements.append(" ".join(text.split()[:4]))
+
+    def committed(connection) -> None:
+        statements.append("COMMIT")
+
+    event.listen(db.engine, "before_cursor_execute", executed)
+    event.listen(db.engine, "commit", committed)
+    try:
+        response = post_xml(client, key, cap_xml("CENC-EEW-QUICK", info_xml(
+            category="Geo", event="地震预警", severity="Extreme", geocodes=("513322",),
+            parameters=(("magnitude", "6.1"), ("depth_km", "12"))), sender="seismic.demo@ews.example"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", executed)
+        event.remove(db.engine, "commit", committed)
+    assert response.status_code == 201, response.get_json()
+    assert statements[-1] == "COMMIT" and statements.count("COMMIT") == 1, statements
+    assert not any(statement.startswith("SELECT agency_senders") for statement in statements), statements
+    waiting = Queue("critical", connection=redis_client()).jobs
+    assert [(job.func_name.rsplit(".", 1)[-1], list(job.args)) for job in waiting] == [
+        ("plan_alert", [response.get_json()["id"], None])]
 
 
 def test_bilingual_message_keeps_both_info_blocks(client, weather):

@@ -6,16 +6,21 @@ from __future__ import annotations
 import time
 
 import pytest
+from rq import Queue
 from sqlalchemy import event, select
 
 from peers.cbc_peer import CbcPeer
 from tests.support.cbc import SECRET, TOKEN, register_cbc
 from tests.support.console import make_user
-from tests.support.dispatch import new_alert, publish_now, statuses, work
+from tests.support.dispatch import AlertRef, new_alert, publish_now, statuses, work
 from warning_service.audit.report import operator_progress
 from warning_service.channels.catalog import plan_order
 from warning_service.channels.cell_broadcast.cap import CbcAdapter
+from warning_service.dispatch import jobs
+from warning_service.dispatch.plan import PlanCursor, plan_step
+from warning_service.dispatch.publish import publish
 from warning_service.dispatch.queueing import enqueue_plan, queue_name
+from warning_service.dispatch.reconcile import reconcile
 from warning_service.dispatch.review import cancel
 from warning_service.extensions import db, redis_client
 from warning_service.models import (
@@ -24,6 +29,7 @@ from warning_service.models import (
     CbcOperator,
     CbcState,
     Delivery,
+    DeliveryAttempt,
     DeliveryStatus,
     Level,
     MsgType,
@@ -165,3 +171,94 @@ def test_nothing_is_read_back_between_the_last_commit_and_the_posts_to_the_cbcs(
         event.remove(db.engine, "commit", committed)
     assert seen.count("SEND") == 1 and seen[seen.index("SEND") - 1] == "COMMIT", seen
     assert all(len(peer.received()) == 1 for peer in cbcs.values())
+
+
+def earthquake_published() -> AlertRef:
+    """An earthquake early warning published, its plan on the critical queue."""
+    return publish_now(new_alert(hazard="earthquake_early_warning", level=None))
+
+
+def by_operator(alert_id: int) -> dict[str, Delivery]:
+    return {db.session.get(CbcOperator, row.target_id).code: row for row in cbc_deliveries(alert_id)}
+
+
+def accepted_attempts(alert_id: int) -> list[int]:
+    """The delivery id of each accepted attempt of the alert's cell broadcasts: one each when none went twice."""
+    return sorted(db.session.scalars(
+        select(DeliveryAttempt.delivery_id).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+        .where(Delivery.alert_id == alert_id, Delivery.channel == "cell_broadcast", DeliveryAttempt.outcome == "accepted")))
+
+
+def test_the_plan_job_sends_the_cbc_chunk_it_wrote_without_queueing_a_batch(app, cbcs):
+    """The hop through the queue, planned -> batch started, was the earthquake path's largest wait under a
+    fan-out (docs/BENCHMARKS.md, issue 16): the first plan job claims and sends the CBCs' deliveries itself."""
+    alert = earthquake_published()
+    work(app, max_jobs=1)  # the first plan step, and nothing else
+    assert {row.status for row in cbc_deliveries(alert.id)} <= {DeliveryStatus.SENT, DeliveryStatus.DELIVERED}
+    assert all(len(peer.received()) == 1 for peer in cbcs.values())
+    waiting = Queue("critical", connection=redis_client()).jobs
+    assert waiting and all(not job.func_name.endswith("send_batch") or
+                           not {row.id for row in cbc_deliveries(alert.id)} & set(job.args[0]) for job in waiting)
+    assert any(job.func_name.endswith("plan_alert") for job in waiting), "the other channels are planned as before"
+    work(app)
+    assert all(len(peer.received()) == 1 for peer in cbcs.values())
+    assert statuses(alert.id).get("pending", 0) == 0
+    assert len(accepted_attempts(alert.id)) == 3 == len(set(accepted_attempts(alert.id)))
+
+
+def test_a_cbc_failing_the_plan_jobs_send_is_recorded_and_retried(app, cbcs, monkeypatch):
+    monkeypatch.setitem(app.config, "RETRY_BASE_SECONDS", 0.0)
+    cbcs["cmcc"].fail("refuse")  # both of its URLs
+    alert = earthquake_published()
+    work(app, max_jobs=1)
+    rows = by_operator(alert.id)
+    assert rows["cmcc"].status == DeliveryStatus.PENDING
+    assert {rows["cucc"].status, rows["ctcc"].status} <= {DeliveryStatus.SENT, DeliveryStatus.DELIVERED}
+    assert rows["cmcc"].next_attempt_at is not None and "primary: connection" in rows["cmcc"].gateway_text
+    outcomes = db.session.scalars(select(DeliveryAttempt.outcome).where(DeliveryAttempt.delivery_id == rows["cmcc"].id))
+    assert list(outcomes) == ["transient"]
+    cbcs["cmcc"].fail("none")
+    monkeypatch.setitem(app.config, "CELL_BROADCAST_LINK_CHECK_SECONDS", 0)
+    report = reconcile(db.session, redis_client(), app.config, stale_after=0)
+    assert report.requeued == 1
+    work(app)
+    assert by_operator(alert.id)["cmcc"].status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+    assert [len(peer.received()) for peer in cbcs.values()] == [1, 1, 1]
+    assert len(accepted_attempts(alert.id)) == 3 == len(set(accepted_attempts(alert.id)))
+
+
+def test_the_cbc_chunk_of_a_plan_job_that_died_after_planning_goes_once_by_the_reconciler(app, cbcs, monkeypatch):
+    monkeypatch.setitem(app.config, "CELL_BROADCAST_LINK_CHECK_SECONDS", 0)
+    alert = db.session.get(Alert, new_alert(hazard="earthquake_early_warning", level=None).id)
+    publish(db.session, alert, actor=None)
+    db.session.commit()
+    step = plan_step(db.session, alert, PlanCursor(), 20_000)  # committed by a job that died before sending
+    assert step.channel.name == "cell_broadcast" and len(step.new_ids) == 3
+    busy = float(app.config["PENDING_TIMEOUT_SECONDS"])  # as while other jobs run: queued rows are not stale yet
+    assert reconcile(db.session, redis_client(), app.config, stale_after=busy).requeued == 3
+    assert reconcile(db.session, redis_client(), app.config, stale_after=busy).requeued == 0
+    work(app)
+    enqueue_plan(redis_client(), db.session.get(Alert, alert.id))  # the plan restarted: nothing new to send
+    work(app)
+    assert [len(peer.received()) for peer in cbcs.values()] == [1, 1, 1]
+    assert sorted(accepted_attempts(alert.id)) == sorted(step.new_ids)
+
+
+def test_a_reconciler_pass_between_planning_and_sending_sends_nothing_twice(app, cbcs, monkeypatch):
+    """Rows the plan job is about to send are not on a queue, so a reconciler pass in that moment queues
+    a batch of them too: the claim lets one of the two send each row."""
+    monkeypatch.setitem(app.config, "CELL_BROADCAST_LINK_CHECK_SECONDS", 0)
+    requeued: list[int] = []
+    enqueue_step = jobs.enqueue_step
+
+    def then_a_reconciler_pass(*args, **kwargs):
+        queued = enqueue_step(*args, **kwargs)
+        requeued.append(reconcile(db.session, redis_client(), app.config).requeued)
+        return queued
+
+    monkeypatch.setattr(jobs, "enqueue_step", then_a_reconciler_pass)
+    alert = earthquake_published()
+    work(app)
+    assert requeued[0] == 3
+    assert [len(peer.received()) for peer in cbcs.values()] == [1, 1, 1]
+    assert len(accepted_attempts(alert.id)) == 3 == len(set(accepted_attempts(alert.id)))

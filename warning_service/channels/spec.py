@@ -154,6 +154,10 @@ class ChannelSpec:
     # False: each target serves the whole area at once (cell broadcast: one per operator), so the reach,
     # progress and report tables by county leave the channel out and it is shown per target instead
     per_county: bool = True
+    # True: the plan job that writes a chunk of this channel's deliveries sends it itself instead of queueing
+    # batches for it, saving a trip through the queue (cell broadcast: a few CBCs, and seconds matter). Only
+    # for channels of a handful of targets: the plan job holds its worker while it sends.
+    sent_by_plan: bool = False
     # A channel whose targets each get a message of their own (cell broadcast: a CAP document per operator,
     # naming what that operator got before) builds them itself instead of `addresses` and the shared texts:
     # (session, alert, its content, claimed rows (id, target_id, attempt), settings) ->

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..dispatch.publish import publish
-from ..dispatch.queueing import enqueue_plan, start_fanout
+from ..dispatch.queueing import Fanout, enqueue_plan, start_fanout
 from ..dispatch.reconcile import reconcile
 from ..extensions import db, redis_client
 from ..models import Alert, AlertState
@@ -29,8 +29,9 @@ def publish_command(alert_id: int) -> None:
     if alert.state != AlertState.PENDING_REVIEW:
         raise click.ClickException(f"alert {alert_id} is {alert.state.value}; only an alert waiting for review can be published")
     publish(db.session, alert, actor=None)
+    fanout = Fanout.of(alert)
     db.session.commit()
-    queued = start_fanout(redis_client(), alert)
+    queued = start_fanout(redis_client(), fanout)
     click.echo(f"alert {alert_id} published" + ("" if queued else "; Redis did not answer, the reconciler will start the fan-out"))
 
 

@@ -7,7 +7,10 @@ while the plan is still being written, and no plan holds a worker for long: a
 critical alert published meanwhile is the next job of every worker. The first
 chunk is small, for the first message's sake; later ones grow to
 FANOUT_CHUNK_SIZE. The unique key on (alert, channel, target) makes planning
-twice a no-op, so the reconciler may re-run a plan whose worker died.
+twice a no-op, so the reconciler may re-run a plan whose worker died. A chunk of a
+channel `sent_by_plan` (cell broadcast) is sent by the job that wrote it, not queued:
+its rows are written as never queued, so if that job dies before claiming them the
+reconciler's next pass queues them.
 """
 from __future__ import annotations
 
@@ -62,12 +65,14 @@ def _chunk_end(session: Session, targets, after: int, size: int) -> tuple[int, b
 
 
 def write_chunk(session: Session, alert: Alert, channel: ChannelSpec, targets, after: int, upto: int) -> list[int]:
-    """Insert the pending rows of one chunk; returns the ids of rows new in this call."""
+    """Insert the pending rows of one chunk; returns the ids of rows new in this call. Rows the plan job
+    sends itself are not on a queue (enqueued_at unset): the reconciler queues them if it dies first."""
     now = utcnow()
+    enqueued_at = None if channel.sent_by_plan else now
     rows = select(
         literal(alert.id, Integer), literal(channel.name), targets.c.target_id, targets.c.county_code,
         literal(DeliveryStatus.PENDING.value), literal(0, Integer),
-        literal(now, UTCDateTime), literal(now, UTCDateTime), literal(now, UTCDateTime),
+        literal(now, UTCDateTime), literal(now, UTCDateTime), literal(enqueued_at, UTCDateTime),
     ).where(targets.c.target_id > after, targets.c.target_id <= upto)
     statement = (
         insert_statement(session)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -25,15 +26,29 @@ def queue_name(alert: Alert) -> str:
     return hazard.queue_for(level) if hazard else "default"
 
 
-def enqueue_plan(connection: Redis, alert: Alert) -> None:
+@dataclass(frozen=True)
+class Fanout:
+    """What queueing an alert's plan needs, read while the alert is loaded: after a commit has expired
+    it, reading them would load the alert again, a round trip on the warning's path to its first job."""
+
+    alert_id: int
+    queue: str
+
+    @classmethod
+    def of(cls, alert: Alert) -> Fanout:
+        return cls(alert.id, queue_name(alert))
+
+
+def enqueue_plan(connection: Redis, alert: Alert | Fanout) -> None:
     """Queue the first step of an alert's plan (publish -> plan steps -> batches)."""
-    Queue(queue_name(alert), connection=connection).enqueue_many([_plan_job(alert, None)])
+    fanout = alert if isinstance(alert, Fanout) else Fanout.of(alert)
+    Queue(fanout.queue, connection=connection).enqueue_many([_plan_job(fanout.alert_id, None)])
 
 
-def _plan_job(alert: Alert, cursor: tuple[int, int, int] | None):
+def _plan_job(alert_id: int, cursor: tuple[int, int, int] | None):
     from .jobs import plan_alert
 
-    return Queue.prepare_data(plan_alert, args=(alert.id, cursor), timeout=JOB_TIMEOUT_SECONDS,
+    return Queue.prepare_data(plan_alert, args=(alert_id, cursor), timeout=JOB_TIMEOUT_SECONDS,
                               result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400)
 
 
@@ -55,27 +70,27 @@ def _batch_jobs(delivery_ids: Sequence[int], batch_size: int) -> list:
     ]
 
 
-def enqueue_step(connection: Redis, alert: Alert, delivery_ids: Sequence[int],
+def enqueue_step(connection: Redis, fanout: Fanout, delivery_ids: Sequence[int],
                  next_cursor: tuple[int, int, int] | None, batch_size: int) -> int:
     """Queue a plan step's batches with the next step between the first batch and the rest:
     the first message leaves at once, and a second worker writes the next chunk meanwhile."""
     batches = _batch_jobs(delivery_ids, batch_size)
-    follow = [_plan_job(alert, next_cursor)] if next_cursor is not None else []
+    follow = [_plan_job(fanout.alert_id, next_cursor)] if next_cursor is not None else []
     jobs = batches[:1] + follow + batches[1:]
     if jobs:
-        Queue(queue_name(alert), connection=connection).enqueue_many(jobs)
+        Queue(fanout.queue, connection=connection).enqueue_many(jobs)
     return len(batches)
 
 
-def start_fanout(connection: Redis, alert: Alert) -> bool:
-    """Queue the plan of a just-committed publish. If Redis is down the alert stays
-    'publishing' in the database and the reconciler starts it when Redis is back."""
+def start_fanout(connection: Redis, fanout: Fanout) -> bool:
+    """Queue the plan of a just-committed publish (`Fanout.of` the alert before that commit). If Redis is
+    down the alert stays 'publishing' in the database and the reconciler starts it when Redis is back."""
     try:
-        enqueue_plan(connection, alert)
+        enqueue_plan(connection, fanout)
         return True
     except RedisError:
-        logger.exception("could not queue the fan-out of alert %s; the reconciler will", alert.id,
-                         extra={"alert_id": alert.id})
+        logger.exception("could not queue the fan-out of alert %s; the reconciler will", fanout.alert_id,
+                         extra={"alert_id": fanout.alert_id})
         return False
 
 

@@ -59,11 +59,14 @@ def revoke_agency_key(session: Session, key: ApiKey, actor: Actor = None, via: s
 
 
 def agency_for_key(session: Session, plaintext: str) -> Agency | None:
-    """The active agency holding this live key, or None."""
+    """The active agency holding this live key, or None. Its CAP senders come in the same query: intake
+    checks the sender of every message, and a round trip of its own would delay every warning."""
     parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    api_key = session.scalar(select(ApiKey).options(joinedload(ApiKey.agency)).where(ApiKey.prefix == parts[1]))
+    api_key = session.execute(
+        select(ApiKey).options(joinedload(ApiKey.agency).joinedload(Agency.senders)).where(ApiKey.prefix == parts[1])
+    ).unique().scalar_one_or_none()
     if api_key is None or api_key.revoked_at is not None:
         return None
     if not hmac.compare_digest(api_key.key_hash, secret_digest(plaintext)):

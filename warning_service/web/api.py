@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..cap.errors import FieldError
 from ..cap.message import AlertMessage
-from ..dispatch.queueing import start_fanout
+from ..dispatch.queueing import Fanout, start_fanout
 from ..extensions import db, redis_client
 from ..hazards import action_codes, catalogue
 from ..intake.cap_json import parse_alert_json
@@ -64,7 +64,7 @@ def post_alert():
         result = ingest(db.session, message, body, g.agency, catalogue())
         # Answered from what is in hand: after the commit the alert would be read back just for this.
         answer = _alert_created(result.alert, result.created, result.notes)
-        publishing = result.created and result.alert.state == AlertState.PUBLISHING
+        fanout = Fanout.of(result.alert) if result.created and result.alert.state == AlertState.PUBLISHING else None
         db.session.commit()
     except IntakeError:
         db.session.rollback()
@@ -76,8 +76,8 @@ def post_alert():
         if existing is None:
             raise
         return _alert_created(existing, created=False)
-    if publishing:
-        start_fanout(redis_client(), result.alert)
+    if fanout is not None:
+        start_fanout(redis_client(), fanout)
     return answer
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from ..audit.report import OperatorProgress, counts, operator_progress
 from ..channels import catalog
-from ..dispatch.queueing import start_fanout
+from ..dispatch.queueing import Fanout, start_fanout
 from ..dispatch.review import (
     INPUT_REFUSALS,
     ReviewRefused,
@@ -334,9 +334,10 @@ def publish_alert(alert_id: int):
         db.session.rollback()
         flash(refusal_text(refused), "error")
         return redirect(url_for("console.alert_page", alert_id=alert_id), 303)
+    fanout = Fanout.of(alert)
     db.session.commit()
     if published:
-        start_fanout(redis_client(), alert)
+        start_fanout(redis_client(), fanout)
         flash(_("Published. Delivery progress follows below."), "ok")
     else:
         flash(_("Your approval is recorded. A second duty officer must approve this red warning."), "ok")
@@ -365,10 +366,11 @@ def cancel_alert(alert_id: int):
                               confirmed=request.form.get("confirm_cancel") == str(alert.id))
     except ReviewRefused as refused:
         return refused_response(alert_id, refused)
+    fanout = Fanout.of(cancellation)
     db.session.commit()
-    start_fanout(redis_client(), cancellation)
+    start_fanout(redis_client(), fanout)
     flash(_("Cancelled: pending deliveries stopped; those already reached are being told."), "ok")
-    return redirect(url_for("console.alert_page", alert_id=cancellation.id), 303)
+    return redirect(url_for("console.alert_page", alert_id=fanout.alert_id), 303)
 
 
 @console.post("/language")

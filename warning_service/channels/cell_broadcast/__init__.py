@@ -52,5 +52,6 @@ CHANNEL = ChannelSpec(
     receipts_setting="SEAL_CELL_BROADCAST_AFTER_SECONDS",
     check_targets=check_targets,
     per_county=False,
+    sent_by_plan=True,  # the earthquake path: POST -> every CBC accepted within 300 ms (issue 16)
     messages=messages,
 )
