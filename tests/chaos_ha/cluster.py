@@ -110,7 +110,7 @@ class PgAutoFailover:
         """The host that takes writes now, as the service's URL finds it."""
         with psycopg.connect(self.url) as connection:
             address = str(connection.execute("SELECT inet_server_addr()").fetchone()[0])
-        return next(host for host, known in topology.HOSTS.items() if known == address)
+        return topology.host_of(address)
 
     def wait_healthy(self, timeout: float = START_SECONDS) -> None:
         """A primary and a secondary in sync, the state the next fault starts from."""
@@ -158,7 +158,8 @@ class PgAutoFailover:
 class LoadBalancer:
     """haproxy on the lb host in front of the app hosts' gunicorns: a host whose /healthz fails twice is taken
     out, a connection that fails is dispatched to the other; whatever haproxy itself must refuse (no host up, a
-    host gone while it held the request) is a 503 with Retry-After, as the app's own refusals are."""
+    host gone while it held the request) is a 503 with Retry-After, as the app's own refusals are. Requests are
+    spread over the hosts one by one (roundrobin, no stickiness); each answer names its host in X-Served-By."""
 
     def __init__(self, directory: Path, backends: dict[str, tuple[str, int]], host: str = "lb"):
         self.address, self.port = topology.HOSTS[host], free_ports(1)
@@ -187,6 +188,7 @@ frontend ews
 backend apps
     balance roundrobin
     option httpchk GET /healthz
+    http-response set-header X-Served-By %[srv_name]
 {servers}
 """)
         log = open(directory / "haproxy.log", "ab")

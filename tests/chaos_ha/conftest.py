@@ -77,10 +77,6 @@ def peers(hosts) -> Iterator[Peers]:
         yield Peers(twilio, broadcast, beidou)
 
 
-def _host_of(address: str) -> str:
-    return next(host for host, known in topology.HOSTS.items() if known == address)
-
-
 @pytest.fixture(scope="session")
 def deployment(hosts, ha_dir, peers, app_builder) -> Iterator[Deployment]:
     report_path().unlink(missing_ok=True)
@@ -90,7 +86,7 @@ def deployment(hosts, ha_dir, peers, app_builder) -> Iterator[Deployment]:
     database.create()
     redis = SentinelGroup(ha_dir / "redis", hosts=[topology.HOSTS[host] for host in
                                                    ("redis1", "redis2", "redis1", "redis2", "witness")],
-                          wrap=lambda address: topology.inside(_host_of(address)))
+                          wrap=lambda address: topology.inside(topology.host_of(address)))
     webs: dict[str, Web] = {}
     supervisors: dict[str, Supervisor] = {}
     lb = None
@@ -105,7 +101,8 @@ def deployment(hosts, ha_dir, peers, app_builder) -> Iterator[Deployment]:
             db.session.add(agency)
             headers = {"Authorization": f"Bearer {add_key(db.session, agency)}"}
             db.session.commit()
-        env = {**service_env(database, SimpleNamespace(url=NOWHERE), peers, ha_dir), **settings}
+        # The console as in production: duty officers sign in with their second factor.
+        env = {**service_env(database, SimpleNamespace(url=NOWHERE), peers, ha_dir), **settings, "MFA_REQUIRED": "true"}
         for host in APP_HOSTS:
             webs[host] = Web(env, host=topology.HOSTS[host], prefix=tuple(topology.inside(host)))
             supervisors[host] = Supervisor(env, prefix=topology.inside(host), count=1)

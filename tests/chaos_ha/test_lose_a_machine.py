@@ -1,9 +1,10 @@
 """Losing one machine during a 100,000-recipient fan-out (issue 19, `make chaos-ha`): the PostgreSQL primary's
-host, the Redis master, one app host's network. Each fault gets a fan-out of its own; the lost piece comes back
-before the fan-out ends. After each: every delivery settled exactly once at the peer or failed with a reason, the
-duplicates at the gateway counted and bounded by the batches in flight, nothing lost; an agency posting through
-the load balancer all along got 2xx or 503 with Retry-After, every 2xx alert is in the database, and the time
-from the fault to its next 2xx is measured.
+host and the Redis master's host (every process on it killed and its link down, as a power cut, not one process),
+one app host's network. Each fault gets a fan-out of its own; the lost machine comes back before the fan-out ends.
+After each: every delivery settled exactly once at the peer or failed with a reason, the duplicates at the gateway
+counted and bounded by the batches in flight, nothing lost; an agency posting through the load balancer all along
+got 2xx or 503 with Retry-After, every 2xx alert is in the database, and the time from the fault to its next 2xx is
+measured.
 """
 from __future__ import annotations
 
@@ -89,24 +90,32 @@ class AgencyLoop:
             return Answer(sent, time.monotonic(), None, None, None)
 
 
-def kill_postgres_primary(deployment: Deployment) -> tuple[str, Callable[[], None]]:
+def lose_postgres_primary(deployment: Deployment) -> tuple[str, Callable[[], None]]:
     host = deployment.database.primary()
-    topology.kill_host(host)
+    killed = topology.power_off(host)
 
     def back() -> None:
+        topology.mend(host)
         deployment.database.run(host)
         deployment.database.wait_healthy(BACK_TIMEOUT)
-    return f"every process on {host} (the PostgreSQL primary and its keeper) SIGKILLed", back
+    return f"{host}, the PostgreSQL primary's host, lost: its {killed} processes (PostgreSQL and its keeper) " \
+           "SIGKILLed and its link down", back
 
 
-def kill_redis_master(deployment: Deployment) -> tuple[str, Callable[[], None]]:
-    dead = deployment.redis.master_port
-    deployment.redis.kill_master()
+def lose_redis_master(deployment: Deployment) -> tuple[str, Callable[[], None]]:
+    redis = deployment.redis
+    address = redis.address[redis.master_port]
+    host, gone = topology.host_of(address), redis.ports_at(address)
+    killed = topology.power_off(host)
+    redis.await_promotion(lost=gone)
 
     def back() -> None:
-        deployment.redis.revive(dead)
-        wait_for(deployment.redis._replica_in_sync, BACK_TIMEOUT, "the old master to come back as a replica")
-    return f"the Redis master ({deployment.redis.address[dead]}:{dead}) SIGKILLed", back
+        topology.mend(host)
+        for port in gone:
+            redis.revive(port)
+        wait_for(redis._replica_in_sync, BACK_TIMEOUT, "the old master to come back as a replica")
+    return f"{host}, the Redis master's host, lost: its {killed} processes (redis-server and a sentinel) SIGKILLed " \
+           "and its link down", back
 
 
 def cut_app_host(deployment: Deployment) -> tuple[str, Callable[[], None]]:
@@ -119,8 +128,8 @@ def cut_app_host(deployment: Deployment) -> tuple[str, Callable[[], None]]:
 
 
 FAULTS: dict[str, Callable[[Deployment], tuple[str, Callable[[], None]]]] = {
-    "PostgreSQL primary's host killed": kill_postgres_primary,
-    "Redis master killed": kill_redis_master,
+    "PostgreSQL primary's host lost": lose_postgres_primary,
+    "Redis master's host lost": lose_redis_master,
     "app host's network cut": cut_app_host,
 }
 

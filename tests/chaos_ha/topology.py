@@ -29,6 +29,11 @@ def namespace(host: str) -> str:
     return f"{PREFIX}-{host}"
 
 
+def host_of(address: str) -> str:
+    """The host that has `address`."""
+    return next(host for host, known in HOSTS.items() if known == address)
+
+
 def inside(host: str) -> list[str]:
     """The command prefix that runs a program on `host`."""
     return ["ip", "netns", "exec", namespace(host)]
@@ -54,6 +59,15 @@ def kill_host(host: str) -> int:
         except ProcessLookupError:
             pass
     return len(pids)
+
+
+def power_off(host: str) -> int:
+    """The machine lost, not a process: every process on `host` SIGKILLed and its link down, so the others'
+    packets to it go unanswered (no connection refused, as a live kernel would send); returns how many
+    processes died. `mend` brings the link back; each service is then restarted by its owner."""
+    killed = kill_host(host)
+    cut(host)
+    return killed
 
 
 def down() -> None:

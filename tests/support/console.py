@@ -93,13 +93,18 @@ def post_form(client, path: str, page: str, **fields):
     return client.post(path, data={"csrf_token": csrf_token(client, page), **fields})
 
 
-def compose(client, **fields):
-    """Post the compose form as a signed-in officer would: a yellow rainstorm for Kangding and Luding unless
-    `fields` say otherwise (None leaves a field out)."""
+def compose_fields(**fields) -> dict:
+    """The compose form as an officer fills it: a yellow rainstorm for Kangding and Luding unless `fields`
+    say otherwise (None leaves a field out)."""
     form = {"status": "Actual", "hazard": "rainstorm", "level": "yellow", "counties": ["513301", "513322"],
             "expires": expiry_in()[0], "headline": "康定市、泸定县暴雨黄色预警"}
     form.update(fields)
-    return post_form(client, "/compose", "/compose", **{k: v for k, v in form.items() if v is not None})
+    return {name: value for name, value in form.items() if value is not None}
+
+
+def compose(client, **fields):
+    """Post the compose form (compose_fields) as a signed-in officer would."""
+    return post_form(client, "/compose", "/compose", **compose_fields(**fields))
 
 
 def waiting_alert(status=CapStatus.ACTUAL, level=Level.YELLOW, hazard="rainstorm") -> int:

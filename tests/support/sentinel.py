@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from redis import Redis
@@ -68,16 +68,27 @@ class SentinelGroup:
         assert self.servers, "start() first"
         self.servers[self.master_port].kill()
         self.servers[self.master_port].wait(timeout=10)
+        self.await_promotion()
+
+    def await_promotion(self, lost: Collection[int] = ()) -> None:
+        """Wait until the replica is master and every sentinel but those on the ports `lost` (gone with the
+        master's machine) names it; from then on the old master is the replica to be."""
         dead, new = self.master_port, self.replica_port
-        wait_for(lambda: self._role(new) == "master" and all(self._master_seen_by(port) == new for port in self.sentinel_ports),
+        alive = [port for port in self.sentinel_ports if port not in lost]
+        wait_for(lambda: self._role(new) == "master" and all(self._master_seen_by(port) == new for port in alive),
                  START_SECONDS, "the sentinels to promote the replica")
         self.master_port = new
         self.replica_port = dead
 
+    def ports_at(self, address: str) -> list[int]:
+        """The servers and sentinels that run on the host of `address`."""
+        return [port for port, known in self.address.items() if known == address]
+
     def revive(self, port: int) -> None:
-        """Start the server on `port` again from its config file: a master the sentinels replaced comes back
-        as the master it was, and the sentinels turn it into a replica of the new one."""
-        self._launch("server", port)
+        """Start the server or sentinel on `port` again from its config file: a master the sentinels replaced
+        comes back as the master it was, and the sentinels turn it into a replica of the new one; a sentinel
+        comes back with what it last knew and learns the new master from the others."""
+        self._launch("sentinel" if port in self.sentinel_ports else "server", port)
 
     def close(self) -> None:
         for process in self.processes:
