@@ -24,7 +24,17 @@ from __future__ import annotations
 
 import os
 
-from sms_reach import LOAD_KEYS, REACH_KEYS, arguments, medians_table, prepared, run_alert, run_all
+from sms_reach import (
+    LOAD_KEYS,
+    REACH_KEYS,
+    arguments,
+    county_platforms,
+    county_platforms_summary,
+    medians_table,
+    prepared,
+    run_alert,
+    run_all,
+)
 from sqlalchemy import func, select
 
 from peers.smpp_peer import SmppPeer
@@ -61,7 +71,7 @@ def main() -> None:
                     "SMPP_PASSWORD": PASSWORD, "SMPP_SOURCE_ADDR": SOURCE, "SMPP_BINDS": str(args.binds),
                     "SMPP_WINDOW": str(args.window), "SMPP_MAX_TPS": str(args.max_tps)})
         os.environ.update(env)
-        with create_app().app_context():
+        with create_app().app_context(), county_platforms(env, args.county_platforms):
             recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
             results = run_all(args.runs, lambda: one_run(env, peer, args.workers, args.timeout))
     keys = ["recipients", "submit_sm_accepted", "submit_sm_per_second", *REACH_KEYS[1:], "throttled_answers",
@@ -72,6 +82,8 @@ def main() -> None:
     print(medians_table(["recipients", "submit_sm accepted", "submit_sm/s", "recipients/s", "-> 50% accepted s",
                          "-> 95% accepted s", "-> last accepted s", "-> 95% delivered s", "-> last delivered s",
                          "throttled answers", "load before", "load after"], keys, results))
+    if args.county_platforms:
+        print(county_platforms_summary(results))
 
 
 if __name__ == "__main__":

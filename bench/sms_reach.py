@@ -1,6 +1,9 @@
 """What the SMS gateway benchmarks share (twilio.py, smpp.py): one Actual alert to every county, reaching
 every recipient by SMS through a gateway peer run by the benchmark, timed from publishing to each text
 accepted (sent_at) and delivered (its receipt applied), with the peer's counters sampled on the way.
+With --county-platforms the same alert's EBMs go through the broadcast adapter to the 31 county
+platforms (peers/broadcast_peer.py, in this process) instead of the null gateway, and are timed from
+publishing to each platform's acceptance: the other channels' time to reach under the SMS load.
 
 Each benchmark keeps what is its own: its peer, the settings that aim the adapter at it, and the
 figures it reads from the peer's counters (SmsRun.rate).
@@ -12,7 +15,8 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from fanout import environment, new_alert, prepare, publish_alert
@@ -20,11 +24,15 @@ from redis import Redis
 from service import percentile, start_workers, stop, table
 from sqlalchemy import func, select, text
 
+from peers.broadcast_peer import BroadcastPeer
+from warning_service.demo_data import point_demo_endpoints
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, County, Delivery, DeliveryStatus, Level
 
 # A text is settled here once its receipt is applied: sent (accepted) still waits for it.
 UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT)
+# The other channels (no receipt here) are settled once their gateway answered.
+UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 SAMPLE_SECONDS = 0.5
 TEST_SESSION_CLAIM = b"ews:test-session"  # a test session's claim on the Redis database, when the smoke test runs us
 REACH_KEYS = ["recipients", "recipients_per_second", "s_publish_to_50pct_accepted", "s_publish_to_95pct_accepted",
@@ -34,11 +42,13 @@ LOAD_KEYS = ["load_1min_before", "load_1min_after"]
 
 @dataclass
 class SmsRun:
-    """One alert's SMS, in seconds after publishing: each accepted and each delivered, in order; the peer's
-    counters (since the run began) at each look; the 1-minute load average as the run began and ended."""
+    """One alert's SMS, in seconds after publishing: each accepted and each delivered, in order; each other
+    channel's targets accepted, in order; the peer's counters (since the run began) at each look; the 1-minute
+    load average as the run began and ended."""
 
     accepted: list[float]
     delivered: list[float]
+    others_accepted: dict[str, list[float]]
     statuses: dict[str, int]
     samples: list[tuple[float, tuple[int, ...]]]
     load_before: float
@@ -69,6 +79,12 @@ class SmsRun:
             "s_publish_to_last_accepted": round(self.accepted[-1], 2),
             "s_publish_to_95pct_delivered": round(percentile(delivered, 0.95), 2) if delivered else None,
             "s_publish_to_last_delivered": round(delivered[-1], 2) if delivered else None,
+            "other_channels": {channel: {
+                "targets": len(times),
+                "s_publish_to_50pct_accepted": round(percentile(times, 0.5), 2),
+                "s_publish_to_95pct_accepted": round(percentile(times, 0.95), 2),
+                "s_publish_to_last_accepted": round(times[-1], 2),
+            } for channel, times in self.others_accepted.items() if times},
             "load_1min_before": round(self.load_before, 2),
             "load_1min_after": round(self.load_after, 2),
         }
@@ -87,6 +103,8 @@ def arguments(description: str, *, rate: float, rate_help: str, latency: float, 
     parser.add_argument("--timeout", type=float, default=timeout, help="seconds a run may take")
     parser.add_argument("--database", help=f"default: {databases[0]}, {databases[1]} with --quick")
     parser.add_argument("--redis-url", default=redis_url)
+    parser.add_argument("--county-platforms", action="store_true",
+                        help="EBMs through the broadcast adapter to the 31 county platforms' peer (else the null gateway)")
     parser.add_argument("--quick", action="store_true", help="smoke run: one run, 300 recipients")
     return parser
 
@@ -100,6 +118,20 @@ def prepared(args: argparse.Namespace, databases: tuple[str, str]) -> dict[str, 
     env = environment(args.batch_size, 50_000, args.database, args.redis_url)
     prepare(args.recipients, env, args.database)
     return env
+
+
+@contextmanager
+def county_platforms(env: dict[str, str], wanted: bool) -> Iterator[BroadcastPeer | None]:
+    """When `wanted` (--county-platforms), the demo's county broadcast platforms as one peer in this process,
+    their endpoints aimed at it and the broadcast adapter chosen in `env` (for the workers started after)."""
+    if not wanted:
+        yield None
+        return
+    with BroadcastPeer({}) as peer:
+        peer.secrets.update(point_demo_endpoints(db.session, peer.url("513301").rsplit("/", 1)[0]))
+        db.session.commit()
+        env["BROADCAST_GATEWAY"] = "http"
+        yield peer
 
 
 def run_alert(env: dict[str, str], workers: int, timeout: float, counters: Callable[[], tuple[int, ...]]) -> SmsRun:
@@ -120,10 +152,12 @@ def run_alert(env: dict[str, str], workers: int, timeout: float, counters: Calla
         deadline = time.monotonic() + timeout
         samples = [(0.0, tuple(0 for _ in before))]
         sms = select(Delivery.id).where(Delivery.alert_id == alert_id, Delivery.channel == "sms")
+        others = select(Delivery.id).where(Delivery.alert_id == alert_id, Delivery.channel != "sms")
         while True:
             time.sleep(SAMPLE_SECONDS)
             samples.append((time.time() - published, tuple(now - then for now, then in zip(counters(), before))))
-            waiting = db.session.scalar(select(sms.where(Delivery.status.in_(UNSETTLED)).exists()))
+            waiting = db.session.scalar(select(sms.where(Delivery.status.in_(UNSETTLED)).exists())) or \
+                db.session.scalar(select(others.where(Delivery.status.in_(UNSENT)).exists()))
             planned = db.session.scalar(select(Alert.state).where(Alert.id == alert_id)) == AlertState.PUBLISHED
             db.session.commit()
             if planned and not waiting:
@@ -134,8 +168,8 @@ def run_alert(env: dict[str, str], workers: int, timeout: float, counters: Calla
         stop(*processes)
     load_after = os.getloadavg()[0]
 
-    def seconds_after_publish(column, status: DeliveryStatus | None = None) -> list[float]:
-        query = select(column).where(Delivery.alert_id == alert_id, Delivery.channel == "sms",
+    def seconds_after_publish(column, status: DeliveryStatus | None = None, channel: str = "sms") -> list[float]:
+        query = select(column).where(Delivery.alert_id == alert_id, Delivery.channel == channel,
                                      column.is_not(None)).order_by(column)
         if status is not None:
             query = query.where(Delivery.status == status)
@@ -143,8 +177,11 @@ def run_alert(env: dict[str, str], workers: int, timeout: float, counters: Calla
 
     counts = db.session.execute(select(Delivery.status, func.count()).where(
         Delivery.alert_id == alert_id, Delivery.channel == "sms").group_by(Delivery.status)).all()
+    channels = db.session.scalars(select(Delivery.channel).where(Delivery.alert_id == alert_id).distinct())
     return SmsRun(accepted=seconds_after_publish(Delivery.sent_at),
                   delivered=seconds_after_publish(Delivery.delivered_at, DeliveryStatus.DELIVERED),
+                  others_accepted={channel: seconds_after_publish(Delivery.sent_at, channel=channel)
+                                   for channel in channels if channel != "sms"},
                   statuses={status.value: count for status, count in counts}, samples=samples,
                   load_before=load_before, load_after=load_after)
 
@@ -157,6 +194,15 @@ def run_all(runs: int, one_run: Callable[[], dict]) -> list[dict]:
         print(json.dumps({"run": run + 1, **result}), flush=True)
         results.append(result)
     return results
+
+
+def county_platforms_summary(results: list[dict]) -> str:
+    """The county broadcast's EBMs of a --county-platforms run, per run and the medians: targets, publish ->
+    50%, 95% and the last platform accepted."""
+    keys = ["targets", "s_publish_to_50pct_accepted", "s_publish_to_95pct_accepted", "s_publish_to_last_accepted"]
+    return "\nthe same alert's EBMs to the county platforms (peers/broadcast_peer.py)\n" + medians_table(
+        ["platforms", "-> 50% accepted s", "-> 95% accepted s", "-> last accepted s"], keys,
+                         [result["other_channels"]["broadcast"] for result in results])
 
 
 def medians_table(headers: list[str], keys: list[str], results: list[dict]) -> str:

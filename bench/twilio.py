@@ -37,7 +37,17 @@ from pathlib import Path
 # fanout imports service, which puts this directory after the installed packages: this script is twilio.py.
 from fanout import new_alert
 from service import ROOT, children, cpu_seconds, start_gunicorn, stop
-from sms_reach import LOAD_KEYS, REACH_KEYS, arguments, medians_table, prepared, run_alert, run_all
+from sms_reach import (
+    LOAD_KEYS,
+    REACH_KEYS,
+    arguments,
+    county_platforms,
+    county_platforms_summary,
+    medians_table,
+    prepared,
+    run_alert,
+    run_all,
+)
 from sqlalchemy import func, insert, select, text
 
 from peers.ports import free_ports
@@ -126,7 +136,7 @@ def main() -> None:
         app = create_app()
         server = start_gunicorn(env, args.gunicorn_workers, web_port, Path(args.app_root))
         try:
-            with app.app_context():
+            with app.app_context(), county_platforms(env, args.county_platforms):
                 recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
                 if args.web_tier:
                     results = run_all(args.runs, lambda: web_tier_run(
@@ -151,6 +161,8 @@ def main() -> None:
     print(medians_table(["recipients", "creates accepted", "creates/s", "recipients/s", "-> 50% accepted s",
                          "-> 95% accepted s", "-> last accepted s", "-> 95% delivered s", "-> last delivered s",
                          "callbacks/s", "429 answers", "peak in flight", "load before", "load after"], keys, results))
+    if args.county_platforms:
+        print(county_platforms_summary(results))
 
 
 if __name__ == "__main__":
