@@ -24,17 +24,7 @@ from __future__ import annotations
 
 import os
 
-from sms_reach import (
-    LOAD_KEYS,
-    REACH_KEYS,
-    arguments,
-    county_platforms,
-    county_platforms_summary,
-    medians_table,
-    prepared,
-    run_alert,
-    run_all,
-)
+import sms_reach
 from sqlalchemy import func, select
 
 from peers.smpp_peer import SmppPeer
@@ -48,21 +38,21 @@ SYSTEM_ID, PASSWORD, SOURCE = "ews-bench", "bench", "12379"
 
 
 def one_run(env: dict[str, str], peer: SmppPeer, workers: int, timeout: float) -> dict:
-    run = run_alert(env, workers, timeout, lambda: (peer.stats.accepted, peer.stats.throttled))
+    run = sms_reach.run_alert(env, workers, timeout, lambda: (peer.stats.accepted, peer.stats.throttled))
     return {**run.reach(), "submit_sm_accepted": run.total(0), "submit_sm_per_second": run.rate(0),
             "throttled_answers": run.total(1)}
 
 
 def main() -> None:
-    parser = arguments(__doc__, rate=2000, rate_help="submit_sm a second the peer allows", latency=0.02,
-                       latency_help="seconds before the peer answers a submit_sm", timeout=900,
-                       databases=DATABASES, redis_url=REDIS_URL)
+    parser = sms_reach.arguments(__doc__, rate=2000, rate_help="submit_sm a second the peer allows", latency=0.02,
+                                 latency_help="seconds before the peer answers a submit_sm", timeout=900,
+                                 databases=DATABASES, redis_url=REDIS_URL)
     parser.add_argument("--receipt-delay", type=float, default=1.0, help="seconds from answer to receipt")
     parser.add_argument("--binds", type=int, default=2, help="SMPP_BINDS per worker")
     parser.add_argument("--window", type=int, default=50, help="SMPP_WINDOW per bind")
     parser.add_argument("--max-tps", type=float, default=10_000, help="SMPP_MAX_TPS, the shared bucket")
     args = parser.parse_args()
-    env = prepared(args, DATABASES)
+    env = sms_reach.prepared(args, DATABASES)
     peer = SmppPeer(system_id=SYSTEM_ID, password=PASSWORD, rate=args.rate, latency=args.latency,
                     receipt_delay=args.receipt_delay, window=args.window, receipt_window=1000, record=False)
     with peer:
@@ -71,19 +61,20 @@ def main() -> None:
                     "SMPP_PASSWORD": PASSWORD, "SMPP_SOURCE_ADDR": SOURCE, "SMPP_BINDS": str(args.binds),
                     "SMPP_WINDOW": str(args.window), "SMPP_MAX_TPS": str(args.max_tps)})
         os.environ.update(env)
-        with create_app().app_context(), county_platforms(env, args.county_platforms):
+        with create_app().app_context(), sms_reach.county_platforms(env, args.county_platforms):
             recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
-            results = run_all(args.runs, lambda: one_run(env, peer, args.workers, args.timeout))
-    keys = ["recipients", "submit_sm_accepted", "submit_sm_per_second", *REACH_KEYS[1:], "throttled_answers",
-            *LOAD_KEYS]
+            results = sms_reach.run_all(args.runs, lambda: one_run(env, peer, args.workers, args.timeout))
+    keys = ["recipients", "submit_sm_accepted", "submit_sm_per_second", *sms_reach.REACH_KEYS[1:], "throttled_answers",
+            *sms_reach.LOAD_KEYS]
     print(f"\nSMS over SMPP against peers/smpp_peer.py allowing {args.rate:g} submit_sm/s, {args.latency * 1000:g} ms "
           f"latency; {recipients_total:,} recipients, {args.workers} workers x {args.binds} binds x window "
           f"{args.window}, batch {args.batch_size}, SMPP_MAX_TPS {args.max_tps:g}")
-    print(medians_table(["recipients", "submit_sm accepted", "submit_sm/s", "recipients/s", "-> 50% accepted s",
-                         "-> 95% accepted s", "-> last accepted s", "-> 95% delivered s", "-> last delivered s",
-                         "throttled answers", "load before", "load after"], keys, results))
+    headers = ["recipients", "submit_sm accepted", "submit_sm/s", "recipients/s", "-> 50% accepted s",
+               "-> 95% accepted s", "-> last accepted s", "-> 95% delivered s", "-> last delivered s",
+               "throttled answers", "load before", "load after"]
+    print(sms_reach.medians_table(headers, keys, results))
     if args.county_platforms:
-        print(county_platforms_summary(results))
+        print(sms_reach.county_platforms_summary(results))
 
 
 if __name__ == "__main__":

@@ -34,20 +34,11 @@ import os
 import time
 from pathlib import Path
 
+import sms_reach
+
 # fanout imports service, which puts this directory after the installed packages: this script is twilio.py.
 from fanout import new_alert
 from service import ROOT, children, cpu_seconds, start_gunicorn, stop
-from sms_reach import (
-    LOAD_KEYS,
-    REACH_KEYS,
-    arguments,
-    county_platforms,
-    county_platforms_summary,
-    medians_table,
-    prepared,
-    run_alert,
-    run_all,
-)
 from sqlalchemy import func, insert, select, text
 
 from peers.ports import free_ports
@@ -64,7 +55,7 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 def one_run(env: dict[str, str], peer: TwilioPeer, workers: int, timeout: float) -> dict:
     stats = peer.stats
     stats.peak_in_flight = 0
-    run = run_alert(env, workers, timeout, lambda: (stats.created, stats.throttled, stats.callbacks_ok))
+    run = sms_reach.run_alert(env, workers, timeout, lambda: (stats.created, stats.throttled, stats.callbacks_ok))
     return {**run.reach(), "creates_accepted": run.total(0), "creates_per_second": run.rate(0),
             "callbacks_answered": run.total(2), "callbacks_per_second": run.rate(2),
             "throttled_answers": run.total(1), "peak_creates_in_flight": stats.peak_in_flight}
@@ -106,9 +97,9 @@ def web_tier_run(peer: TwilioPeer, server, callback_url: str, texts: int, timeou
 
 
 def main() -> None:
-    parser = arguments(__doc__, rate=500, rate_help="Messages creates a second the peer allows", latency=0.15,
-                       latency_help="seconds before the peer answers", timeout=3600, databases=DATABASES,
-                       redis_url=REDIS_URL)
+    parser = sms_reach.arguments(__doc__, rate=500, rate_help="Messages creates a second the peer allows",
+                                 latency=0.15, latency_help="seconds before the peer answers", timeout=3600,
+                                 databases=DATABASES, redis_url=REDIS_URL)
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--callback-delay", type=float, default=1.0, help="seconds from create to 'sent', and to 'delivered'")
     parser.add_argument("--callback-workers", type=int, default=8, help="the peer's threads posting callbacks")
@@ -120,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.texts = min(args.texts, 300)
-    env = prepared(args, DATABASES)
+    env = sms_reach.prepared(args, DATABASES)
 
     web_port = free_ports(1)
     peer = TwilioPeer(rate=args.rate, latency=args.latency, callback_delay=0 if args.web_tier else args.callback_delay,
@@ -136,33 +127,35 @@ def main() -> None:
         app = create_app()
         server = start_gunicorn(env, args.gunicorn_workers, web_port, Path(args.app_root))
         try:
-            with app.app_context(), county_platforms(env, args.county_platforms):
+            with app.app_context(), sms_reach.county_platforms(env, args.county_platforms):
                 recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
                 if args.web_tier:
-                    results = run_all(args.runs, lambda: web_tier_run(
+                    results = sms_reach.run_all(args.runs, lambda: web_tier_run(
                         peer, server, public + STATUS_CALLBACK_PATH, args.texts, args.timeout))
                 else:
-                    results = run_all(args.runs, lambda: one_run(env, peer, args.workers, args.timeout))
+                    results = sms_reach.run_all(args.runs, lambda: one_run(env, peer, args.workers, args.timeout))
         finally:
             stop(server)
     if args.web_tier:
         print(f"\nTwilio status callbacks into gunicorn x {args.gunicorn_workers} ({args.app_root}) from "
               f"{args.callback_workers} peer threads: {args.texts:,} texts, sent then delivered")
-        print(medians_table(["callbacks", "answered 2xx", "deliveries moved", "callbacks/s", "web CPU ms/callback",
-                             "load before", "load after"],
-                            ["callbacks", "answered_2xx", "delivered", "callbacks_per_second",
-                             "web_cpu_ms_per_callback", *LOAD_KEYS], results))
+        headers = ["callbacks", "answered 2xx", "deliveries moved", "callbacks/s", "web CPU ms/callback",
+                   "load before", "load after"]
+        keys = ["callbacks", "answered_2xx", "delivered", "callbacks_per_second", "web_cpu_ms_per_callback",
+                *sms_reach.LOAD_KEYS]
+        print(sms_reach.medians_table(headers, keys, results))
         return
-    keys = ["recipients", "creates_accepted", "creates_per_second", *REACH_KEYS[1:], "callbacks_per_second",
-            "throttled_answers", "peak_creates_in_flight", *LOAD_KEYS]
+    keys = ["recipients", "creates_accepted", "creates_per_second", *sms_reach.REACH_KEYS[1:], "callbacks_per_second",
+            "throttled_answers", "peak_creates_in_flight", *sms_reach.LOAD_KEYS]
     print(f"\nSMS over Twilio against peers/twilio_peer.py allowing {args.rate:g} creates/s, {args.latency * 1000:g} ms "
           f"latency; {recipients_total:,} recipients, {args.workers} workers x {args.in_flight} in flight, batch "
           f"{args.batch_size}, TWILIO_MAX_MPS {args.max_mps:g}; callbacks to gunicorn x {args.gunicorn_workers}")
-    print(medians_table(["recipients", "creates accepted", "creates/s", "recipients/s", "-> 50% accepted s",
-                         "-> 95% accepted s", "-> last accepted s", "-> 95% delivered s", "-> last delivered s",
-                         "callbacks/s", "429 answers", "peak in flight", "load before", "load after"], keys, results))
+    headers = ["recipients", "creates accepted", "creates/s", "recipients/s", "-> 50% accepted s", "-> 95% accepted s",
+               "-> last accepted s", "-> 95% delivered s", "-> last delivered s", "callbacks/s", "429 answers",
+               "peak in flight", "load before", "load after"]
+    print(sms_reach.medians_table(headers, keys, results))
     if args.county_platforms:
-        print(county_platforms_summary(results))
+        print(sms_reach.county_platforms_summary(results))
 
 
 if __name__ == "__main__":
