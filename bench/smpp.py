@@ -61,7 +61,7 @@ def main() -> None:
                     "SMPP_PASSWORD": PASSWORD, "SMPP_SOURCE_ADDR": SOURCE, "SMPP_BINDS": str(args.binds),
                     "SMPP_WINDOW": str(args.window), "SMPP_MAX_TPS": str(args.max_tps)})
         os.environ.update(env)
-        with create_app().app_context(), sms_reach.county_platforms(env, args.county_platforms):
+        with create_app().app_context(), sms_reach.field_peers(env, args) as field_channels:
             recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
             results = sms_reach.run_all(args.runs, lambda: one_run(env, peer, args.workers, args.timeout))
     keys = ["recipients", "submit_sm_accepted", "submit_sm_per_second", *sms_reach.REACH_KEYS[1:], "throttled_answers",
@@ -73,8 +73,8 @@ def main() -> None:
                "-> 95% accepted s", "-> last accepted s", "-> 95% delivered s", "-> last delivered s",
                "throttled answers", "load before", "load after"]
     print(sms_reach.medians_table(headers, keys, results))
-    if args.county_platforms:
-        print(sms_reach.county_platforms_summary(results))
+    if field_channels:
+        print(sms_reach.field_peers_summary(field_channels, results))
 
 
 if __name__ == "__main__":

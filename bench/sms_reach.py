@@ -2,8 +2,10 @@
 every recipient by SMS through a gateway peer run by the benchmark, timed from publishing to each text
 accepted (sent_at) and delivered (its receipt applied), with the peer's counters sampled on the way.
 With --county-platforms the same alert's EBMs go through the broadcast adapter to the 31 county
-platforms (peers/broadcast_peer.py, in this process) instead of the null gateway, and are timed from
-publishing to each platform's acceptance: the other channels' time to reach under the SMS load.
+platforms (peers/broadcast_peer.py, in this process) instead of the null gateway, and with
+--beidou-interval its BeiDou messages through the serial adapter to the terminal peer
+(peers/beidou_peer.py) at that card interval; each is timed from publishing to each target's
+acceptance: the other channels' time to reach under the SMS load.
 
 Each benchmark keeps what is its own: its peer, the settings that aim the adapter at it, and the
 figures it reads from the peer's counters (SmsRun.rate).
@@ -16,7 +18,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from fanout import environment, new_alert, prepare, publish_alert
@@ -24,7 +26,9 @@ from redis import Redis
 from service import percentile, start_workers, stop, table
 from sqlalchemy import func, select, text
 
+from peers.beidou_peer import BeidouPeer
 from peers.broadcast_peer import BroadcastPeer
+from warning_service.cli.demo import DEMO_CARD
 from warning_service.demo_data import point_demo_endpoints
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, County, Delivery, DeliveryStatus, Level
@@ -105,6 +109,9 @@ def arguments(description: str, *, rate: float, rate_help: str, latency: float, 
     parser.add_argument("--redis-url", default=redis_url)
     parser.add_argument("--county-platforms", action="store_true",
                         help="EBMs through the broadcast adapter to the 31 county platforms' peer (else the null gateway)")
+    parser.add_argument("--beidou-interval", type=float,
+                        help="BeiDou through the serial adapter to the terminal peer at this card interval, seconds "
+                             "(else the null gateway)")
     parser.add_argument("--quick", action="store_true", help="smoke run: one run, 300 recipients")
     return parser
 
@@ -121,17 +128,25 @@ def prepared(args: argparse.Namespace, databases: tuple[str, str]) -> dict[str, 
 
 
 @contextmanager
-def county_platforms(env: dict[str, str], wanted: bool) -> Iterator[BroadcastPeer | None]:
-    """When `wanted` (--county-platforms), the demo's county broadcast platforms as one peer in this process,
-    their endpoints aimed at it and the broadcast adapter chosen in `env` (for the workers started after)."""
-    if not wanted:
-        yield None
-        return
-    with BroadcastPeer({}) as peer:
-        peer.secrets.update(point_demo_endpoints(db.session, peer.url("513301").rsplit("/", 1)[0]))
-        db.session.commit()
-        env["BROADCAST_GATEWAY"] = "http"
-        yield peer
+def field_peers(env: dict[str, str], args: argparse.Namespace) -> Iterator[list[str]]:
+    """The other channels' peers the options ask for, in this process, with `env` (for the workers started
+    after) aiming their adapters at them; yields those channels' names. --county-platforms: the demo's county
+    broadcast platforms, their endpoints aimed at one peer; --beidou-interval: the demo's BeiDou terminal
+    at that card interval, and the reconciler every second, which brings back the sends the card's pace
+    deferred (as `flask demo serve` runs it)."""
+    with ExitStack() as stack:
+        channels = []
+        if args.county_platforms:
+            platforms = stack.enter_context(BroadcastPeer({}))
+            platforms.secrets.update(point_demo_endpoints(db.session, platforms.url("513301").rsplit("/", 1)[0]))
+            db.session.commit()
+            env["BROADCAST_GATEWAY"] = "http"
+            channels.append("broadcast")
+        if args.beidou_interval is not None:
+            terminal = stack.enter_context(BeidouPeer(card_address=DEMO_CARD, interval=args.beidou_interval))
+            env.update({"BEIDOU_GATEWAY": "serial", "BEIDOU_SERIAL_URL": terminal.url, "RECONCILE_INTERVAL_SECONDS": "1"})
+            channels.append("beidou")
+        yield channels
 
 
 def run_alert(env: dict[str, str], workers: int, timeout: float, counters: Callable[[], tuple[int, ...]]) -> SmsRun:
@@ -196,13 +211,13 @@ def run_all(runs: int, one_run: Callable[[], dict]) -> list[dict]:
     return results
 
 
-def county_platforms_summary(results: list[dict]) -> str:
-    """The county broadcast's EBMs of a --county-platforms run, per run and the medians: targets, publish ->
-    50%, 95% and the last platform accepted."""
+def field_peers_summary(channels: list[str], results: list[dict]) -> str:
+    """Each of `channels` (field_peers'), per run and the medians: targets, publish -> 50%, 95% and the last
+    accepted."""
     keys = ["targets", "s_publish_to_50pct_accepted", "s_publish_to_95pct_accepted", "s_publish_to_last_accepted"]
-    return "\nthe same alert's EBMs to the county platforms (peers/broadcast_peer.py)\n" + medians_table(
-        ["platforms", "-> 50% accepted s", "-> 95% accepted s", "-> last accepted s"], keys,
-                         [result["other_channels"]["broadcast"] for result in results])
+    return "\n".join(f"\nthe same alert's {channel} through its adapter to its peer\n" + medians_table(
+        ["targets", "-> 50% accepted s", "-> 95% accepted s", "-> last accepted s"], keys,
+        [result["other_channels"][channel] for result in results]) for channel in channels)
 
 
 def medians_table(headers: list[str], keys: list[str], results: list[dict]) -> str:

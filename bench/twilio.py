@@ -127,7 +127,7 @@ def main() -> None:
         app = create_app()
         server = start_gunicorn(env, args.gunicorn_workers, web_port, Path(args.app_root))
         try:
-            with app.app_context(), sms_reach.county_platforms(env, args.county_platforms):
+            with app.app_context(), sms_reach.field_peers(env, args) as field_channels:
                 recipients_total = db.session.scalar(select(func.count()).select_from(Recipient))
                 if args.web_tier:
                     results = sms_reach.run_all(args.runs, lambda: web_tier_run(
@@ -154,8 +154,8 @@ def main() -> None:
                "-> last accepted s", "-> 95% delivered s", "-> last delivered s", "callbacks/s", "429 answers",
                "peak in flight", "load before", "load after"]
     print(sms_reach.medians_table(headers, keys, results))
-    if args.county_platforms:
-        print(sms_reach.county_platforms_summary(results))
+    if field_channels:
+        print(sms_reach.field_peers_summary(field_channels, results))
 
 
 if __name__ == "__main__":
