@@ -22,12 +22,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from fanout import environment, new_alert, prepare, publish_alert
-from redis import Redis
 from service import percentile, start_workers, stop, table
 from sqlalchemy import func, select, text
 
 from peers.beidou_peer import BeidouPeer
 from peers.broadcast_peer import BroadcastPeer
+from tests.support.backends import empty_redis
 from warning_service.cli.demo import DEMO_CARD
 from warning_service.demo_data import point_demo_endpoints
 from warning_service.extensions import db
@@ -38,7 +38,6 @@ UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT
 # The other channels (no receipt here) are settled once their gateway answered.
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 SAMPLE_SECONDS = 0.5
-TEST_SESSION_CLAIM = b"ews:test-session"  # a test session's claim on the Redis database, when the smoke test runs us
 REACH_KEYS = ["recipients", "recipients_per_second", "s_publish_to_50pct_accepted", "s_publish_to_95pct_accepted",
               "s_publish_to_last_accepted", "s_publish_to_95pct_delivered", "s_publish_to_last_delivered"]
 LOAD_KEYS = ["load_1min_before", "load_1min_after"]
@@ -154,10 +153,7 @@ def run_alert(env: dict[str, str], workers: int, timeout: float, counters: Calla
     receipted; `counters` reads the peer's running counts, sampled relative to the run's start."""
     db.session.execute(text("TRUNCATE deliveries, delivery_attempts, early_receipts RESTART IDENTITY CASCADE"))
     db.session.commit()
-    connection = Redis.from_url(env["REDIS_URL"])
-    for key in connection.scan_iter():
-        if key != TEST_SESSION_CLAIM:
-            connection.delete(key)
+    empty_redis(env["REDIS_URL"])  # but a test session's claim on it, when the smoke test runs us
     alert_id = new_alert(list(db.session.scalars(select(County.code))), "rainstorm", Level.YELLOW)
     before = counters()
     load_before = os.getloadavg()[0]
