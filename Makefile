@@ -1,6 +1,6 @@
 # Quick start:  make run   (set up and run the service with demo data, SQLite)
 #               make test  (lint-imports, then the whole test suite; needs PostgreSQL and Redis)
-#               make bench (the benchmarks of docs/BENCHMARKS.md, about 45 minutes; needs both too)
+#               make bench (the benchmarks of docs/BENCHMARKS.md, about 75 minutes; needs both too)
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -87,6 +87,9 @@ bench: install
 	$(PY) bench/earthquake.py --runs 3 --posts 30
 	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout
 	$(PY) bench/earthquake.py --runs 3 --posts 10 --under-fanout --critical-workers 1
+	$(PY) bench/smpp.py --runs 3 --county-platforms
+	$(PY) bench/twilio.py --runs 3 --workers 3 --in-flight 70
+	$(PY) bench/cell_broadcast.py --runs 3 --posts 20 --recipients 100000 --database ews_bench_smpp
 
 # The fault suite (docs/RELIABILITY.md): its own PostgreSQL and Redis, killed and restarted during
 # 100,000-recipient fan-outs; not in `make test`. CHAOS_RECIPIENTS=… for a smaller run.

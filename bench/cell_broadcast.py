@@ -16,8 +16,10 @@ neither agency publishes at once, so each warning waits for review. demo-officer
 console once (password, then a TOTP code); for each warning it opens the alert's page, then sends
 its publish form (confirming Actual) as the browser does. A sample is the time from sending that
 request to the last of the three CBCs answering 202 with its cbc_message_id; where that time went
-is printed last (service.py, CBC_STAGES). The next warning is posted once the last one's deliveries
-are settled and the CBCs' callbacks made.
+is printed last (service.py, CBC_STAGES). Beside it, per sample: to the second CBC's 202 (half the
+operators), and to the last CBC's "broadcasting" status callback taken by the service (every operator on
+the air: the peers call back `callback_delay`, 0.2 s, after accepting). The next warning is posted once
+the last one's deliveries are settled and the CBCs' callbacks made.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from service import (
     agency_key,
     cbc_stages,
     clean_slate,
+    percentile,
     post_cap,
     settled,
     stage_rows,
@@ -48,13 +51,14 @@ from service import (
     stop,
     table,
 )
+from sqlalchemy import select
 
 from peers.ports import free_ports
 from tests.support.console import CSRF
 from warning_service.app import create_app
 from warning_service.demo_data import DEMO_AGENCIES, DEMO_USERS, DEMO_WEATHER_AGENCY
 from warning_service.extensions import db
-from warning_service.models import AgencyKind, Alert, AlertState
+from warning_service.models import AgencyKind, Alert, AlertState, CbcBroadcast
 
 COUNTY = re.compile(r"\d{6}")
 OFFICER = next(user for user in DEMO_USERS if user.username == "demo-officer")
@@ -98,9 +102,10 @@ def sign_in(base: str) -> requests.Session:
 
 
 def publish_and_wait(api: http.client.HTTPConnection, browser: requests.Session, base: str, keys: dict[str, str],
-                     area: str, cbcs: CbcPeers) -> tuple[float, float, dict[str, float]]:
+                     area: str, cbcs: CbcPeers) -> tuple[float, float, dict[str, float], dict[str, float]]:
     """Post a warning for review, publish it from the console; ms to every CBC's acceptance, ms to the
-    publish request's answer and the stages on the way to the CBCs, once it is all settled."""
+    publish request's answer, the stages on the way to the CBCs, and ms to half the CBCs accepting and to
+    every CBC on the air, once it is all settled."""
     agency, body = warning(area)
     status, answer = post_cap(api, keys[agency], json.dumps(body).encode(), "application/json")
     if status != 201:
@@ -122,7 +127,24 @@ def publish_and_wait(api: http.client.HTTPConnection, browser: requests.Session,
         raise SystemExit(f"not every CBC accepted alert {alert_id} within {RECEIPT_TIMEOUT:g} s; refusals: {refusals}")
     while not (settled([alert_id]) and cbcs.called_back()):
         time.sleep(0.1)
-    return (accepted - sent) * 1000, (answered - sent) * 1000, cbc_stages(alert_id, sent, accepted)
+    acceptances = cbcs.acceptances(alert_id)
+    reach = {"half_accepted": (percentile(acceptances, 0.5) - sent) * 1000,
+             "on_the_air": (on_the_air(alert_id, len(acceptances)) - sent) * 1000}
+    return (accepted - sent) * 1000, (answered - sent) * 1000, cbc_stages(alert_id, sent, accepted), reach
+
+
+def on_the_air(alert_id: int, operators: int) -> float:
+    """When the service took the last of the alert's `operators` "broadcasting" callbacks (time.time())."""
+    deadline = time.monotonic() + RECEIPT_TIMEOUT
+    while True:
+        moments = list(db.session.scalars(select(CbcBroadcast.broadcasting_at).where(
+            CbcBroadcast.alert_id == alert_id, CbcBroadcast.broadcasting_at.is_not(None))))
+        db.session.commit()
+        if len(moments) >= operators:
+            return max(moments).timestamp()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"alert {alert_id}: {len(moments)} of {operators} CBCs on the air in {RECEIPT_TIMEOUT:g} s")
+        time.sleep(0.05)
 
 
 def one_run(env: dict[str, str], port: int, keys: dict[str, str], areas: list[str], cbcs: CbcPeers, posts: int,
@@ -134,13 +156,15 @@ def one_run(env: dict[str, str], port: int, keys: dict[str, str], areas: list[st
     answers: list[float] = []
     in_order: list[float] = []  # every sample, in the order of `stages`
     stages: list[dict[str, float]] = []
+    reaches: list[dict[str, float]] = []  # every sample's half accepted and on the air, in order
     try:
         api = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         browser = sign_in(base)
         cold = publish_and_wait(api, browser, base, keys, areas[0], cbcs)[0]  # fresh workers: not counted
         for index in range(posts):
             area = areas[index % len(areas)]
-            to_operators, answered, stages_taken = publish_and_wait(api, browser, base, keys, area, cbcs)
+            to_operators, answered, stages_taken, reach = publish_and_wait(api, browser, base, keys, area, cbcs)
+            reaches.append(reach)
             samples[area].append(to_operators)
             in_order.append(to_operators)
             answers.append(answered)
@@ -157,6 +181,8 @@ def one_run(env: dict[str, str], port: int, keys: dict[str, str], areas: list[st
         "all_ms": {area: [round(sample, 1) for sample in taken] for area, taken in samples.items()},
         "cbc_samples_ms": [round(sample, 1) for sample in in_order],
         "cbc_stages": stages,
+        "half_accepted": figures([reach["half_accepted"] for reach in reaches]),
+        "on_the_air": figures([reach["on_the_air"] for reach in reaches]),
     }
 
 
@@ -209,6 +235,12 @@ def main() -> None:
           f"the CAP, quiet, {args.workers} workers, gunicorn -w {args.gunicorn_workers}; publish request answered, "
           f"median p50: {statistics.median(r['publish_answer_p50_ms'] for r in results)} ms")
     print(table(["area", "run", "samples", "p50 ms", "p99 ms", "max ms"], rows))
+    print("\npublish -> half the operators' CBCs accepted, every one accepted, every one on the air (ms)")
+    reach_rows = [[index + 1, r["half_accepted"]["p50_ms"], r["half_accepted"]["p99_ms"], r["p50_ms"], r["p99_ms"],
+                   r["on_the_air"]["p50_ms"], r["on_the_air"]["p99_ms"]] for index, r in enumerate(results)]
+    reach_rows.append(["**median**", *(statistics.median(row[column] for row in reach_rows) for column in range(1, 7))])
+    print(table(["run", "half accepted p50", "p99", "every one accepted p50", "p99", "every one on the air p50", "p99"],
+                reach_rows))
     after_publish = CBC_STAGES[1:]  # the alert was stored before the officer published it
     print("\nwhere the time to the CBCs went, ms after the publish request")
     print(table(["", *after_publish], stage_rows([sample for r in results for sample in r["cbc_samples_ms"]],

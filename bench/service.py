@@ -249,6 +249,12 @@ class CbcPeers:
                 self._new.wait(remaining)
             return max(self._accepted[name] for name in wanted)
 
+    def acceptances(self, alert_id: int) -> list[float]:
+        """When each CBC that accepted the alert first did (time.time()), earliest first."""
+        wanted = [identifier(alert_id, peer.operator) for peer in self.peers]
+        with self._new:
+            return sorted(self._accepted[name] for name in wanted if name in self._accepted)
+
     def called_back(self) -> bool:
         """Every message taken has had its status callbacks made (and answered or not)."""
         return all(len(peer.callbacks()) >= self.CALLBACKS_PER_MESSAGE * len(peer.received()) for peer in self.peers)
