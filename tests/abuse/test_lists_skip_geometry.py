@@ -4,34 +4,17 @@ each page sends (no timing): no statement names those columns, while an alert's 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import g
-from sqlalchemy import event
 
 from tests.support.console import sign_in, waiting_alert
+from tests.support.sql import statements
 from warning_service.extensions import db
 from warning_service.models import Alert, AlertState, utcnow
 
 BULKY_COLUMNS = re.compile(r"\balerts\.(area|infos|original)\b")
 POLYGON = [[30.0 + index / 1e6, 101.9] for index in range(2_000)]
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement sent while the block runs."""
-    sent: list[str] = []
-
-    def remember(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", remember)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", remember)
 
 
 def bulky_alerts(agency_id: int) -> tuple[int, int]:

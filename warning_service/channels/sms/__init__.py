@@ -67,8 +67,8 @@ def select_targets(session: Session, alert: Alert, counties: Sequence[str], is_e
 
 
 def addresses(session: Session, target_ids: Sequence[int]) -> dict[int, Address]:
-    rows = session.execute(select(Recipient.id, Recipient.phone, Recipient.languages)
-                           .where(ids_in(session, Recipient.id, target_ids)))
+    rows = session.connection().execute(select(Recipient.id, Recipient.phone, Recipient.languages)
+                                        .where(ids_in(session, Recipient.id, target_ids))).all()
     return {rid: Address(phone, tuple(languages.split(","))) for rid, phone, languages in rows}
 
 
