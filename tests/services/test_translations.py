@@ -24,10 +24,14 @@ from warning_service.services.translations import TranslationRefused
 ACTION = "action:flash_flood:red"
 
 
+# One instant for every rendering in a run, so two renderings differ only by the desk, never by a minute
+# that turned between them.
+NOW = utcnow()
+
+
 def flash_flood_sms() -> tuple[str, tuple[str, ...]]:
-    now = utcnow()
     view = AlertView(hazard_code="flash_flood", level="red", status="Actual", msg_type="Alert",
-                     county_codes=("513301",), onset=now, expires=now + timedelta(hours=6), sent=now)
+                     county_codes=("513301",), onset=NOW, expires=NOW + timedelta(hours=6), sent=NOW)
     rendered = render(view, "sms", "bo")
     return rendered.text, rendered.missing_terms
 
