@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from peers.cbc_peer import CbcPeer  # noqa: E402
 from peers.ports import free_ports  # noqa: E402
+from tests.support.backends import empty_redis  # noqa: E402
 from tests.support.cap_builder import cap_xml, info_xml  # noqa: E402
 from warning_service.channels.cell_broadcast.message import identifier  # noqa: E402
 from warning_service.demo_data import DEMO_CBC_OPERATORS, point_demo_cbc  # noqa: E402
@@ -134,7 +135,7 @@ def clean_slate(redis_url: str) -> None:
     """No deliveries and empty queues, so a run starts where the last one did (the alerts stay)."""
     db.session.execute(text("TRUNCATE deliveries, delivery_attempts RESTART IDENTITY CASCADE"))
     db.session.commit()
-    Redis.from_url(redis_url).flushdb()
+    empty_redis(redis_url)  # but a test session's claim on it: else another session takes the database meanwhile
 
 
 def settled(alert_ids: list[int]) -> bool:
