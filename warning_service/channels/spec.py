@@ -158,6 +158,12 @@ class ChannelSpec:
     # batches for it, saving a trip through the queue (cell broadcast: a few CBCs, and seconds matter). Only
     # for channels of a handful of targets: the plan job holds its worker while it sends.
     sent_by_plan: bool = False
+    # True: its gateway allows one send per interval (a BeiDou card), so a batch of its rows queued after the
+    # plan (sends the pace deferred, which the reconciler brings back once due; failovers) goes to the front of
+    # its alert's queue, not behind the batches a large fan-out queued meanwhile: the card, not the queue, sets
+    # its pace. Still its alert's queue, so a more urgent alert's jobs go first and an exercise's stay on low.
+    # Not for a channel of thousands of sends a second (SMS): its deferrals wait their turn at the back.
+    paced: bool = False
     # A channel whose targets each get a message of their own (cell broadcast: a CAP document per operator,
     # naming what that operator got before) builds them itself instead of `addresses` and the shared texts:
     # (session, alert, its content, claimed rows (id, target_id, attempt), settings) ->

@@ -55,7 +55,7 @@ def fail_over(session: Session, connection: Redis, alert: Alert, channel: Channe
     new_ids = list(session.scalars(statement))
     session.commit()
     if new_ids:
-        enqueue_batches(connection, queue_name(alert), new_ids, batch_size)
+        enqueue_batches(connection, queue_name(alert), new_ids, batch_size, at_front=to.paced)
     return len(new_ids)
 
 

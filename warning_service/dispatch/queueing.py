@@ -60,12 +60,13 @@ def enqueue_link_tests(connection: Redis) -> None:
                                                 result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400)
 
 
-def _batch_jobs(delivery_ids: Sequence[int], batch_size: int) -> list:
+def _batch_jobs(delivery_ids: Sequence[int], batch_size: int, at_front: bool = False) -> list:
     from .jobs import send_batch
 
     return [
         Queue.prepare_data(send_batch, args=(list(delivery_ids[start:start + batch_size]),),
-                           timeout=JOB_TIMEOUT_SECONDS, result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400)
+                           timeout=JOB_TIMEOUT_SECONDS, result_ttl=RESULT_TTL_SECONDS, failure_ttl=86_400,
+                           at_front=at_front)
         for start in range(0, len(delivery_ids), batch_size)
     ]
 
@@ -94,9 +95,13 @@ def start_fanout(connection: Redis, fanout: Fanout) -> bool:
         return False
 
 
-def enqueue_batches(connection: Redis, name: str, delivery_ids: Sequence[int], batch_size: int) -> int:
-    """Queue the ids in batches, one RQ job each, in one round trip; returns the number of jobs."""
-    jobs = _batch_jobs(delivery_ids, batch_size)
+def enqueue_batches(connection: Redis, name: str, delivery_ids: Sequence[int], batch_size: int,
+                    at_front: bool = False) -> int:
+    """Queue the ids in batches, one RQ job each, in one round trip; returns the number of jobs. `at_front`
+    (a paced channel's rows: `ChannelSpec.paced`): ahead of the jobs already waiting, in the ids' order."""
+    jobs = _batch_jobs(delivery_ids, batch_size, at_front)
+    if at_front:
+        jobs.reverse()  # each is pushed onto the front in turn: the last pushed runs first
     if jobs:
         Queue(name, connection=connection).enqueue_many(jobs)
     return len(jobs)

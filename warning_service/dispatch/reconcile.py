@@ -27,6 +27,7 @@ from .. import metrics
 from ..audit.heads import sign_if_moved
 from ..audit.seals import seal_settled
 from ..audit.signing import SigningError, load_private_key
+from ..channels import catalog
 from ..channels.cell_broadcast.callbacks import catch_up as catch_up_callbacks
 from ..channels.receipts import apply_early_receipts, forget_stale_early_receipts
 from ..extensions import QUEUE_NAMES
@@ -179,11 +180,14 @@ def _restart_plans(session: Session, connection: Redis, stale_before: datetime) 
 
 def _requeue_pending(session: Session, connection: Redis, batch_size: int, stale_before: datetime,
                      now: datetime) -> tuple[int, int]:
+    """Queue due pending rows again on their alert's queue, a paced channel's at the front (`ChannelSpec.paced`:
+    a send its card deferred goes when the card is free, not after the batches queued since)."""
+    paced = {channel.name for channel in catalog.channels() if channel.paced}
     requeued = jobs = 0
     after = 0
     while True:
         rows = session.execute(
-            select(DELIVERIES.c.id, DELIVERIES.c.alert_id)
+            select(DELIVERIES.c.id, DELIVERIES.c.alert_id, DELIVERIES.c.channel)
             .where(
                 DELIVERIES.c.status == DeliveryStatus.PENDING,
                 DELIVERIES.c.id > after,
@@ -196,12 +200,13 @@ def _requeue_pending(session: Session, connection: Redis, batch_size: int, stale
         if not rows:
             return requeued, jobs
         after = rows[-1].id
-        by_alert: dict[int, list[int]] = defaultdict(list)
+        by_alert_and_pace: dict[tuple[int, bool], list[int]] = defaultdict(list)
         for row in rows:
-            by_alert[row.alert_id].append(row.id)
+            by_alert_and_pace[row.alert_id, row.channel in paced].append(row.id)
         ids = [row.id for row in rows]
         session.execute(update(DELIVERIES).where(ids_in(session, DELIVERIES.c.id, ids)).values(enqueued_at=now))
         session.commit()  # marked before queued: a crash in between leaves them for the next pass, not lost
-        for alert_id, delivery_ids in by_alert.items():
-            jobs += enqueue_batches(connection, queue_name(session.get(Alert, alert_id)), delivery_ids, batch_size)
+        for (alert_id, at_front), delivery_ids in by_alert_and_pace.items():
+            jobs += enqueue_batches(connection, queue_name(session.get(Alert, alert_id)), delivery_ids, batch_size,
+                                    at_front=at_front)
         requeued += len(ids)

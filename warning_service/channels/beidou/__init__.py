@@ -69,4 +69,5 @@ CHANNEL = ChannelSpec(
     template="beidou",
     township=BeidouTerminal.township_code,
     registrable=(TERMINALS,),
+    paced=True,
 )
