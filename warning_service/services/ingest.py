@@ -178,5 +178,5 @@ def _add_counties(session: Session, alert: Alert, codes: list[str]) -> None:
     """The alert's county rows in one INSERT, by code: intake resolved the codes against the shipped region
     map (the seeded `counties` rows), so loading each County first would cost a query and buy nothing."""
     if codes:
-        session.execute(insert(alert_counties).values([{"alert_id": alert.id, "county_code": code} for code in codes]))
+        session.execute(insert(alert_counties), [{"alert_id": alert.id, "county_code": code} for code in codes])
     session.expire(alert, ["counties"])  # read from the rows just written, should anything ask
