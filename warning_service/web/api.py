@@ -116,9 +116,10 @@ def preview_alert():
 
 def _alert_created(alert: Alert, created: bool, notes: list[str] | None = None) -> Response:
     """The summary, with `notes` on what intake filled in (a default expiry) so the sender learns of it."""
-    response = jsonify({**alert_summary(alert), **({"notes": notes} if notes else {})})
+    summary = alert_summary(alert)
+    response = jsonify({**summary, **({"notes": notes} if notes else {})})
     response.status_code = 201 if created else 200
-    response.headers["Location"] = url_for("api.get_alert", alert_id=alert.id, _external=True)
+    response.headers["Location"] = summary["links"]["self"]
     return response
 
 
