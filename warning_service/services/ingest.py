@@ -43,7 +43,9 @@ def ingest(
     author: Agency | User,
     catalogue: HazardCatalogue,
 ) -> IngestResult:
-    """Store the message as an Alert and apply the author's policy. Raises IntakeError; stores nothing then."""
+    """Store the message as an Alert and apply the author's policy. Raises IntakeError (stores nothing then),
+    or IntegrityError from the INSERT when the agency holds the (sender, identifier) already: the caller rolls
+    back and answers with that alert (`Alert.by_cap_key`)."""
     agency = author if isinstance(author, Agency) else None
     if agency is None:
         existing = Alert.by_cap_key(session, message.sender, message.identifier, None)
