@@ -145,6 +145,21 @@ def test_match_event_name_unknown(text: str) -> None:
     assert catalogue().match_event_name(text) is None
 
 
+def test_event_names_are_remembered_within_bounds_and_a_long_one_is_matched_all_the_same() -> None:
+    """Matches are remembered (intake meets the same names again and again), but only so many, and never
+    a name longer than a real one: a hostile sender cannot grow the memory of a process."""
+    loaded = load_catalogue(hazards.CATALOGUE_PATH)
+    for serial in range(hazards.MATCHED_NAMES_KEPT + 50):
+        assert loaded.match_event_name(f"暴雨橙色预警 {serial}")[0].code == "rainstorm"
+    long_name = "说明" * hazards.MATCHED_NAME_MAX_CHARS + "暴雨红色预警"
+    matched = loaded.match_event_name(long_name)
+    assert matched is not None and (matched[0].code, matched[1]) == ("rainstorm", "red")
+    remembered = loaded._matched_names.cache_info()
+    assert remembered.currsize == hazards.MATCHED_NAMES_KEPT
+    assert remembered.misses == hazards.MATCHED_NAMES_KEPT + 50, "the long name was not remembered"
+    assert loaded.match_event_name("暴雨橙色预警 0") == loaded.match_event_name("暴雨橙色预警 0")
+
+
 @pytest.mark.parametrize("value_name, value, code", [
     ("EWS-HAZARD", "rainstorm", "rainstorm"),
     (" ews-hazard ", " Debris_Flow ", "debris_flow"),

@@ -43,6 +43,9 @@ DEFAULT_ACTION = "default"
 # The CAP <parameter> valueName naming a chosen protective action by its code (repeated, or codes separated
 # by spaces or commas); an alert keeps its codes in its parameters under this name, separated by spaces.
 ACTION_PARAMETER = "ACTION_CODE"
+# Event names matched once per catalogue and remembered: how many, and the longest (any longer is matched afresh).
+MATCHED_NAMES_KEPT = 1024
+MATCHED_NAME_MAX_CHARS = 200
 
 CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "templates_bo_zh" / "hazards.toml"
 
@@ -146,6 +149,8 @@ class HazardCatalogue:
         self._by_oasis = {code: hazard for hazard in hazards for code in hazard.oasis_event_codes}
         self._by_national = {code: hazard for hazard in hazards for code in hazard.national_event_codes}
         self._aliases = [_Alias(alias, hazard) for hazard in hazards for alias in alias_keys(hazard)]
+        # Agencies send the same few event names again and again, and matching one tries every alias.
+        self._matched_names = lru_cache(maxsize=MATCHED_NAMES_KEPT)(self._match_event_name)
 
     def __iter__(self) -> Iterator[Hazard]:
         return iter(self._hazards)
@@ -170,6 +175,12 @@ class HazardCatalogue:
         return self._by_national.get(value.upper())
 
     def match_event_name(self, text: str) -> tuple[Hazard, str | None] | None:
+        """`_match_event_name`, remembered for the names short enough to be real ones."""
+        if len(text) > MATCHED_NAME_MAX_CHARS:
+            return self._match_event_name(text)
+        return self._matched_names(text)
+
+    def _match_event_name(self, text: str) -> tuple[Hazard, str | None] | None:
         """Hazard and level from an event name such as "暴雨橙色预警" or "Red Rainstorm Warning".
 
         The longest matching alias wins (地震预警 over 地震); between equally long

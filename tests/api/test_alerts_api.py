@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from rq import Queue
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from tests.support.api import LUDING_SEAT, post_xml
 from tests.support.cap_builder import cap_time, cap_xml, info_xml
+from tests.support.sql import COMMIT, statements
+from warning_service.audit.ledger import verify
 from warning_service.extensions import db, redis_client
 from warning_service.hazards import catalogue
 from warning_service.models import Alert, AuditEvent
@@ -72,29 +74,71 @@ def test_an_earthquake_warning_is_stored_and_queued_without_a_round_trip_to_spar
     with its key, not in a query of their own, and nothing is read back between the commit and the plan's
     job on the critical queue."""
     _, key = seismic
-    statements: list[str] = []
-
-    def executed(connection, cursor, text, *args) -> None:
-        statements.append(" ".join(text.split()[:4]))
-
-    def committed(connection) -> None:
-        statements.append("COMMIT")
-
-    event.listen(db.engine, "before_cursor_execute", executed)
-    event.listen(db.engine, "commit", committed)
-    try:
+    with statements(commits=True) as sent:
         response = post_xml(client, key, cap_xml("CENC-EEW-QUICK", info_xml(
             category="Geo", event="地震预警", severity="Extreme", geocodes=("513322",),
             parameters=(("magnitude", "6.1"), ("depth_km", "12"))), sender="seismic.demo@ews.example"))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", executed)
-        event.remove(db.engine, "commit", committed)
     assert response.status_code == 201, response.get_json()
-    assert statements[-1] == "COMMIT" and statements.count("COMMIT") == 1, statements
-    assert not any(statement.startswith("SELECT agency_senders") for statement in statements), statements
+    assert sent[-1] == COMMIT and sent.count(COMMIT) == 1, sent
+    assert not any(statement.startswith("SELECT agency_senders") for statement in sent), sent
     waiting = Queue("critical", connection=redis_client()).jobs
     assert [(job.func_name.rsplit(".", 1)[-1], list(job.args)) for job in waiting] == [
         ("plan_alert", [response.get_json()["id"], None])]
+
+
+def test_a_post_sends_five_statements_and_one_commit(client, weather):
+    """Intake at 300 alerts/s (docs/BENCHMARKS.md, issue 17, item 4): the key with its agency and senders in
+    one query; no look for the (sender, identifier) before the INSERT (the unique constraint refuses a
+    second one); the counties written by their codes, not loaded first; the ledger's turn and head in one
+    round trip on PostgreSQL (SQLite: its write lock, then the head), its entry; the commit, and nothing
+    read back after it."""
+    _, key = weather
+    assert post_xml(client, key, cap_xml("SC-RAIN-KEY-USED", info_xml(geocodes=("513301",)))).status_code == 201
+    with statements(commits=True) as sent:  # the key's last use was written by the first post, not again
+        response = post_xml(client, key, cap_xml("SC-RAIN-FIVE", info_xml(geocodes=("513301", "513322"))))
+    assert response.status_code == 201, response.get_json()
+    ledger_turn = (["SELECT audit_ledger_turn("] if db.engine.dialect.name == "postgresql"
+                   else ["UPDATE audit_events SET id = id ", "SELECT audit_events.hash "])
+    expected = ["SELECT api_keys.", "INSERT INTO alerts ", "INSERT INTO alert_counties ", *ledger_turn,
+                "INSERT INTO audit_events ", COMMIT]
+    assert len(sent) == len(expected) and all(map(str.startswith, sent, expected)), sent
+    assert "agency_senders" in sent[0]
+    detail = client.get(f"/api/v1/alerts/{response.get_json()['id']}", headers=key).get_json()
+    assert detail["counties"] == ["513301", "513322"]
+
+
+def test_a_replay_is_answered_with_the_first_alert_and_leaves_one_ledger_entry(client, weather):
+    """The unique constraint catches the second INSERT; the transaction is rolled back, so neither a second
+    alert nor a second ledger entry is left, and the ledger still verifies."""
+    _, key = weather
+    body = cap_xml("SC-RAIN-TWICE", info_xml(geocodes=("513301",)))
+    first = post_xml(client, key, body)
+    again = post_xml(client, key, body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Location"] == first.headers["Location"]
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "alerts")).all()
+    assert actions == ["alert.receive"]
+    assert verify(db.session)[1] is None
+    assert post_xml(client, key, cap_xml("SC-RAIN-AFTER", info_xml(geocodes=("513301",)))).status_code == 201
+
+
+def test_a_replay_intake_would_now_refuse_still_answers_with_the_alert_it_created(client, weather):
+    """A message replayed after it expired (or changed to a hazard the agency may not issue) is refused on
+    its way to the INSERT; the (sender, identifier) is looked up then, and answers with the first alert.
+    The same message under a new identifier is refused."""
+    _, key = weather
+    first = post_xml(client, key, cap_xml("SC-RAIN-OLD", info_xml(geocodes=("513301",))))
+    assert first.status_code == 201, first.get_json()
+    expired = info_xml(geocodes=("513301",), expires_in=timedelta(hours=-1))
+    not_its_hazard = info_xml(category="Geo", event="地震预警", severity="Extreme", geocodes=("513301",),
+                              parameters=(("magnitude", "6.1"), ("depth_km", "12")))
+    for info in (expired, not_its_hazard):
+        again = post_xml(client, key, cap_xml("SC-RAIN-OLD", info))
+        assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"], again.get_json()
+    assert post_xml(client, key, cap_xml("SC-RAIN-NEW", expired)).status_code == 422
+    assert post_xml(client, key, cap_xml("SC-RAIN-NEW", not_its_hazard)).status_code == 403
+    assert alert_count() == 1
 
 
 def test_bilingual_message_keeps_both_info_blocks(client, weather):

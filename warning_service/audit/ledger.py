@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, select, text
+from sqlalchemy import BigInteger, event, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent
@@ -24,6 +24,15 @@ GENESIS = "0" * 64
 LOCK_ID = 0x45575341  # "EWSA": the advisory lock of the audit ledger
 _HEAD = "audit_head"   # session.info key: the hash of this transaction's last entry
 SCAN_CHUNK = 5000
+# Built once, in Core: every alert, publish and sign-in takes the turn and reads the head.
+_HEAD_HASH = select(AuditEvent.__table__.c.hash).order_by(AuditEvent.__table__.c.id.desc()).limit(1)
+_TAKE_TURN = {
+    "postgresql": text("SELECT pg_advisory_xact_lock(:id)").bindparams(id=LOCK_ID),
+    # SQLite: a write statement, even one that changes nothing, takes the database's write lock
+    "sqlite": text("UPDATE audit_events SET id = id WHERE 1 = 0"),
+}
+# PostgreSQL: the turn and then the head, in one round trip (migration 0013i says why this is safe).
+_TURN_AND_HEAD = select(func.audit_ledger_turn(literal(LOCK_ID, BigInteger)))
 
 
 def canonical(entry) -> bytes:
@@ -44,19 +53,23 @@ def chain(session: Session, entry: AuditEvent) -> None:
     """Link a new entry to the ledger's head (call before it is flushed)."""
     previous = session.info.get(_HEAD)
     if previous is None:
-        take_turn(session)
-        previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+        previous = _turn_and_head(session) or GENESIS
     entry.prev_hash = previous
     entry.hash = entry_hash(previous, entry)
     session.info[_HEAD] = entry.hash
 
 
+def _turn_and_head(session: Session) -> str | None:
+    """Take the ledger's turn, then read the hash of its last entry (None: the ledger is empty)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(_TURN_AND_HEAD)
+    take_turn(session)
+    return session.scalar(_HEAD_HASH)
+
+
 def take_turn(session: Session) -> None:
     """Hold the ledger's write turn until this transaction ends, before reading its head."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
-    else:  # SQLite: a write statement, even one that changes nothing, takes the database's write lock
-        session.execute(text("UPDATE audit_events SET id = id WHERE 1 = 0"))
+    session.execute(_TAKE_TURN[session.get_bind().dialect.name])
 
 
 @event.listens_for(Session, "after_commit")

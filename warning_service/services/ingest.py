@@ -3,15 +3,18 @@ idempotent, authorised, all or nothing. An agency speaks only as one of its regi
 may issue only its hazards and act only on its own alerts, and may publish at once when it is set to;
 a duty officer's alert always waits for review.
 
-Order matters: the sender is checked first, then the (sender, identifier) lookup, scoped to the
-author, comes before the rest, so a message replayed after it expired still answers with the alert
-it created, and no one else's pair can answer or block it.
+Order matters: the sender is checked first. An agency's alert is then stored without looking for its
+(sender, identifier) first: the unique constraint on (agency, sender, identifier) refuses a second
+one (the caller rolls back and answers with the first), and a message refused on the way (say,
+replayed after it expired) is looked up then, so it still answers with the alert it created. A
+duty officer's alert (no agency: the constraint does not cover it) is looked up first. Either way
+the lookup is scoped to the author, so no one else's pair can answer or block it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..audit.events import record
@@ -22,7 +25,7 @@ from ..hazards import HazardCatalogue
 from ..intake.cap_xml import invalid_fields
 from ..intake.errors import IntakeError, forbidden, invalid
 from ..intake.interpret import AlertDraft, interpret
-from ..models import Agency, Alert, AlertState, CapStatus, County, Level, MsgType, User
+from ..models import Agency, Alert, AlertState, CapStatus, Level, MsgType, User, alert_counties
 from .named_areas import resolve_named_areas
 
 
@@ -40,14 +43,30 @@ def ingest(
     author: Agency | User,
     catalogue: HazardCatalogue,
 ) -> IngestResult:
-    """Store the message as an Alert and apply the author's policy. Raises IntakeError; stores nothing then."""
+    """Store the message as an Alert and apply the author's policy. Raises IntakeError (stores nothing then),
+    or IntegrityError from the INSERT when the agency holds the (sender, identifier) already: the caller rolls
+    back and answers with that alert (`Alert.by_cap_key`)."""
     agency = author if isinstance(author, Agency) else None
-    if agency is not None:
-        check_sender(agency, message)
-    existing = Alert.by_cap_key(session, message.sender, message.identifier, author_agency_id(author))
-    if existing is not None:
+    if agency is None:
+        existing = Alert.by_cap_key(session, message.sender, message.identifier, None)
+        if existing is not None:
+            return IngestResult(existing, created=False)
+        return _store(session, message, original, author, catalogue)
+    check_sender(agency, message)
+    try:
+        return _store(session, message, original, agency, catalogue)
+    except IntakeError:
+        existing = Alert.by_cap_key(session, message.sender, message.identifier, agency.id)
+        if existing is None:
+            raise
         return IngestResult(existing, created=False)
 
+
+def _store(session: Session, message: AlertMessage, original: bytes, author: Agency | User,
+           catalogue: HazardCatalogue) -> IngestResult:
+    """Interpret, authorise and insert the alert with its counties and ledger entry; publish it when its
+    agency publishes at once. The alert's INSERT raises IntegrityError if its author holds the pair."""
+    agency = author if isinstance(author, Agency) else None
     named_places = resolve_named_areas(session, message)
     draft = interpret(message, catalogue)
     referenced = _referenced(session, message, agency)
@@ -57,7 +76,7 @@ def ingest(
     if agency is not None and draft.hazard is not None and not agency.may_issue(draft.hazard.code):
         raise forbidden(f"agency {agency.name!r} may not issue {draft.hazard.code!r} alerts")
 
-    alert = _new_alert(session, draft, referenced, original, author)
+    alert = _new_alert(draft, referenced, original, author)
     alert.named_places = named_places
     publishes_at_once = agency is not None and agency.auto_publish
     if not publishes_at_once:
@@ -65,6 +84,7 @@ def ingest(
         alert.move_to(AlertState.PENDING_REVIEW)
     session.add(alert)
     session.flush()
+    _add_counties(session, alert, draft.county_codes)
     record(session, author, "alert.receive", alert, msg_type=alert.msg_type.value, format=message.format)
     if publishes_at_once:
         publish(session, alert, agency)
@@ -112,7 +132,7 @@ def _referenced(session: Session, message: AlertMessage, agency: Agency | None) 
     return found
 
 
-def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], original: bytes,
+def _new_alert(draft: AlertDraft, referenced: list[Alert], original: bytes,
                author: Agency | User) -> Alert:
     message = draft.message
     hazard_code = draft.hazard.code if draft.hazard else (referenced[0].hazard_code if referenced else None)
@@ -153,11 +173,12 @@ def _new_alert(session: Session, draft: AlertDraft, referenced: list[Alert], ori
         agency_id=author_agency_id(author),
         created_by_id=author.id if isinstance(author, User) else None,
     )
-    alert.counties = _counties(session, draft.county_codes)
     return alert
 
 
-def _counties(session: Session, codes: list[str]) -> list[County]:
-    """The counties in the draft's order, in one query."""
-    by_code = {county.code: county for county in session.scalars(select(County).where(County.code.in_(codes)))}
-    return [by_code[code] for code in codes]
+def _add_counties(session: Session, alert: Alert, codes: list[str]) -> None:
+    """The alert's county rows in one INSERT, by code: intake resolved the codes against the shipped region
+    map (the seeded `counties` rows), so loading each County first would cost a query and buy nothing."""
+    if codes:
+        session.execute(insert(alert_counties), [{"alert_id": alert.id, "county_code": code} for code in codes])
+    session.expire(alert, ["counties"])  # read from the rows just written, should anything ask

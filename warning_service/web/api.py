@@ -60,6 +60,7 @@ def agency_required(view):
 def post_alert():
     body = _body()
     message = _parse(body)
+    agency_id = g.agency.id  # read now: a rollback expires the agency
     try:
         result = ingest(db.session, message, body, g.agency, catalogue())
         # Answered from what is in hand: after the commit the alert would be read back just for this.
@@ -70,9 +71,10 @@ def post_alert():
         db.session.rollback()
         raise
     except IntegrityError:
-        # The same (sender, identifier) was stored by a concurrent request: answer with that alert.
+        # The agency holds this (sender, identifier) already (a replay, or a concurrent request): intake
+        # leaves the duplicate to the alerts' unique constraint, and answers with the alert it kept.
         db.session.rollback()
-        existing = Alert.by_cap_key(db.session, message.sender, message.identifier, g.agency.id)
+        existing = Alert.by_cap_key(db.session, message.sender, message.identifier, agency_id)
         if existing is None:
             raise
         return _alert_created(existing, created=False)
@@ -114,9 +116,10 @@ def preview_alert():
 
 def _alert_created(alert: Alert, created: bool, notes: list[str] | None = None) -> Response:
     """The summary, with `notes` on what intake filled in (a default expiry) so the sender learns of it."""
-    response = jsonify({**alert_summary(alert), **({"notes": notes} if notes else {})})
+    summary = alert_summary(alert)
+    response = jsonify({**summary, **({"notes": notes} if notes else {})})
     response.status_code = 201 if created else 200
-    response.headers["Location"] = url_for("api.get_alert", alert_id=alert.id, _external=True)
+    response.headers["Location"] = summary["links"]["self"]
     return response
 
 
