@@ -31,7 +31,7 @@ _TAKE_TURN = {
     # SQLite: a write statement, even one that changes nothing, takes the database's write lock
     "sqlite": text("UPDATE audit_events SET id = id WHERE 1 = 0"),
 }
-# PostgreSQL: the turn and then the head, in one round trip (migration 0013i says why this is safe).
+# PostgreSQL: the turn and then the head, in one round trip (migration 0014i says why this is safe).
 _TURN_AND_HEAD = select(func.audit_ledger_turn(literal(LOCK_ID, BigInteger)))
 
 

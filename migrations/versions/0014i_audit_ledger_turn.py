@@ -1,7 +1,7 @@
 """audit_ledger_turn(): the audit ledger's turn and its head in one round trip
 
-Revision ID: 0013i
-Revises: 0012e
+Revision ID: 0014i
+Revises: 0013e
 Create Date: 2026-12-04 12:00:00
 
 A writer to the audit ledger takes its turn (a transaction-scoped advisory lock) and then reads the
@@ -15,8 +15,8 @@ writer already holds the database's one write lock.
 """
 from alembic import op
 
-revision = '0013i'
-down_revision = '0012e'
+revision = '0014i'
+down_revision = '0013e'
 branch_labels = None
 depends_on = None
 
